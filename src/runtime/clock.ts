@@ -22,8 +22,7 @@ export interface Clock {
 }
 
 /**
- * The real clock: `performance.now()` and `setTimeout`. Timers do not keep
- * the process alive on runtimes that support `unref`.
+ * The real clock: `performance.now()` and `setTimeout`.
  *
  * @example
  * ```ts
