@@ -1,0 +1,542 @@
+/**
+ * The protocol state machine of one node, free of I/O: the caller passes the
+ * time and delivers messages; replies come back as return values. Rule kept
+ * here: nothing about self is ever taken from gossip, and nodes scheduled for
+ * deletion are neither gossiped nor updated.
+ * @module
+ */
+
+import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
+import { ClusterState } from "./cluster_state.ts";
+import { MESSAGE_OVERHEAD } from "./codec.ts";
+import {
+  type ChitchatConfig,
+  type ReadonlyNodeStateLike,
+  resolveChitchatConfig,
+  type ResolvedChitchatConfig,
+} from "./config.ts";
+import { FailureDetector } from "./failure_detector.ts";
+import type { Logger } from "./logger.ts";
+import type { AckMessage, Digest, Message, SynAckMessage, SynMessage } from "./messages.ts";
+import type { KeyChange, NodeState } from "./node_state.ts";
+import { selectGossipTargets } from "./peer_selection.ts";
+import { textSize } from "./wire_size.ts";
+
+/** Keys under this prefix are the library's own; they raise no key-change event. */
+export const RESERVED_KEY_PREFIX = "__chitchat.";
+
+/** The key a node sets when it leaves the cluster gracefully. */
+export const LEFT_KEY = "__chitchat.left";
+
+/** A node's membership status: `live`, `dead`, `scheduled` (for deletion) or `left`. */
+export type MemberStatus = "live" | "dead" | "scheduled" | "left";
+
+/**
+ * A membership change of a node, as the failure detector and graceful leaves
+ * see it (the liveness predicate does not produce events; it filters the
+ * live view).
+ *
+ * @example
+ * ```ts
+ * import type { MembershipEvent } from "./chitchat.ts";
+ * const event: MembershipEvent = {
+ *   type: "joined",
+ *   node: { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:1" },
+ * };
+ * console.assert(event.type === "joined");
+ * ```
+ */
+export interface MembershipEvent {
+  /**
+   * `joined`: first seen live; `died`: live to dead; `revived`: dead to live
+   * again; `left`: announced a graceful leave; `removed`: forgotten after the
+   * dead-node grace period.
+   */
+  readonly type: "joined" | "left" | "died" | "revived" | "removed";
+  /** The node. */
+  readonly node: ChitchatId;
+}
+
+/** One node in a {@linkcode ClusterSnapshot}. */
+export interface NodeSnapshot {
+  /** The node. */
+  readonly id: ChitchatId;
+  /** Its membership status (self is always `live` unless it left). */
+  readonly status: MemberStatus;
+  /** True when the node is in the live view (status live and predicate holds). */
+  readonly inLiveView: boolean;
+  /** Last known heartbeat. */
+  readonly heartbeat: number;
+  /** Max version known. */
+  readonly maxVersion: number;
+  /** Last garbage-collected version known. */
+  readonly lastGcVersion: number;
+  /** Current phi, `undefined` for self or before any interval was sampled. */
+  readonly phi: number | undefined;
+  /** Visible keys and values. */
+  readonly keyValues: Readonly<Record<string, string>>;
+}
+
+/** The whole cluster as this node sees it at one instant. */
+export interface ClusterSnapshot {
+  /** The cluster id. */
+  readonly clusterId: string;
+  /** This node. */
+  readonly self: ChitchatId;
+  /** Every known node, self first. */
+  readonly nodes: readonly NodeSnapshot[];
+}
+
+/** Options of {@linkcode Chitchat}'s constructor. */
+export interface ChitchatInit {
+  /** The current time, monotonic milliseconds. */
+  readonly now: number;
+  /** A source of floats in [0, 1) for peer choice and tie breaks. */
+  readonly random: () => number;
+}
+
+interface MemberRecord {
+  status: MemberStatus;
+  everLive: boolean;
+}
+
+/**
+ * The scuttlebutt state machine of one node.
+ *
+ * Call order, each round: `startRound()` bumps the heartbeat, `gossipTargets()`
+ * picks peers, `createSyn()` is sent to each. Every received message goes to
+ * `handleMessage(message, now)`, whose return value (if any) is sent back to
+ * the sender. `updateLiveness(now)` runs after each round (and may run more
+ * often); it feeds the failure detector, collects garbage and publishes
+ * membership changes to subscribers.
+ *
+ * @example Two state machines converge by exchanging messages in memory
+ * ```ts
+ * import { Chitchat } from "./chitchat.ts";
+ * import assert from "node:assert/strict";
+ * const a = new Chitchat(
+ *   { id: { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:1" }, clusterId: "c" },
+ *   { now: 0, random: () => 0.5 },
+ * );
+ * const b = new Chitchat(
+ *   { id: { nodeId: "b", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:2" }, clusterId: "c" },
+ *   { now: 0, random: () => 0.5 },
+ * );
+ * a.self.set("role", "indexer");
+ * const synAck = b.handleMessage(a.createSyn(), 0)!;
+ * const ack = a.handleMessage(synAck, 0)!;
+ * b.handleMessage(ack, 0);
+ * assert.equal(b.nodeState(a.id)?.get("role"), "indexer");
+ * ```
+ */
+export class Chitchat {
+  /** This node's identity. */
+  readonly id: ChitchatId;
+  /** The validated settings. */
+  readonly config: ResolvedChitchatConfig;
+  #selfKey: string;
+  #state: ClusterState;
+  #fd: FailureDetector;
+  #random: () => number;
+  #logger: Logger;
+  #members = new Map<string, MemberRecord>();
+  #previousView = new Map<string, number>();
+  #liveView: NodeState[] = [];
+  #liveViewVersion = 0;
+  #digestCursor = 0;
+  #now: number;
+  #keyListeners = new Set<{ prefix: string; fn: (change: KeyChange) => void }>();
+  #memberListeners = new Set<(event: MembershipEvent) => void>();
+  #viewListeners = new Set<(view: readonly NodeState[]) => void>();
+
+  /** Creates the state machine; throws `TypeError` naming a bad config field. */
+  constructor(config: ChitchatConfig, init: ChitchatInit) {
+    this.config = resolveChitchatConfig(config);
+    this.id = this.config.id;
+    this.#selfKey = chitchatIdKey(this.id);
+    this.#random = init.random;
+    this.#now = init.now;
+    this.#logger = this.config.logger;
+    this.#fd = new FailureDetector(this.config.failureDetector);
+    this.#state = new ClusterState({
+      logger: this.#logger,
+      limits: this.config.limits,
+      removedNodeMemory: this.config.removedNodeMemory,
+      onKeyChange: (change) => this.#dispatchKeyChange(change),
+    });
+    const self = this.#state.getOrCreate(this.id)!;
+    self.incrementHeartbeat();
+    for (const [key, value] of this.config.initialKeyValues) self.set(key, value);
+    this.#members.set(this.#selfKey, { status: "live", everLive: true });
+    this.#liveView = [self];
+    this.#previousView.set(this.#selfKey, self.maxVersion);
+  }
+
+  /** This node's own state: the only one to write to (`set`, `delete`, ...). */
+  get self(): NodeState {
+    return this.#state.getByKey(this.#selfKey)!;
+  }
+
+  /** The cluster id. */
+  get clusterId(): string {
+    return this.config.clusterId;
+  }
+
+  /** Number of known nodes, self included. */
+  get nodeCount(): number {
+    return this.#state.size;
+  }
+
+  /** Grows by one each time the live view changes. */
+  get liveViewVersion(): number {
+    return this.#liveViewVersion;
+  }
+
+  /** The state of a node, if known. */
+  nodeState(id: ChitchatId): ReadonlyNodeStateLike | undefined {
+    return this.#state.get(id);
+  }
+
+  /** Every known node state, self included. */
+  nodeStates(): ReadonlyNodeStateLike[] {
+    return [...this.#state.states()];
+  }
+
+  /** Bumps this node's heartbeat: call once at the start of each gossip round. */
+  startRound(): void {
+    this.self.incrementHeartbeat();
+  }
+
+  /** Peers to gossip with this round, given the resolved seed addresses. */
+  gossipTargets(seeds: readonly string[]): string[] {
+    const self = this.id.gossipAdvertiseAddr;
+    const peers: string[] = [];
+    const live: string[] = [];
+    const dead: string[] = [];
+    for (const [key, state] of this.#state.entries()) {
+      if (key === this.#selfKey) continue;
+      const addr = state.id.gossipAdvertiseAddr;
+      peers.push(addr);
+      const status = this.#members.get(key)?.status;
+      if (status === "live") live.push(addr);
+      else if (status === "dead") dead.push(addr);
+    }
+    const seedList = seeds.filter((seed) => seed !== self);
+    return selectGossipTargets({ peers, live, dead, seeds: seedList }, this.#random);
+  }
+
+  /** The `Syn` to send this round; its digest is cut to fit the MTU. */
+  createSyn(): SynMessage {
+    const budget = this.config.mtu - MESSAGE_OVERHEAD - textSize(this.config.clusterId);
+    const excluded = this.#excluded(this.#now);
+    const part = this.#state.partialDigest(excluded, {
+      budget,
+      cursor: this.#digestCursor,
+      first: this.#selfKey,
+    });
+    this.#digestCursor = part.cursor;
+    return { type: "syn", clusterId: this.config.clusterId, digest: part.digest, partialDigest: !part.complete };
+  }
+
+  /** Handles a received message at `now`; returns the reply to send back, if any. */
+  handleMessage(message: Message, now: number): Message | undefined {
+    this.#now = Math.max(this.#now, now);
+    switch (message.type) {
+      case "syn":
+        return this.#handleSyn(message, now);
+      case "synAck":
+        return this.#handleSynAck(message, now);
+      case "ack":
+        this.#applyDelta(message, now);
+        return undefined;
+      case "badCluster":
+        this.#logger.warn(`A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`);
+        return undefined;
+    }
+  }
+
+  #handleSyn(syn: SynMessage, now: number): Message {
+    if (syn.clusterId !== this.config.clusterId) {
+      this.#logger.warn(
+        `Ignoring a Syn for cluster "${syn.clusterId}"; this node is in "${this.config.clusterId}"`,
+      );
+      return { type: "badCluster" };
+    }
+    const excluded = this.#excluded(now);
+    this.#observeDigest(syn.digest, now, excluded);
+    const room = this.config.mtu - MESSAGE_OVERHEAD;
+    const full = this.#state.partialDigest(excluded, {
+      budget: Math.max(0, room - this.#minimumDeltaRoom()),
+      cursor: this.#digestCursor,
+      first: this.#selfKey,
+    });
+    const { delta } = this.#state.computeDelta(syn.digest, {
+      budget: room - full.size,
+      random: this.#random,
+      excluded,
+      partial: syn.partialDigest === true,
+    });
+    const reply: SynAckMessage = {
+      type: "synAck",
+      digest: full.digest,
+      partialDigest: !full.complete,
+      delta,
+    };
+    return reply;
+  }
+
+  /** Room a SynAck keeps for its delta: half the datagram, or one largest key-value if more. */
+  #minimumDeltaRoom(): number {
+    const limits = this.config.limits;
+    const room = this.config.mtu - MESSAGE_OVERHEAD;
+    return Math.min(room, Math.max(Math.floor(room / 2), limits.maxKeyBytes + limits.maxValueBytes + 400));
+  }
+
+  #handleSynAck(synAck: SynAckMessage, now: number): AckMessage {
+    const excluded = this.#excluded(now);
+    this.#observeDigest(synAck.digest, now, excluded);
+    this.#applyDelta(synAck, now);
+    const { delta } = this.#state.computeDelta(synAck.digest, {
+      budget: this.config.mtu - MESSAGE_OVERHEAD,
+      random: this.#random,
+      excluded: this.#excluded(now),
+      partial: synAck.partialDigest === true,
+    });
+    return { type: "ack", delta };
+  }
+
+  #applyDelta(message: SynAckMessage | AckMessage, now: number): void {
+    const excluded = this.#excluded(now);
+    excluded.add(this.#selfKey);
+    const resets = this.#state.applyDelta(message.delta, { now, excluded });
+    for (const node of resets) {
+      this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`);
+      try {
+        this.config.onCatchUp?.(node);
+      } catch (error) {
+        this.#logger.error("The catch-up callback threw", error);
+      }
+    }
+  }
+
+  /** Records heartbeats of a received digest, creating nodes first seen there. */
+  #observeDigest(digest: Digest, now: number, excluded: ReadonlySet<string>): void {
+    for (const entry of digest) {
+      const key = chitchatIdKey(entry.id);
+      if (key === this.#selfKey || excluded.has(key)) continue;
+      const state = this.#state.getOrCreate(entry.id, entry.heartbeat);
+      if (state === undefined) continue;
+      if (state.observeHeartbeat(entry.heartbeat) && this.#members.get(key)?.status !== "left") {
+        this.#fd.reportHeartbeat(key, now);
+      }
+    }
+  }
+
+  /** Node keys scheduled for deletion at `now`. */
+  #excluded(now: number): Set<string> {
+    const excluded = new Set<string>();
+    for (const [key] of this.#fd.deadEntries()) {
+      if (this.#fd.isScheduledForDeletion(key, now)) excluded.add(key);
+    }
+    return excluded;
+  }
+
+  /**
+   * Re-evaluates every node at `now`: failure detection, graceful leaves,
+   * removal of nodes dead for the whole grace period, tombstone GC, and the
+   * live view. Publishes membership events and live view changes.
+   */
+  updateLiveness(now: number): void {
+    this.#now = Math.max(this.#now, now);
+    const events: MembershipEvent[] = [];
+    for (const [key, state] of this.#state.entries()) {
+      if (key === this.#selfKey) continue;
+      let record = this.#members.get(key);
+      if (record === undefined) {
+        record = { status: "dead", everLive: false };
+        this.#members.set(key, record);
+      }
+      let status: MemberStatus;
+      if (state.get(LEFT_KEY) !== undefined) {
+        this.#fd.markDead(key, now);
+        status = this.#fd.isScheduledForDeletion(key, now) ? "scheduled" : "left";
+        if (record.status !== "left" && record.status !== "scheduled") {
+          events.push({ type: "left", node: state.id });
+        }
+      } else if (this.#fd.updateLiveness(key, now)) {
+        status = "live";
+        if (record.status !== "live") {
+          events.push({ type: record.everLive ? "revived" : "joined", node: state.id });
+        }
+        record.everLive = true;
+      } else {
+        status = this.#fd.isScheduledForDeletion(key, now) ? "scheduled" : "dead";
+        if (record.status === "live") events.push({ type: "died", node: state.id });
+      }
+      record.status = status;
+    }
+    for (const key of this.#fd.collectGarbage(now)) {
+      if (key === this.#selfKey) continue;
+      const removed = this.#state.remove(key);
+      this.#members.delete(key);
+      if (removed !== undefined) events.push({ type: "removed", node: removed.id });
+    }
+    this.#state.collectGarbage(now, this.config.tombstoneGracePeriodMs);
+    const selfRecord = this.#members.get(this.#selfKey)!;
+    if (this.self.get(LEFT_KEY) !== undefined) selfRecord.status = "left";
+    this.#refreshLiveView();
+    for (const event of events) this.#dispatchMembership(event);
+  }
+
+  #refreshLiveView(): void {
+    const view: NodeState[] = [];
+    const versions = new Map<string, number>();
+    const predicate = this.config.livenessPredicate;
+    for (const [key, state] of this.#state.entries()) {
+      if (this.#members.get(key)?.status !== "live") continue;
+      if (predicate !== undefined && key !== this.#selfKey && !this.#safePredicate(predicate, state)) continue;
+      view.push(state);
+      versions.set(key, state.maxVersion);
+    }
+    let changed = versions.size !== this.#previousView.size;
+    if (!changed) {
+      for (const [key, version] of versions) {
+        if (this.#previousView.get(key) !== version) {
+          changed = true;
+          break;
+        }
+      }
+    }
+    if (!changed) return;
+    this.#previousView = versions;
+    this.#liveView = view;
+    this.#liveViewVersion++;
+    for (const listener of this.#viewListeners) {
+      try {
+        listener(view);
+      } catch (error) {
+        this.#logger.error("A live view listener threw", error);
+      }
+    }
+  }
+
+  #safePredicate(predicate: (state: ReadonlyNodeStateLike) => boolean, state: NodeState): boolean {
+    try {
+      return predicate(state) === true;
+    } catch (error) {
+      this.#logger.error(`The liveness predicate threw for node ${state.id.nodeId}`, error);
+      return false;
+    }
+  }
+
+  /** The live view: self, then the live nodes that pass the liveness predicate. */
+  liveNodes(): readonly ReadonlyNodeStateLike[] {
+    return this.#liveView;
+  }
+
+  /** Ids of nodes whose status is `dead` (not yet scheduled for deletion). */
+  deadNodes(): ChitchatId[] {
+    return this.#idsWithStatus("dead");
+  }
+
+  /** Ids of nodes scheduled for deletion. */
+  scheduledForDeletionNodes(): ChitchatId[] {
+    return this.#idsWithStatus("scheduled");
+  }
+
+  /** Ids of nodes that left gracefully and are not yet scheduled for deletion. */
+  leftNodes(): ChitchatId[] {
+    return this.#idsWithStatus("left");
+  }
+
+  #idsWithStatus(status: MemberStatus): ChitchatId[] {
+    const ids: ChitchatId[] = [];
+    for (const [key, state] of this.#state.entries()) {
+      if (this.#members.get(key)?.status === status) ids.push(state.id);
+    }
+    return ids;
+  }
+
+  /** The membership status of a node as of the last `updateLiveness`. */
+  status(id: ChitchatId): MemberStatus | undefined {
+    return this.#members.get(chitchatIdKey(id))?.status;
+  }
+
+  /** Phi of a node at `now`, `undefined` for self, unknown nodes, or too few samples. */
+  phi(id: ChitchatId, now: number): number | undefined {
+    const key = chitchatIdKey(id);
+    return key === this.#selfKey ? undefined : this.#fd.phi(key, now);
+  }
+
+  /** Announces a graceful leave: peers learning it drop this node from their live view. */
+  leave(): void {
+    this.self.set(LEFT_KEY, "1");
+  }
+
+  /** A copy of every node's state and status, self first. */
+  snapshot(now: number): ClusterSnapshot {
+    const nodes: NodeSnapshot[] = [];
+    const inView = new Set(this.#liveView);
+    const selfState = this.self;
+    const ordered = [selfState, ...[...this.#state.states()].filter((s) => s !== selfState)];
+    for (const state of ordered) {
+      const key = chitchatIdKey(state.id);
+      nodes.push({
+        id: state.id,
+        status: this.#members.get(key)?.status ?? "dead",
+        inLiveView: inView.has(state),
+        heartbeat: state.heartbeat,
+        maxVersion: state.maxVersion,
+        lastGcVersion: state.lastGcVersion,
+        phi: key === this.#selfKey ? undefined : this.#fd.phi(key, now),
+        keyValues: Object.fromEntries(state.entries()),
+      });
+    }
+    return { clusterId: this.config.clusterId, self: this.id, nodes };
+  }
+
+  /**
+   * Calls `fn` for every visible key change (sets, deletions, reaped TTL keys)
+   * of any node whose key starts with `prefix`, reserved keys excepted.
+   * Returns a function that unsubscribes.
+   */
+  subscribeKeyChanges(prefix: string, fn: (change: KeyChange) => void): () => void {
+    const listener = { prefix, fn };
+    this.#keyListeners.add(listener);
+    return () => this.#keyListeners.delete(listener);
+  }
+
+  /** Calls `fn` for every membership event. Returns a function that unsubscribes. */
+  subscribeMembership(fn: (event: MembershipEvent) => void): () => void {
+    this.#memberListeners.add(fn);
+    return () => this.#memberListeners.delete(fn);
+  }
+
+  /** Calls `fn` with the new live view each time it changes. Returns a function that unsubscribes. */
+  subscribeLiveView(fn: (view: readonly ReadonlyNodeStateLike[]) => void): () => void {
+    this.#viewListeners.add(fn);
+    return () => this.#viewListeners.delete(fn);
+  }
+
+  #dispatchKeyChange(change: KeyChange): void {
+    if (change.key.startsWith(RESERVED_KEY_PREFIX)) return;
+    for (const listener of this.#keyListeners) {
+      if (!change.key.startsWith(listener.prefix)) continue;
+      try {
+        listener.fn(change);
+      } catch (error) {
+        this.#logger.error(`A key-change listener for prefix "${listener.prefix}" threw`, error);
+      }
+    }
+  }
+
+  #dispatchMembership(event: MembershipEvent): void {
+    for (const listener of this.#memberListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#logger.error("A membership listener threw", error);
+      }
+    }
+  }
+}

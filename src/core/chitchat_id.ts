@@ -1,0 +1,76 @@
+/**
+ * Node identity: `(nodeId, generationId, gossipAdvertiseAddr)`. A restarted
+ * process takes a higher generation and so is a new member; the key form is
+ * what every map of the core is indexed by.
+ * @module
+ */
+
+/**
+ * The identity of one incarnation of a node.
+ *
+ * @example
+ * ```ts
+ * import type { ChitchatId } from "./chitchat_id.ts";
+ * const id: ChitchatId = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:10000" };
+ * console.assert(id.nodeId === "a");
+ * ```
+ */
+export interface ChitchatId {
+  /** Unique name of the node in the cluster. */
+  readonly nodeId: string;
+  /** Grows on every restart of the node (startup time in ms by default). */
+  readonly generationId: number;
+  /** The `host:port` peers gossip to. */
+  readonly gossipAdvertiseAddr: string;
+}
+
+/**
+ * The stable string form of an id, unambiguous whatever characters the node
+ * id holds; equal ids give equal keys.
+ *
+ * @example
+ * ```ts
+ * import { chitchatIdKey } from "./chitchat_id.ts";
+ * import assert from "node:assert/strict";
+ * const key = chitchatIdKey({ nodeId: "a", generationId: 2, gossipAdvertiseAddr: "127.0.0.1:1" });
+ * assert.equal(key, '["a",2,"127.0.0.1:1"]');
+ * ```
+ */
+export function chitchatIdKey(id: ChitchatId): string {
+  return JSON.stringify([id.nodeId, id.generationId, id.gossipAdvertiseAddr]);
+}
+
+/**
+ * Orders ids by node id, then generation, then address (a total order).
+ *
+ * @example
+ * ```ts
+ * import { compareChitchatIds } from "./chitchat_id.ts";
+ * const a = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" };
+ * const b = { nodeId: "a", generationId: 2, gossipAdvertiseAddr: "h:1" };
+ * console.assert(compareChitchatIds(a, b) < 0);
+ * ```
+ */
+export function compareChitchatIds(a: ChitchatId, b: ChitchatId): number {
+  if (a.nodeId !== b.nodeId) return a.nodeId < b.nodeId ? -1 : 1;
+  if (a.generationId !== b.generationId) return a.generationId < b.generationId ? -1 : 1;
+  if (a.gossipAdvertiseAddr !== b.gossipAdvertiseAddr) {
+    return a.gossipAdvertiseAddr < b.gossipAdvertiseAddr ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * A readable form for logs: `nodeId (generation G, addr)`.
+ *
+ * @example
+ * ```ts
+ * import { formatChitchatId } from "./chitchat_id.ts";
+ * import assert from "node:assert/strict";
+ * const text = formatChitchatId({ nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" });
+ * assert.equal(text, "a (generation 1, h:1)");
+ * ```
+ */
+export function formatChitchatId(id: ChitchatId): string {
+  return `${id.nodeId} (generation ${id.generationId}, ${id.gossipAdvertiseAddr})`;
+}

@@ -1,0 +1,292 @@
+/**
+ * The wire: messages as compact positional CBOR arrays (cbor-x), with the
+ * protocol version first in every datagram. Decoding validates everything and
+ * throws `SyntaxError` on anything malformed, so a bad datagram is dropped
+ * whole and never applied half-way.
+ *
+ * Layout (a digest is flat: 6 items per node; mutations are flat: 4 per key):
+ * - Syn:        [1, 0, clusterId, [nodeId, gen, addr, heartbeat, lastGc, max, ...], partial]
+ * - SynAck:     [1, 1, digest, partial, [nodeDelta, ...]]
+ * - Ack:        [1, 2, [nodeDelta, ...]]
+ * - BadCluster: [1, 3]
+ * - nodeDelta:  [nodeId, gen, addr, fromExcluded, lastGc, max, [key, value, version, status, ...]]
+ * @module
+ */
+
+import { Decoder } from "cbor-x/decode";
+import { Encoder } from "cbor-x/encode";
+import { isIPv4, isIPv6 } from "./address.ts";
+import type { ChitchatId } from "./chitchat_id.ts";
+import type { Digest, DigestEntry, KeyValueMutation, Message, NodeDelta } from "./messages.ts";
+import type { KeyStatus } from "./node_state.ts";
+
+/** The protocol version written first in every datagram. */
+export const PROTOCOL_VERSION = 1;
+
+/** The largest UDP payload over IPv4, and the default MTU. */
+export const MAX_DATAGRAM_SIZE = 65_507;
+
+/** Bytes a message takes besides its digest items and delta items (heads, tags, flags). */
+export const MESSAGE_OVERHEAD = 16;
+
+/** Longest accepted node id, cluster id or key on the wire, in UTF-8 bytes. */
+export const MAX_WIRE_NAME_BYTES = 1024;
+
+const TYPE_SYN = 0;
+const TYPE_SYN_ACK = 1;
+const TYPE_ACK = 2;
+const TYPE_BAD_CLUSTER = 3;
+const STATUS_CODES: Record<KeyStatus, number> = { set: 0, deleted: 1, deleteAfterTtl: 2 };
+const STATUSES: readonly KeyStatus[] = ["set", "deleted", "deleteAfterTtl"];
+
+const encoder = new Encoder({ useRecords: false, variableMapSize: true } as never);
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: false } as never);
+
+/**
+ * Encodes a message into a fresh byte array.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage, encodeMessage } from "./codec.ts";
+ * import assert from "node:assert/strict";
+ * const bytes = encodeMessage({ type: "badCluster" });
+ * assert.deepEqual(decodeMessage(bytes), { type: "badCluster" });
+ * ```
+ */
+export function encodeMessage(message: Message): Uint8Array {
+  let wire: unknown[];
+  switch (message.type) {
+    case "syn":
+      wire = [PROTOCOL_VERSION, TYPE_SYN, message.clusterId, flattenDigest(message.digest), 0];
+      break;
+    case "synAck":
+      wire = [PROTOCOL_VERSION, TYPE_SYN_ACK, flattenDigest(message.digest), 0, message.delta.map(nodeDeltaToWire)];
+      break;
+    case "ack":
+      wire = [PROTOCOL_VERSION, TYPE_ACK, message.delta.map(nodeDeltaToWire)];
+      break;
+    case "badCluster":
+      wire = [PROTOCOL_VERSION, TYPE_BAD_CLUSTER];
+      break;
+  }
+  if ((message.type === "syn" || message.type === "synAck") && message.partialDigest) {
+    wire[message.type === "syn" ? 4 : 3] = 1;
+  }
+  const view = encoder.encode(wire) as Uint8Array;
+  return new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+}
+
+function flattenDigest(digest: Digest): unknown[] {
+  const flat: unknown[] = new Array(digest.length * 6);
+  let i = 0;
+  for (const entry of digest) {
+    flat[i++] = entry.id.nodeId;
+    flat[i++] = entry.id.generationId;
+    flat[i++] = entry.id.gossipAdvertiseAddr;
+    flat[i++] = entry.heartbeat;
+    flat[i++] = entry.lastGcVersion;
+    flat[i++] = entry.maxVersion;
+  }
+  return flat;
+}
+
+function nodeDeltaToWire(delta: NodeDelta): unknown[] {
+  const kvs: unknown[] = new Array(delta.keyValues.length * 4);
+  let i = 0;
+  for (const kv of delta.keyValues) {
+    kvs[i++] = kv.key;
+    kvs[i++] = kv.value;
+    kvs[i++] = kv.version;
+    kvs[i++] = STATUS_CODES[kv.status];
+  }
+  const id = delta.id;
+  return [
+    id.nodeId,
+    id.generationId,
+    id.gossipAdvertiseAddr,
+    delta.fromVersionExcluded,
+    delta.lastGcVersion,
+    delta.maxVersion,
+    kvs,
+  ];
+}
+
+/**
+ * Decodes and validates one datagram. Throws `SyntaxError` naming the first
+ * problem found: wrong protocol version, unknown type, wrong shape, a value
+ * out of range, a bad address, versions out of order.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessage } from "./codec.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => decodeMessage(new Uint8Array([0xff])), SyntaxError);
+ * ```
+ */
+export function decodeMessage(bytes: Uint8Array): Message {
+  if (bytes.byteLength > MAX_DATAGRAM_SIZE) {
+    throw new SyntaxError(`Datagram of ${bytes.byteLength} bytes exceeds ${MAX_DATAGRAM_SIZE}`);
+  }
+  let wire: unknown;
+  try {
+    wire = decoder.decode(bytes);
+  } catch (error) {
+    throw new SyntaxError(`Malformed CBOR: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!Array.isArray(wire) || wire.length < 2) throw new SyntaxError("Message is not an array");
+  if (wire[0] !== PROTOCOL_VERSION) {
+    throw new SyntaxError(`Unsupported protocol version ${String(wire[0])}`);
+  }
+  switch (wire[1]) {
+    case TYPE_SYN:
+      expectLength(wire, 5, "Syn");
+      return {
+        type: "syn",
+        clusterId: name(wire[2], "cluster id"),
+        digest: digestFromWire(wire[3]),
+        partialDigest: flag(wire[4]),
+      };
+    case TYPE_SYN_ACK:
+      expectLength(wire, 5, "SynAck");
+      return {
+        type: "synAck",
+        digest: digestFromWire(wire[2]),
+        partialDigest: flag(wire[3]),
+        delta: deltaFromWire(wire[4]),
+      };
+    case TYPE_ACK:
+      expectLength(wire, 3, "Ack");
+      return { type: "ack", delta: deltaFromWire(wire[2]) };
+    case TYPE_BAD_CLUSTER:
+      expectLength(wire, 2, "BadCluster");
+      return { type: "badCluster" };
+    default:
+      throw new SyntaxError(`Unknown message type ${String(wire[1])}`);
+  }
+}
+
+function expectLength(wire: unknown[], length: number, what: string): void {
+  if (wire.length !== length) {
+    throw new SyntaxError(`${what} has ${wire.length} fields, expected ${length}`);
+  }
+}
+
+function flag(value: unknown): boolean {
+  if (value !== 0 && value !== 1) throw new SyntaxError(`Bad flag ${String(value)}`);
+  return value === 1;
+}
+
+function name(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_WIRE_NAME_BYTES) {
+    throw new SyntaxError(`Bad ${what}: expected a string of 1 to ${MAX_WIRE_NAME_BYTES} characters`);
+  }
+  return value;
+}
+
+function uint(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new SyntaxError(`Bad ${what}: ${typeof value === "bigint" ? `${value}n` : String(value)}`);
+  }
+  return value;
+}
+
+const validAddresses = new Set<string>();
+
+function address(value: unknown): string {
+  if (typeof value !== "string") throw new SyntaxError("Bad gossip address: not a string");
+  if (validAddresses.has(value)) return value;
+  if (!isCanonicalIpAddress(value)) throw new SyntaxError(`Bad gossip address ${JSON.stringify(value.slice(0, 80))}`);
+  if (validAddresses.size >= 10_000) validAddresses.clear();
+  validAddresses.add(value);
+  return value;
+}
+
+/** Gossip addresses on the wire are IP literals with a port, as sockets report them. */
+function isCanonicalIpAddress(value: string): boolean {
+  if (value.length > 64) return false;
+  let host: string;
+  let port: string;
+  if (value.startsWith("[")) {
+    const close = value.indexOf("]");
+    if (close < 0 || value[close + 1] !== ":") return false;
+    host = value.slice(1, close);
+    port = value.slice(close + 2);
+    if (!isIPv6(host)) return false;
+  } else {
+    const colon = value.lastIndexOf(":");
+    if (colon < 0) return false;
+    host = value.slice(0, colon);
+    port = value.slice(colon + 1);
+    if (!isIPv4(host)) return false;
+  }
+  return /^\d{1,5}$/.test(port) && Number(port) <= 65535 && String(Number(port)) === port;
+}
+
+function chitchatId(nodeId: unknown, generationId: unknown, addr: unknown): ChitchatId {
+  return {
+    nodeId: name(nodeId, "node id"),
+    generationId: uint(generationId, "generation id"),
+    gossipAdvertiseAddr: address(addr),
+  };
+}
+
+function digestFromWire(value: unknown): Digest {
+  if (!Array.isArray(value) || value.length % 6 !== 0) {
+    throw new SyntaxError("Bad digest: expected a flat list of 6 items per node");
+  }
+  const digest: DigestEntry[] = new Array(value.length / 6);
+  for (let i = 0, j = 0; i < value.length; i += 6, j++) {
+    digest[j] = {
+      id: chitchatId(value[i], value[i + 1], value[i + 2]),
+      heartbeat: uint(value[i + 3], "heartbeat"),
+      lastGcVersion: uint(value[i + 4], "last GC version"),
+      maxVersion: uint(value[i + 5], "max version"),
+    };
+  }
+  return digest;
+}
+
+function deltaFromWire(value: unknown): NodeDelta[] {
+  if (!Array.isArray(value)) throw new SyntaxError("Bad delta: not a list");
+  const seen = new Set<string>();
+  return value.map((item) => {
+    const nodeDelta = nodeDeltaFromWire(item);
+    const key = `${nodeDelta.id.nodeId}\u0000${nodeDelta.id.generationId}\u0000${nodeDelta.id.gossipAdvertiseAddr}`;
+    if (seen.has(key)) throw new SyntaxError(`Bad delta: node ${nodeDelta.id.nodeId} appears twice`);
+    seen.add(key);
+    return nodeDelta;
+  });
+}
+
+function nodeDeltaFromWire(value: unknown): NodeDelta {
+  if (!Array.isArray(value) || value.length !== 7) {
+    throw new SyntaxError("Bad node delta: expected 7 fields");
+  }
+  const id = chitchatId(value[0], value[1], value[2]);
+  const from = uint(value[3], "from version");
+  const lastGc = uint(value[4], "last GC version");
+  const max = uint(value[5], "max version");
+  if (max < from) throw new SyntaxError(`Bad node delta: max version ${max} below from version ${from}`);
+  const flat = value[6];
+  if (!Array.isArray(flat) || flat.length % 4 !== 0) {
+    throw new SyntaxError("Bad node delta: mutations must be a flat list of 4 items per key");
+  }
+  const keyValues: KeyValueMutation[] = new Array(flat.length / 4);
+  let previous = from;
+  for (let i = 0, j = 0; i < flat.length; i += 4, j++) {
+    const key = name(flat[i], "key");
+    const keyValue = flat[i + 1];
+    if (typeof keyValue !== "string") throw new SyntaxError(`Bad value for key ${JSON.stringify(key)}`);
+    const version = uint(flat[i + 2], "version");
+    if (version <= previous || version > max) {
+      throw new SyntaxError(`Bad version ${version} for key ${JSON.stringify(key)}: out of order or range`);
+    }
+    previous = version;
+    const status = STATUSES[flat[i + 3] as number];
+    if (status === undefined || typeof flat[i + 3] !== "number") {
+      throw new SyntaxError(`Bad status ${String(flat[i + 3])} for key ${JSON.stringify(key)}`);
+    }
+    keyValues[j] = { key, value: keyValue, version, status };
+  }
+  return { id, fromVersionExcluded: from, lastGcVersion: lastGc, maxVersion: max, keyValues };
+}

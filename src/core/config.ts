@@ -1,0 +1,203 @@
+/**
+ * Settings of the protocol state machine, their defaults and their
+ * validation. Invalid settings are refused with an error naming the field.
+ * @module
+ */
+
+import { normalizeAddress } from "./address.ts";
+import type { ChitchatId } from "./chitchat_id.ts";
+import { MAX_DATAGRAM_SIZE, MAX_WIRE_NAME_BYTES } from "./codec.ts";
+import { DEFAULT_FAILURE_DETECTOR_CONFIG, type FailureDetectorConfig } from "./failure_detector.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import type { NodeState, NodeStateLimits } from "./node_state.ts";
+import { utf8Length } from "./utf8.ts";
+
+/** Smallest MTU accepted: room for a digest entry and a small key-value. */
+export const MIN_MTU = 1200;
+
+/** Default tombstone grace period: 2 hours. */
+export const DEFAULT_TOMBSTONE_GRACE_PERIOD_MS = 2 * 60 * 60 * 1000;
+
+/** Bytes of a delta that are not key or value: headers of the message, node and mutation. */
+const KEY_VALUE_ENVELOPE_BYTES = 400;
+
+/** Settings of a {@linkcode Chitchat} state machine. */
+export interface ChitchatConfig {
+  /** This node's identity; its address must be an IP literal with a port. */
+  readonly id: ChitchatId;
+  /** Nodes only talk to nodes of the same cluster id. */
+  readonly clusterId: string;
+  /** Largest datagram, in bytes, from {@linkcode MIN_MTU} to 65 507 (the default). */
+  readonly mtu?: number;
+  /** Failure detector settings; missing ones take their defaults. */
+  readonly failureDetector?: Partial<FailureDetectorConfig>;
+  /** How long tombstones and TTL keys are kept before being reaped. Default 2 h. */
+  readonly tombstoneGracePeriodMs?: number;
+  /** Write limits of this node's keys; missing ones take their defaults. */
+  readonly limits?: Partial<NodeStateLimits>;
+  /** An extra condition for a node to be in the live view (e.g. "has key ready"). */
+  readonly livenessPredicate?: (state: ReadonlyNodeStateLike) => boolean;
+  /** Called when a node's state had to be rebuilt from version 0 (a reset). */
+  readonly onCatchUp?: (node: ChitchatId) => void;
+  /** Where warnings go; `@std/log`'s `getLogger()` fits. Silent by default. */
+  readonly logger?: Logger;
+  /** Keys this node starts with. */
+  readonly initialKeyValues?: Iterable<readonly [string, string]> | Readonly<Record<string, string>>;
+  /** How many removed nodes are remembered to stop their resurrection. Default 500. */
+  readonly removedNodeMemory?: number;
+}
+
+/** The read side of a node state, as handed to predicates and readers. */
+export type ReadonlyNodeStateLike = Pick<
+  NodeState,
+  | "id"
+  | "heartbeat"
+  | "maxVersion"
+  | "lastGcVersion"
+  | "keyCount"
+  | "get"
+  | "getVersioned"
+  | "entries"
+  | "entriesWithPrefix"
+>;
+
+/** A config with every default filled in and every field checked. */
+export interface ResolvedChitchatConfig {
+  /** See {@linkcode ChitchatConfig.id}. */
+  readonly id: ChitchatId;
+  /** See {@linkcode ChitchatConfig.clusterId}. */
+  readonly clusterId: string;
+  /** See {@linkcode ChitchatConfig.mtu}. */
+  readonly mtu: number;
+  /** See {@linkcode ChitchatConfig.failureDetector}. */
+  readonly failureDetector: FailureDetectorConfig;
+  /** See {@linkcode ChitchatConfig.tombstoneGracePeriodMs}. */
+  readonly tombstoneGracePeriodMs: number;
+  /** See {@linkcode ChitchatConfig.limits}. */
+  readonly limits: NodeStateLimits;
+  /** See {@linkcode ChitchatConfig.livenessPredicate}. */
+  readonly livenessPredicate: ((state: ReadonlyNodeStateLike) => boolean) | undefined;
+  /** See {@linkcode ChitchatConfig.onCatchUp}. */
+  readonly onCatchUp: ((node: ChitchatId) => void) | undefined;
+  /** See {@linkcode ChitchatConfig.logger}. */
+  readonly logger: Logger;
+  /** See {@linkcode ChitchatConfig.initialKeyValues}. */
+  readonly initialKeyValues: ReadonlyArray<readonly [string, string]>;
+  /** See {@linkcode ChitchatConfig.removedNodeMemory}. */
+  readonly removedNodeMemory: number;
+}
+
+function fail(field: string, problem: string, value: unknown): never {
+  let shown: string;
+  try {
+    shown = typeof value === "function" ? "a function" : JSON.stringify(value) ?? String(value);
+  } catch {
+    shown = String(value);
+  }
+  throw new TypeError(`Invalid config "${field}": ${problem} (got ${shown})`);
+}
+
+function integer(field: string, value: unknown, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    fail(field, `expected an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+function positive(field: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    fail(field, "expected a positive number", value);
+  }
+  return value;
+}
+
+function text(field: string, value: unknown): string {
+  if (typeof value !== "string" || value.length === 0 || utf8Length(value) > MAX_WIRE_NAME_BYTES) {
+    fail(field, `expected a non-empty string of at most ${MAX_WIRE_NAME_BYTES} bytes`, value);
+  }
+  return value;
+}
+
+/**
+ * Checks a config and fills in its defaults. Throws `TypeError` naming the
+ * first bad field.
+ *
+ * @example
+ * ```ts
+ * import { resolveChitchatConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * const id = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:10000" };
+ * assert.equal(resolveChitchatConfig({ id, clusterId: "c" }).mtu, 65_507);
+ * assert.throws(() => resolveChitchatConfig({ id, clusterId: "c", mtu: 10 }), /"mtu"/);
+ * ```
+ */
+export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatConfig {
+  if (typeof config !== "object" || config === null) fail("config", "expected an object", config);
+  const id = config.id;
+  if (typeof id !== "object" || id === null) fail("id", "expected { nodeId, generationId, gossipAdvertiseAddr }", id);
+  text("id.nodeId", id.nodeId);
+  integer("id.generationId", id.generationId, 0);
+  let addr: string;
+  try {
+    addr = normalizeAddress(id.gossipAdvertiseAddr);
+  } catch (error) {
+    fail("id.gossipAdvertiseAddr", (error as Error).message, id.gossipAdvertiseAddr);
+  }
+  if (!/^(\d+\.\d+\.\d+\.\d+|\[[0-9A-Fa-f:.]+\]):\d+$/.test(addr) || addr.endsWith(":0")) {
+    fail("id.gossipAdvertiseAddr", "expected an IP address with a non-zero port", id.gossipAdvertiseAddr);
+  }
+  const clusterId = text("clusterId", config.clusterId);
+  const mtu = integer("mtu", config.mtu ?? MAX_DATAGRAM_SIZE, MIN_MTU, MAX_DATAGRAM_SIZE);
+  const fd = { ...DEFAULT_FAILURE_DETECTOR_CONFIG, ...config.failureDetector };
+  positive("failureDetector.phiThreshold", fd.phiThreshold);
+  integer("failureDetector.samplingWindowSize", fd.samplingWindowSize, 1, 1_000_000);
+  positive("failureDetector.maxIntervalMs", fd.maxIntervalMs);
+  positive("failureDetector.initialIntervalMs", fd.initialIntervalMs);
+  positive("failureDetector.deadNodeGracePeriodMs", fd.deadNodeGracePeriodMs);
+  const tombstoneGracePeriodMs = positive(
+    "tombstoneGracePeriodMs",
+    config.tombstoneGracePeriodMs ?? DEFAULT_TOMBSTONE_GRACE_PERIOD_MS,
+  );
+  const maxKeyBytes = integer("limits.maxKeyBytes", config.limits?.maxKeyBytes ?? 256, 1, MAX_WIRE_NAME_BYTES);
+  const room = mtu - KEY_VALUE_ENVELOPE_BYTES - maxKeyBytes;
+  const maxValueBytes = integer(
+    "limits.maxValueBytes",
+    config.limits?.maxValueBytes ?? Math.min(32_768, room),
+    0,
+    room,
+  );
+  const maxKeys = integer("limits.maxKeys", config.limits?.maxKeys ?? 10_000, 1);
+  if (config.livenessPredicate !== undefined && typeof config.livenessPredicate !== "function") {
+    fail("livenessPredicate", "expected a function", config.livenessPredicate);
+  }
+  if (config.onCatchUp !== undefined && typeof config.onCatchUp !== "function") {
+    fail("onCatchUp", "expected a function", config.onCatchUp);
+  }
+  const logger = config.logger ?? silentLogger;
+  for (const level of ["debug", "info", "warn", "error"] as const) {
+    if (typeof logger[level] !== "function") fail("logger", `expected a ${level}() method`, typeof logger);
+  }
+  const initial = config.initialKeyValues ?? [];
+  const initialKeyValues: Array<readonly [string, string]> = Symbol.iterator in Object(initial)
+    ? [...(initial as Iterable<readonly [string, string]>)]
+    : Object.entries(initial as Record<string, string>);
+  for (const pair of initialKeyValues) {
+    if (!Array.isArray(pair) || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+      fail("initialKeyValues", "expected [key, value] string pairs", pair);
+    }
+  }
+  const removedNodeMemory = integer("removedNodeMemory", config.removedNodeMemory ?? 500, 0);
+  return {
+    id: { nodeId: id.nodeId, generationId: id.generationId, gossipAdvertiseAddr: addr },
+    clusterId,
+    mtu,
+    failureDetector: fd,
+    tombstoneGracePeriodMs,
+    limits: { maxKeyBytes, maxValueBytes, maxKeys },
+    livenessPredicate: config.livenessPredicate,
+    onCatchUp: config.onCatchUp,
+    logger,
+    initialKeyValues,
+    removedNodeMemory,
+  };
+}

@@ -1,0 +1,391 @@
+/**
+ * One node's replicated key-value map. Only the owner mutates it through
+ * `set`/`delete`; replicas change only through `applyDelta`. Rule kept here:
+ * the map iterates in increasing version order, and `(lastGcVersion,
+ * maxVersion)` only grows lexicographically.
+ * @module
+ */
+
+import type { ChitchatId } from "./chitchat_id.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import type { NodeDelta, NodeDigest } from "./messages.ts";
+import { utf8Length } from "./utf8.ts";
+
+/** `set`: visible; `deleted`: tombstone, invisible; `deleteAfterTtl`: visible until reaped. */
+export type KeyStatus = "set" | "deleted" | "deleteAfterTtl";
+
+/**
+ * A value with the owner's version and its deletion status.
+ *
+ * @example
+ * ```ts
+ * import type { VersionedValue } from "./node_state.ts";
+ * const v: VersionedValue = { value: "x", version: 1, status: "set", statusSince: undefined };
+ * console.assert(v.version === 1);
+ * ```
+ */
+export interface VersionedValue {
+  /** The value; `""` for a tombstone. */
+  readonly value: string;
+  /** The owner's version of this mutation. */
+  readonly version: number;
+  /** Whether the key is set, deleted or set to expire. */
+  readonly status: KeyStatus;
+  /** Local time (ms) the tombstone or TTL started; `undefined` when `status` is `set`. */
+  readonly statusSince: number | undefined;
+}
+
+/**
+ * A change of a key, as reported to key-change listeners.
+ *
+ * @example
+ * ```ts
+ * import type { KeyChange } from "./node_state.ts";
+ * const change: KeyChange = {
+ *   node: { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" },
+ *   key: "role", value: "indexer", version: 3, deleted: false,
+ * };
+ * console.assert(!change.deleted);
+ * ```
+ */
+export interface KeyChange {
+  /** The node owning the key. */
+  readonly node: ChitchatId;
+  /** The full key. */
+  readonly key: string;
+  /** The new value; `undefined` when the key became invisible. */
+  readonly value: string | undefined;
+  /** The version of the change (for a reaped TTL key, the version it had). */
+  readonly version: number;
+  /** True when the key was deleted or reaped. */
+  readonly deleted: boolean;
+}
+
+/** Size limits a node state enforces on its owner's writes. */
+export interface NodeStateLimits {
+  /** Largest key, in UTF-8 bytes. */
+  readonly maxKeyBytes: number;
+  /** Largest value, in UTF-8 bytes. */
+  readonly maxValueBytes: number;
+  /** Largest number of keys (tombstones included) a node may hold. */
+  readonly maxKeys: number;
+}
+
+/** Limits used when none are given: 256-byte keys, 32 KiB values, 10 000 keys. */
+export const DEFAULT_NODE_STATE_LIMITS: NodeStateLimits = {
+  maxKeyBytes: 256,
+  maxValueBytes: 32_768,
+  maxKeys: 10_000,
+};
+
+/** Options for {@linkcode NodeState}. */
+export interface NodeStateOptions {
+  /** Receives owner warnings, such as a delete of a missing key. */
+  readonly logger?: Logger;
+  /** Write limits (owner only). */
+  readonly limits?: NodeStateLimits;
+  /** Called for every visible key change, on the owner and on replicas. */
+  readonly onKeyChange?: (change: KeyChange) => void;
+}
+
+/** What `applyDelta` did with a node delta. */
+export type DeltaStatus = "rejected" | "applied" | "reset";
+
+/**
+ * The key-value state of one node, with its heartbeat and versions.
+ *
+ * @example
+ * ```ts
+ * import { NodeState } from "./node_state.ts";
+ * import assert from "node:assert/strict";
+ * const state = new NodeState({ nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" });
+ * state.set("role", "indexer");
+ * state.set("role", "indexer"); // unchanged value: no new version
+ * assert.equal(state.maxVersion, 1);
+ * state.delete("role", 0);
+ * assert.equal(state.get("role"), undefined);
+ * assert.equal(state.maxVersion, 2);
+ * ```
+ */
+export class NodeState {
+  /** The node this state belongs to. */
+  readonly id: ChitchatId;
+  #kvs = new Map<string, VersionedValue>();
+  #heartbeat = 0;
+  #maxVersion = 0;
+  #lastGcVersion = 0;
+  #logger: Logger;
+  #limits: NodeStateLimits;
+  #onKeyChange: ((change: KeyChange) => void) | undefined;
+
+  /** Creates an empty state for `id`. */
+  constructor(id: ChitchatId, options: NodeStateOptions = {}) {
+    this.id = id;
+    this.#logger = options.logger ?? silentLogger;
+    this.#limits = options.limits ?? DEFAULT_NODE_STATE_LIMITS;
+    this.#onKeyChange = options.onKeyChange;
+  }
+
+  /** The owner's heartbeat counter as last known. */
+  get heartbeat(): number {
+    return this.#heartbeat;
+  }
+
+  /** The highest version known for this node. */
+  get maxVersion(): number {
+    return this.#maxVersion;
+  }
+
+  /** The highest version of a garbage-collected tombstone. */
+  get lastGcVersion(): number {
+    return this.#lastGcVersion;
+  }
+
+  /** Number of visible keys (tombstones excluded). */
+  get keyCount(): number {
+    let count = 0;
+    for (const vv of this.#kvs.values()) if (vv.status !== "deleted") count++;
+    return count;
+  }
+
+  /** Number of stored entries, tombstones included. */
+  get entryCount(): number {
+    return this.#kvs.size;
+  }
+
+  /** The visible value of `key`, or `undefined` when absent or deleted. */
+  get(key: string): string | undefined {
+    const vv = this.#kvs.get(key);
+    return vv === undefined || vv.status === "deleted" ? undefined : vv.value;
+  }
+
+  /** The stored versioned value of `key`, tombstones included. */
+  getVersioned(key: string): VersionedValue | undefined {
+    return this.#kvs.get(key);
+  }
+
+  /** Visible `[key, value]` pairs, in version order. */
+  *entries(): IterableIterator<[string, string]> {
+    for (const [key, vv] of this.#kvs) if (vv.status !== "deleted") yield [key, vv.value];
+  }
+
+  /** Visible `[key, value]` pairs whose key starts with `prefix`. */
+  *entriesWithPrefix(prefix: string): IterableIterator<[string, string]> {
+    for (const [key, vv] of this.#kvs) {
+      if (vv.status !== "deleted" && key.startsWith(prefix)) yield [key, vv.value];
+    }
+  }
+
+  /** Every stored entry, tombstones included, in increasing version order. */
+  versionedEntries(): IterableIterator<[string, VersionedValue]> {
+    return this.#kvs.entries();
+  }
+
+  /** This node's digest entry. */
+  digest(): NodeDigest {
+    return {
+      heartbeat: this.#heartbeat,
+      lastGcVersion: this.#lastGcVersion,
+      maxVersion: this.#maxVersion,
+    };
+  }
+
+  /**
+   * Sets `key` to `value` (owner only). Returns false when the key already had
+   * this value, in which case nothing changes.
+   */
+  set(key: string, value: string): boolean {
+    const previous = this.#kvs.get(key);
+    if (previous?.status === "set" && previous.value === value) return false;
+    this.#checkWrite(key, value, previous === undefined);
+    this.#write(key, { value, version: this.#maxVersion + 1, status: "set", statusSince: undefined });
+    return true;
+  }
+
+  /**
+   * Sets `key` to `value`, to be reaped once the tombstone grace period has
+   * passed since `now` (owner only). Visible until then.
+   */
+  setWithTtl(key: string, value: string, now: number): boolean {
+    const previous = this.#kvs.get(key);
+    if (previous?.status === "deleteAfterTtl" && previous.value === value) return false;
+    this.#checkWrite(key, value, previous === undefined);
+    this.#write(key, {
+      value,
+      version: this.#maxVersion + 1,
+      status: "deleteAfterTtl",
+      statusSince: now,
+    });
+    return true;
+  }
+
+  /**
+   * Deletes `key`, leaving a tombstone stamped `now` (owner only). Deleting a
+   * missing or already deleted key changes nothing, logs a warning and
+   * returns false.
+   */
+  delete(key: string, now: number): boolean {
+    const previous = this.#kvs.get(key);
+    if (previous === undefined || previous.status === "deleted") {
+      this.#logger.warn(`Key "${key}" does not exist on node ${this.id.nodeId}; nothing deleted`);
+      return false;
+    }
+    this.#write(key, { value: "", version: this.#maxVersion + 1, status: "deleted", statusSince: now });
+    return true;
+  }
+
+  /**
+   * Marks `key` to expire: still visible, reaped after the grace period from
+   * `now` (owner only). A missing key changes nothing and logs a warning.
+   */
+  deleteAfterTtl(key: string, now: number): boolean {
+    const previous = this.#kvs.get(key);
+    if (previous === undefined || previous.status === "deleted") {
+      this.#logger.warn(`Key "${key}" does not exist on node ${this.id.nodeId}; nothing scheduled`);
+      return false;
+    }
+    if (previous.status === "deleteAfterTtl") return false;
+    this.#write(key, {
+      value: previous.value,
+      version: this.#maxVersion + 1,
+      status: "deleteAfterTtl",
+      statusSince: now,
+    });
+    return true;
+  }
+
+  /** Bumps the heartbeat (owner only, once per gossip round). */
+  incrementHeartbeat(): void {
+    this.#heartbeat++;
+  }
+
+  /**
+   * Records a heartbeat seen in gossip. Returns true when it is an increase
+   * over a previously known heartbeat; the very first one is recorded but
+   * not reported as an increase.
+   */
+  observeHeartbeat(heartbeat: number): boolean {
+    if (this.#heartbeat === 0) {
+      this.#heartbeat = heartbeat;
+      return false;
+    }
+    if (heartbeat <= this.#heartbeat) return false;
+    this.#heartbeat = heartbeat;
+    return true;
+  }
+
+  /**
+   * Entries with a version above `floorVersion`, tombstones included, in
+   * increasing version order.
+   */
+  *staleEntries(floorVersion: number): IterableIterator<[string, VersionedValue]> {
+    if (floorVersion >= this.#maxVersion) return;
+    for (const entry of this.#kvs) if (entry[1].version > floorVersion) yield entry;
+  }
+
+  /** Number of entries with a version above `floorVersion`. */
+  staleCount(floorVersion: number): number {
+    if (floorVersion >= this.#maxVersion) return 0;
+    if (floorVersion === 0) return this.#kvs.size;
+    let count = 0;
+    for (const vv of this.#kvs.values()) if (vv.version > floorVersion) count++;
+    return count;
+  }
+
+  /**
+   * Removes tombstones and expired TTL keys whose `statusSince + graceMs <=
+   * now`, raising `lastGcVersion` to the highest version removed. Returns the
+   * number of entries removed.
+   */
+  collectGarbage(now: number, graceMs: number): number {
+    let removed = 0;
+    for (const [key, vv] of this.#kvs) {
+      if (vv.statusSince === undefined || vv.statusSince + graceMs > now) continue;
+      this.#kvs.delete(key);
+      removed++;
+      if (vv.version > this.#lastGcVersion) this.#lastGcVersion = vv.version;
+      if (vv.status === "deleteAfterTtl") this.#emit(key, undefined, vv.version);
+    }
+    return removed;
+  }
+
+  /**
+   * Applies a delta received for this node: rejected when it comes "from the
+   * future" or would not move `(lastGcVersion, maxVersion)` forward; applied
+   * after wiping the state when the sender garbage-collected tombstones we
+   * never saw (a reset).
+   */
+  applyDelta(delta: NodeDelta, now: number): DeltaStatus {
+    const status = this.#deltaStatus(delta);
+    if (status === "rejected") return status;
+    if (status === "reset") {
+      for (const [key, vv] of this.#kvs) {
+        if (vv.status !== "deleted") this.#emit(key, undefined, vv.version);
+      }
+      this.#kvs.clear();
+      this.#maxVersion = 0;
+      this.#lastGcVersion = delta.lastGcVersion;
+    }
+    const floor = this.#maxVersion;
+    for (const kv of delta.keyValues) {
+      if (kv.version <= floor) continue;
+      if (kv.status !== "set" && kv.version <= this.#lastGcVersion) continue;
+      this.#write(kv.key, {
+        value: kv.value,
+        version: kv.version,
+        status: kv.status,
+        statusSince: kv.status === "set" ? undefined : now,
+      });
+    }
+    this.#maxVersion = delta.maxVersion;
+    return status;
+  }
+
+  #deltaStatus(delta: NodeDelta): DeltaStatus {
+    if (delta.fromVersionExcluded > this.#maxVersion) return "rejected";
+    const compatible = delta.lastGcVersion <= this.#lastGcVersion ||
+      delta.lastGcVersion <= this.#maxVersion;
+    if (!compatible) return delta.fromVersionExcluded === 0 ? "reset" : "rejected";
+    return this.#maxVersion < delta.maxVersion ? "applied" : "rejected";
+  }
+
+  #checkWrite(key: string, value: string, isNew: boolean): void {
+    const limits = this.#limits;
+    if (typeof key !== "string" || key.length === 0) {
+      throw new TypeError(`Key must be a non-empty string, got ${JSON.stringify(key)}`);
+    }
+    if (typeof value !== "string") {
+      throw new TypeError(`Value for key "${key}" must be a string, got ${typeof value}`);
+    }
+    const keyBytes = utf8Length(key);
+    if (keyBytes > limits.maxKeyBytes) {
+      throw new RangeError(
+        `Key "${key.slice(0, 64)}" is too long (${keyBytes} bytes, maximum ${limits.maxKeyBytes})`,
+      );
+    }
+    const valueBytes = utf8Length(value);
+    if (valueBytes > limits.maxValueBytes) {
+      throw new RangeError(
+        `Value for key "${key}" is too large (${valueBytes} bytes, maximum ${limits.maxValueBytes})`,
+      );
+    }
+    if (isNew && this.#kvs.size >= limits.maxKeys) {
+      throw new RangeError(
+        `Node ${this.id.nodeId} already holds ${this.#kvs.size} keys (maximum ${limits.maxKeys}); ` +
+          `cannot add "${key}"`,
+      );
+    }
+  }
+
+  /** Stores `vv` under `key` at the end of the version order; versions only grow. */
+  #write(key: string, vv: VersionedValue): void {
+    this.#kvs.delete(key);
+    this.#kvs.set(key, vv);
+    if (vv.version > this.#maxVersion) this.#maxVersion = vv.version;
+    this.#emit(key, vv.status === "deleted" ? undefined : vv.value, vv.version);
+  }
+
+  #emit(key: string, value: string | undefined, version: number): void {
+    this.#onKeyChange?.({ node: this.id, key, value, version, deleted: value === undefined });
+  }
+}
