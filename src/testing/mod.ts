@@ -1,0 +1,30 @@
+/**
+ * Deterministic simulation tools: a seeded random source, a manual clock and
+ * an in-memory UDP network with loss, duplication, jitter, an MTU and
+ * partitions. Use them to test a service built on chitchat without real
+ * sockets or real time: the same seed replays the same run.
+ *
+ * @example A seeded network on a manual clock
+ * ```ts
+ * import { ManualClock, MemoryNetwork } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * const clock = new ManualClock();
+ * const network = new MemoryNetwork({ clock, seed: 7, latencyMs: 5, loss: 0 });
+ * const a = await network.open("127.0.0.1:0");
+ * const b = await network.open("127.0.0.1:0");
+ * let received = 0;
+ * b.listen(() => received++);
+ * await a.send(new Uint8Array([1, 2, 3]), b.localAddr);
+ * clock.advance(5);
+ * assert.equal(received, 1);
+ * ```
+ * @module
+ */
+
+export { createRandom, randomInt, shuffle } from "./random.ts";
+export type { Random } from "./random.ts";
+export { ManualClock } from "./manual_clock.ts";
+export type { ManualClockOptions } from "./manual_clock.ts";
+export { MemoryNetwork } from "./memory_network.ts";
+export type { MemoryNetworkOptions } from "./memory_network.ts";
+export type { LinkSettings, TrafficStats } from "./link_settings.ts";
