@@ -1,0 +1,441 @@
+/**
+ * A running node: the protocol state machine driven by a socket and a clock.
+ * Each interval it bumps its heartbeat, gossips to a few peers and updates
+ * liveness; it answers every datagram it receives. Nothing here is fatal:
+ * bad datagrams and send errors are counted and logged.
+ * @module
+ */
+
+import { type AddressInput, normalizeAddress } from "../core/address.ts";
+import { Chitchat, type ClusterSnapshot, type MembershipEvent } from "../core/chitchat.ts";
+import type { ChitchatId } from "../core/chitchat_id.ts";
+import { decodeMessage, encodeMessage } from "../core/codec.ts";
+import type { ChitchatConfig, ReadonlyNodeStateLike } from "../core/config.ts";
+import { type Logger, silentLogger } from "../core/logger.ts";
+import type { Message } from "../core/messages.ts";
+import type { KeyChange } from "../core/node_state.ts";
+import { openUdpSocket } from "../adapters/open.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { type FeedOptions, type FeedOverflow, QueueFeed, type QueueFeedOptions, WatchFeed } from "./feed.ts";
+import { type Resolver, SeedList, systemResolver } from "./seeds.ts";
+import type { Socket, SocketOpener } from "./socket.ts";
+import { type NodeConfig, validateNodeConfig } from "./node_config.ts";
+import { RESERVED_KEY_PREFIX } from "../core/chitchat.ts";
+
+export type { NodeConfig } from "./node_config.ts";
+
+/** A key change, as the `events()` feed carries it. */
+export interface KeyChangedEvent extends KeyChange {
+  /** Discriminant. */
+  readonly type: "keyChanged";
+}
+
+/** Anything the `events()` feed carries. */
+export type ChitchatEvent = MembershipEvent | KeyChangedEvent | FeedOverflow;
+
+/** Counters of a running node. */
+export interface NodeStats {
+  /** Datagrams received (valid or not). */
+  readonly datagramsIn: number;
+  /** Bytes received. */
+  readonly bytesIn: number;
+  /** Datagrams handed to the socket. */
+  readonly datagramsOut: number;
+  /** Bytes handed to the socket. */
+  readonly bytesOut: number;
+  /** Received datagrams dropped because they did not decode. */
+  readonly decodeErrors: number;
+  /** Sends that failed. */
+  readonly sendErrors: number;
+  /** Gossip rounds run. */
+  readonly rounds: number;
+  /** Messages received, by type. */
+  readonly messagesIn: Readonly<Record<Message["type"], number>>;
+}
+
+interface MutableStats {
+  datagramsIn: number;
+  bytesIn: number;
+  datagramsOut: number;
+  bytesOut: number;
+  decodeErrors: number;
+  sendErrors: number;
+  rounds: number;
+  messagesIn: Record<Message["type"], number>;
+}
+
+/** Peers told directly of a graceful leave; the rest learn it through gossip. */
+const MAX_LEAVE_NOTICES = 64;
+
+/** Options of `shutdown()`. */
+export interface ShutdownOptions {
+  /** Tell peers this node leaves (default true); false stops silently, like a crash. */
+  readonly leave?: boolean;
+}
+
+/**
+ * Starts a node: binds its socket, then gossips every interval until
+ * `shutdown()`. Refuses an invalid config with a `TypeError` naming the field,
+ * and a taken address with `AddressInUseError`.
+ *
+ * @example A node alone on loopback
+ * ```ts
+ * import { spawnChitchat } from "./node.ts";
+ * import assert from "node:assert/strict";
+ * await using node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:0" });
+ * node.set("role", "api");
+ * assert.equal(node.get("role"), "api");
+ * ```
+ */
+export async function spawnChitchat(config: NodeConfig): Promise<ChitchatNode> {
+  const settings = validateNodeConfig(config);
+  const socket = typeof settings.socket === "object"
+    ? settings.socket
+    : await (settings.socket ?? (openUdpSocket as SocketOpener))(settings.listenAddr);
+  try {
+    return new ChitchatNode(config, socket);
+  } catch (error) {
+    await socket.close();
+    throw error;
+  }
+}
+
+/**
+ * The handle of a running node: its own keys, the cluster view, feeds, and
+ * shutdown. Dispose it (`await using`) or call `shutdown()` to close the
+ * socket and end every feed.
+ */
+export class ChitchatNode implements AsyncDisposable {
+  /** This node's identity. */
+  readonly id: ChitchatId;
+  /** The address the socket is bound to. */
+  readonly localAddr: string;
+  #core: Chitchat;
+  #socket: Socket;
+  #clock: Clock;
+  #logger: Logger;
+  #intervalMs: number;
+  #seeds: SeedList;
+  #seedRefreshMs: number;
+  #leaveTimeoutMs: number;
+  #cancelRound: (() => void) | undefined;
+  #cancelSeedRefresh: (() => void) | undefined;
+  #stopped = false;
+  #shutdown: Promise<void> | undefined;
+  #feeds = new Set<{ close(): void }>();
+  #leaveWaiters = new Map<string, () => void>();
+  #stats: MutableStats = {
+    datagramsIn: 0,
+    bytesIn: 0,
+    datagramsOut: 0,
+    bytesOut: 0,
+    decodeErrors: 0,
+    sendErrors: 0,
+    rounds: 0,
+    messagesIn: { syn: 0, synAck: 0, ack: 0, badCluster: 0 },
+  };
+
+  /** Use {@linkcode spawnChitchat}; this wires a validated config to an open socket. */
+  constructor(config: NodeConfig, socket: Socket) {
+    const settings = validateNodeConfig(config);
+    this.#socket = socket;
+    this.localAddr = socket.localAddr;
+    this.#clock = settings.clock ?? systemClock;
+    this.#logger = config.logger ?? silentLogger;
+    this.#intervalMs = settings.gossipIntervalMs;
+    this.#seedRefreshMs = settings.seedRefreshIntervalMs;
+    this.#leaveTimeoutMs = settings.leaveTimeoutMs;
+    const advertise = settings.advertiseAddr ?? socket.localAddr;
+    if (/^(0\.0\.0\.0|\[::\]):/.test(advertise)) {
+      throw new TypeError(
+        `Invalid config "advertiseAddr": required when listening on the wildcard address ${advertise}`,
+      );
+    }
+    const coreConfig: ChitchatConfig = {
+      ...config,
+      id: { nodeId: config.nodeId, generationId: settings.generationId, gossipAdvertiseAddr: advertise },
+      clusterId: config.clusterId ?? "default",
+    };
+    this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
+    this.id = this.#core.id;
+    this.#seeds = new SeedList(config.seeds ?? [], {
+      resolver: settings.resolver ?? (systemResolver as Resolver),
+      logger: this.#logger,
+    });
+    socket.listen((data, from) => this.#onDatagram(data, from));
+    if (this.#seeds.needsResolution) this.#refreshSeeds();
+    this.#cancelRound = this.#clock.setTimer(0, () => this.#round());
+  }
+
+  /** The cluster id. */
+  get clusterId(): string {
+    return this.#core.clusterId;
+  }
+
+  /** The underlying state machine, for advanced reads. */
+  get chitchat(): Chitchat {
+    return this.#core;
+  }
+
+  /** True once `shutdown()` has begun. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  // --- own keys -------------------------------------------------------------
+
+  /** This node's visible value for `key`. */
+  get(key: string): string | undefined {
+    return this.#core.self.get(key);
+  }
+
+  /** Sets a key of this node; returns false when the value was already set. */
+  set(key: string, value: string): boolean {
+    this.#checkUserKey(key);
+    return this.#core.self.set(key, value);
+  }
+
+  /** Sets a key that is reaped after the tombstone grace period. */
+  setWithTtl(key: string, value: string): boolean {
+    this.#checkUserKey(key);
+    return this.#core.self.setWithTtl(key, value, this.#clock.now());
+  }
+
+  /** Deletes a key of this node; returns false (and logs) when it did not exist. */
+  delete(key: string): boolean {
+    this.#checkUserKey(key);
+    return this.#core.self.delete(key, this.#clock.now());
+  }
+
+  /** Marks a key of this node to be reaped after the grace period; visible until then. */
+  deleteAfterTtl(key: string): boolean {
+    this.#checkUserKey(key);
+    return this.#core.self.deleteAfterTtl(key, this.#clock.now());
+  }
+
+  #checkUserKey(key: string): void {
+    if (this.#stopped) throw new TypeError(`Node ${this.id.nodeId} is shut down; cannot write "${key}"`);
+    if (typeof key === "string" && key.startsWith(RESERVED_KEY_PREFIX)) {
+      throw new TypeError(`Key "${key}" uses the reserved prefix "${RESERVED_KEY_PREFIX}"`);
+    }
+  }
+
+  // --- cluster view ---------------------------------------------------------
+
+  /** The state of any known node. */
+  nodeState(id: ChitchatId): ReadonlyNodeStateLike | undefined {
+    return this.#core.nodeState(id);
+  }
+
+  /** Every node's state and status, self first. */
+  snapshot(): ClusterSnapshot {
+    return this.#core.snapshot(this.#clock.now());
+  }
+
+  /** Ids of the live view: self and live nodes passing the liveness predicate. */
+  liveNodeIds(): ChitchatId[] {
+    return this.#core.liveNodes().map((state) => state.id);
+  }
+
+  /** Ids of dead nodes (not yet scheduled for deletion). */
+  deadNodeIds(): ChitchatId[] {
+    return this.#core.deadNodes();
+  }
+
+  /** Ids of nodes scheduled for deletion. */
+  scheduledForDeletionNodeIds(): ChitchatId[] {
+    return this.#core.scheduledForDeletionNodes();
+  }
+
+  /** The resolved seed addresses in use. */
+  seedAddresses(): readonly string[] {
+    return this.#seeds.addresses;
+  }
+
+  /** A copy of the counters. */
+  stats(): NodeStats {
+    return { ...this.#stats, messagesIn: { ...this.#stats.messagesIn } };
+  }
+
+  // --- feeds ----------------------------------------------------------------
+
+  /**
+   * The live view: the current one at once, then each change (membership or
+   * a live node's max version). A slow reader skips to the latest view.
+   */
+  liveNodes(options: FeedOptions = {}): WatchFeed<readonly ReadonlyNodeStateLike[]> {
+    let unsubscribe = (): void => {};
+    const feed = new WatchFeed<readonly ReadonlyNodeStateLike[]>(
+      this.#core.liveNodes(),
+      () => {
+        unsubscribe();
+        this.#feeds.delete(feed);
+      },
+      options,
+    );
+    this.#register(feed, () => (unsubscribe = this.#core.subscribeLiveView((view) => feed.publish(view))));
+    return feed;
+  }
+
+  /** Membership events and key changes of every node, in order, with a bounded buffer. */
+  events(options: QueueFeedOptions = {}): QueueFeed<MembershipEvent | KeyChangedEvent> {
+    const unsubscribers: Array<() => void> = [];
+    const feed = new QueueFeed<MembershipEvent | KeyChangedEvent>(() => {
+      for (const unsubscribe of unsubscribers) unsubscribe();
+      this.#feeds.delete(feed);
+    }, options);
+    this.#register(feed, () => {
+      unsubscribers.push(this.#core.subscribeMembership((event) => feed.push(event)));
+      unsubscribers.push(
+        this.#core.subscribeKeyChanges("", (change) => feed.push({ type: "keyChanged", ...change })),
+      );
+    });
+    return feed;
+  }
+
+  /** Visible key changes (sets, deletions, reaped TTL keys) whose key starts with `prefix`. */
+  keyChanges(prefix: string, options: QueueFeedOptions = {}): QueueFeed<KeyChange> {
+    if (typeof prefix !== "string") throw new TypeError(`Key prefix must be a string, got ${typeof prefix}`);
+    let unsubscribe = (): void => {};
+    const feed = new QueueFeed<KeyChange>(() => {
+      unsubscribe();
+      this.#feeds.delete(feed);
+    }, options);
+    this.#register(feed, () => (unsubscribe = this.#core.subscribeKeyChanges(prefix, (c) => feed.push(c))));
+    return feed;
+  }
+
+  #register(feed: { close(): void; readonly closed: boolean }, subscribe: () => void): void {
+    if (this.#stopped) {
+      feed.close();
+      return;
+    }
+    if (feed.closed) return;
+    subscribe();
+    this.#feeds.add(feed);
+  }
+
+  // --- gossip ---------------------------------------------------------------
+
+  /** Starts a handshake with `addr` now, outside the round schedule. */
+  gossip(addr: AddressInput): void {
+    const to = normalizeAddress(addr);
+    if (this.#stopped) return;
+    this.#send(encodeMessage(this.#core.createSyn()), to);
+  }
+
+  #round(): void {
+    if (this.#stopped) return;
+    const now = this.#clock.now();
+    this.#stats.rounds++;
+    try {
+      this.#core.startRound();
+      const targets = this.#core.gossipTargets(this.#seeds.addresses);
+      if (targets.length > 0) {
+        const syn = encodeMessage(this.#core.createSyn());
+        for (const target of targets) this.#send(syn, target);
+      }
+      this.#core.updateLiveness(now);
+    } catch (error) {
+      this.#logger.error("Gossip round failed", error);
+    }
+    this.#cancelRound = this.#clock.setTimer(this.#intervalMs, () => this.#round());
+  }
+
+  #refreshSeeds(): void {
+    if (this.#stopped) return;
+    this.#seeds.refresh().finally(() => {
+      if (this.#stopped) return;
+      this.#cancelSeedRefresh = this.#clock.setTimer(this.#seedRefreshMs, () => this.#refreshSeeds());
+    });
+  }
+
+  #onDatagram(data: Uint8Array, from: string): void {
+    if (this.#stopped && this.#leaveWaiters.size === 0) return;
+    this.#stats.datagramsIn++;
+    this.#stats.bytesIn += data.byteLength;
+    let message: Message;
+    try {
+      message = decodeMessage(data);
+    } catch (error) {
+      this.#stats.decodeErrors++;
+      this.#logger.debug(`Dropped a datagram from ${from}: ${(error as Error).message}`);
+      return;
+    }
+    this.#stats.messagesIn[message.type]++;
+    try {
+      const reply = this.#core.handleMessage(message, this.#clock.now());
+      if (reply !== undefined) this.#send(encodeMessage(reply), from);
+    } catch (error) {
+      this.#logger.error(`Handling a ${message.type} from ${from} failed`, error);
+    }
+    if (message.type === "synAck") {
+      const waiter = this.#leaveWaiters.get(from);
+      if (waiter !== undefined) waiter();
+    }
+  }
+
+  #send(data: Uint8Array, to: string): void {
+    this.#stats.datagramsOut++;
+    this.#stats.bytesOut += data.byteLength;
+    this.#socket.send(data, to).catch((error) => {
+      this.#stats.sendErrors++;
+      this.#logger.warn(`Sending ${data.byteLength} bytes to ${to} failed`, error);
+    });
+  }
+
+  // --- shutdown -------------------------------------------------------------
+
+  /**
+   * Stops the node: by default announces a graceful leave to live peers and
+   * waits (at most `leaveTimeoutMs`) for them to take it; then stops timers,
+   * closes the socket and ends every feed. Idempotent.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.#shutdown ??= this.#doShutdown(options.leave ?? true);
+    return this.#shutdown;
+  }
+
+  async #doShutdown(leave: boolean): Promise<void> {
+    this.#stopped = true;
+    this.#cancelRound?.();
+    this.#cancelSeedRefresh?.();
+    if (leave) await this.#announceLeave();
+    for (const feed of [...this.#feeds]) feed.close();
+    this.#feeds.clear();
+    await this.#socket.close();
+  }
+
+  async #announceLeave(): Promise<void> {
+    this.#core.leave();
+    const self = this.id.gossipAdvertiseAddr;
+    const peers = this.#core.liveNodes()
+      .map((state) => state.id.gossipAdvertiseAddr)
+      .filter((addr) => addr !== self)
+      .slice(0, MAX_LEAVE_NOTICES);
+    if (peers.length === 0) return;
+    const syn = encodeMessage(this.#core.createSyn());
+    let cancelTimer = (): void => {};
+    await new Promise<void>((resolve) => {
+      let pending = peers.length;
+      const done = (): void => {
+        cancelTimer();
+        this.#leaveWaiters.clear();
+        resolve();
+      };
+      for (const peer of peers) {
+        this.#leaveWaiters.set(peer, () => {
+          if (!this.#leaveWaiters.delete(peer)) return;
+          if (--pending === 0) done();
+        });
+        this.#send(syn, peer);
+      }
+      cancelTimer = this.#clock.setTimer(this.#leaveTimeoutMs, done);
+    });
+  }
+
+  /** Same as `shutdown()`: graceful leave, then close. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Settings of a running node (the protocol settings plus addresses, timing,
+ * socket, clock and DNS) and their validation: a bad field is refused at
+ * start with a `TypeError` naming it.
+ * @module
+ */
+
+import { type AddressInput, normalizeAddress } from "../core/address.ts";
+import type { ChitchatConfig } from "../core/config.ts";
+import type { Clock } from "./clock.ts";
+import type { Resolver } from "./seeds.ts";
+import type { Socket, SocketOpener } from "./socket.ts";
+
+/**
+ * Everything `spawnChitchat` takes. Only `nodeId` and `listenAddr` are required.
+ *
+ * @example
+ * ```ts
+ * import type { NodeConfig } from "./node_config.ts";
+ * const config: NodeConfig = {
+ *   nodeId: "api-1",
+ *   listenAddr: "127.0.0.1:10000",
+ *   seeds: ["127.0.0.1:10001"],
+ *   initialKeyValues: { role: "api" },
+ * };
+ * console.assert(config.nodeId === "api-1");
+ * ```
+ */
+export interface NodeConfig extends Omit<ChitchatConfig, "id" | "clusterId"> {
+  /** Unique node name. */
+  readonly nodeId: string;
+  /** Grows on each restart; default: the wall-clock time in ms at start. */
+  readonly generationId?: number;
+  /** Where the socket binds (`host:port`; port 0 picks a free port). */
+  readonly listenAddr: AddressInput;
+  /** The IP address peers use to reach this node; default: the bound address. */
+  readonly advertiseAddr?: AddressInput;
+  /** Nodes only talk within one cluster id. Default `"default"`. */
+  readonly clusterId?: string;
+  /** `host:port` of nodes to contact at start and whenever few are live. */
+  readonly seeds?: readonly string[];
+  /** Time between gossip rounds. Default 1000 ms. */
+  readonly gossipIntervalMs?: number;
+  /** Time between DNS resolutions of named seeds. Default 60 000 ms. */
+  readonly seedRefreshIntervalMs?: number;
+  /** Longest wait for peers to take a graceful leave. Default: the gossip interval, at most 2 s. */
+  readonly leaveTimeoutMs?: number;
+  /** An open socket, or a function opening one; default: real UDP for this runtime. */
+  readonly socket?: Socket | SocketOpener;
+  /** Time source; default the system clock. */
+  readonly clock?: Clock;
+  /** Random source, floats in [0, 1); default `Math.random`. */
+  readonly random?: () => number;
+  /** Host name resolver for seeds; default the system's. */
+  readonly resolver?: Resolver;
+}
+
+/** The node settings after validation, with defaults filled in. */
+export interface ValidatedNodeConfig {
+  /** Canonical listen address. */
+  readonly listenAddr: string;
+  /** Canonical advertise address, if given. */
+  readonly advertiseAddr: string | undefined;
+  /** Generation id. */
+  readonly generationId: number;
+  /** Gossip interval (ms). */
+  readonly gossipIntervalMs: number;
+  /** Seed refresh interval (ms). */
+  readonly seedRefreshIntervalMs: number;
+  /** Leave timeout (ms). */
+  readonly leaveTimeoutMs: number;
+  /** Socket or opener, if given. */
+  readonly socket: Socket | SocketOpener | undefined;
+  /** Clock, if given. */
+  readonly clock: Clock | undefined;
+  /** Random source, if given. */
+  readonly random: (() => number) | undefined;
+  /** Resolver, if given. */
+  readonly resolver: Resolver | undefined;
+}
+
+const KNOWN_FIELDS = new Set([
+  "nodeId", "generationId", "listenAddr", "advertiseAddr", "clusterId", "seeds", "gossipIntervalMs",
+  "seedRefreshIntervalMs", "leaveTimeoutMs", "socket", "clock", "random", "resolver", "mtu",
+  "failureDetector", "tombstoneGracePeriodMs", "limits", "livenessPredicate", "onCatchUp", "logger",
+  "initialKeyValues", "removedNodeMemory",
+]);
+
+function fail(field: string, problem: string, value: unknown): never {
+  let shown: string;
+  try {
+    shown = typeof value === "function" ? "a function" : JSON.stringify(value) ?? String(value);
+  } catch {
+    shown = String(value);
+  }
+  throw new TypeError(`Invalid config "${field}": ${problem} (got ${shown})`);
+}
+
+function duration(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    fail(field, "expected a positive number of milliseconds", value);
+  }
+  return value;
+}
+
+function address(field: string, value: AddressInput): string {
+  try {
+    return normalizeAddress(value);
+  } catch (error) {
+    fail(field, (error as Error).message, value);
+  }
+}
+
+/**
+ * Checks the runtime fields of a node config (the protocol fields are
+ * checked by the core). Throws `TypeError` naming the first bad or unknown
+ * field.
+ *
+ * @example
+ * ```ts
+ * import { validateNodeConfig } from "./node_config.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => validateNodeConfig({ nodeId: "a", listenAddr: "nowhere" }), /"listenAddr"/);
+ * ```
+ */
+export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
+  if (typeof config !== "object" || config === null) fail("config", "expected an object", config);
+  for (const field of Object.keys(config)) {
+    if (!KNOWN_FIELDS.has(field)) fail(field, "unknown option", (config as unknown as Record<string, unknown>)[field]);
+  }
+  if (typeof config.nodeId !== "string" || config.nodeId.length === 0) {
+    fail("nodeId", "expected a non-empty string", config.nodeId);
+  }
+  const generationId = config.generationId ?? Date.now();
+  if (!Number.isSafeInteger(generationId) || generationId < 0) {
+    fail("generationId", "expected a non-negative integer", config.generationId);
+  }
+  if (config.listenAddr === undefined) fail("listenAddr", "required", undefined);
+  const listenAddr = address("listenAddr", config.listenAddr);
+  const advertiseAddr = config.advertiseAddr === undefined ? undefined : address("advertiseAddr", config.advertiseAddr);
+  if (config.seeds !== undefined) {
+    if (!Array.isArray(config.seeds)) fail("seeds", "expected an array of host:port strings", config.seeds);
+    for (const seed of config.seeds) address("seeds", seed);
+  }
+  const gossipIntervalMs = duration("gossipIntervalMs", config.gossipIntervalMs, 1000);
+  const socket = config.socket;
+  if (socket !== undefined && typeof socket !== "function" && typeof socket?.send !== "function") {
+    fail("socket", "expected a Socket or a function opening one", socket);
+  }
+  if (config.clock !== undefined && (typeof config.clock.now !== "function" || typeof config.clock.setTimer !== "function")) {
+    fail("clock", "expected { now(), setTimer() }", config.clock);
+  }
+  if (config.random !== undefined && typeof config.random !== "function") fail("random", "expected a function", config.random);
+  if (config.resolver !== undefined && typeof config.resolver !== "function") {
+    fail("resolver", "expected a function", config.resolver);
+  }
+  return {
+    listenAddr,
+    advertiseAddr,
+    generationId,
+    gossipIntervalMs,
+    seedRefreshIntervalMs: duration("seedRefreshIntervalMs", config.seedRefreshIntervalMs, 60_000),
+    leaveTimeoutMs: duration("leaveTimeoutMs", config.leaveTimeoutMs, Math.min(gossipIntervalMs, 2000)),
+    socket,
+    clock: config.clock,
+    random: config.random,
+    resolver: config.resolver,
+  };
+}
