@@ -28,3 +28,5 @@ export type { ManualClockOptions } from "./manual_clock.ts";
 export { MemoryNetwork } from "./memory_network.ts";
 export type { MemoryNetworkOptions } from "./memory_network.ts";
 export type { LinkSettings, TrafficStats } from "./link_settings.ts";
+export { SimulatedCluster } from "./simulated_cluster.ts";
+export type { AddNodeOptions, SimulatedClusterOptions } from "./simulated_cluster.ts";
