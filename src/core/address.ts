@@ -148,7 +148,9 @@ function checkHost(host: string, quoted: string): string {
   if (ipv6 !== undefined) return formatIPv6(ipv6.groups, ipv6.zone);
   // A name whose last label is all digits is a malformed IPv4 literal, not a host name.
   if (HOSTNAME.test(host) && !NUMERIC_LAST_LABEL.test(host)) return host;
-  throw new TypeError(`Invalid address ${quoted}: ${describe(host)} is not a host name or IP address`);
+  throw new TypeError(
+    `Invalid address ${quoted}: ${describe(host)} is not a host name or IP address`,
+  );
 }
 
 /**
@@ -193,19 +195,25 @@ export function parseAddress(input: AddressInput): SocketAddress {
       throw new TypeError(`Invalid address ${quoted}: expected "[ipv6]:port"`);
     }
     host = input.slice(1, close);
-    if (!isIPv6(host)) throw new TypeError(`Invalid address ${quoted}: ${describe(host)} is not an IPv6 address`);
+    if (!isIPv6(host)) {
+      throw new TypeError(`Invalid address ${quoted}: ${describe(host)} is not an IPv6 address`);
+    }
     portText = input.slice(close + 2);
   } else {
     const colon = input.lastIndexOf(":");
     if (colon < 0) throw new TypeError(`Invalid address ${quoted}: expected "host:port"`);
     host = input.slice(0, colon);
     if (host.includes(":")) {
-      throw new TypeError(`Invalid address ${quoted}: IPv6 hosts must be bracketed, as in "[::1]:7000"`);
+      throw new TypeError(
+        `Invalid address ${quoted}: IPv6 hosts must be bracketed, as in "[::1]:7000"`,
+      );
     }
     portText = input.slice(colon + 1);
   }
   if (!/^\d{1,5}$/.test(portText)) {
-    throw new TypeError(`Invalid address ${quoted}: port "${portText}" is not a number from 0 to 65535`);
+    throw new TypeError(
+      `Invalid address ${quoted}: port "${portText}" is not a number from 0 to 65535`,
+    );
   }
   return { hostname: checkHost(host, quoted), port: checkPort(Number(portText), quoted) };
 }
@@ -221,7 +229,9 @@ export function parseAddress(input: AddressInput): SocketAddress {
  * ```
  */
 export function formatAddress(addr: SocketAddress): string {
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
 }
 
 /**
