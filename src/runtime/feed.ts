@@ -51,8 +51,13 @@ abstract class BaseFeed<T> implements Feed<T> {
   constructor(onClose: () => void, signal: AbortSignal | undefined) {
     this.#onClose = onClose;
     this.#signal = signal;
-    if (signal?.aborted) this.close();
-    else signal?.addEventListener("abort", this.#abort, { once: true });
+    if (signal?.aborted) {
+      // Subclass fields do not exist yet: end without touching them.
+      this.#closed = true;
+      onClose();
+    } else {
+      signal?.addEventListener("abort", this.#abort, { once: true });
+    }
   }
 
   get closed(): boolean {

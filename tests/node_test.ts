@@ -1,0 +1,224 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnChitchat } from "../src/runtime/node.ts";
+import { ManualClock } from "../src/testing/manual_clock.ts";
+import { MemoryNetwork } from "../src/testing/memory_network.ts";
+import { createRandom } from "../src/testing/random.ts";
+import { SimulatedCluster } from "../src/testing/simulated_cluster.ts";
+import type { NodeConfig } from "../src/runtime/node_config.ts";
+
+function setup(seed = 1): { clock: ManualClock; network: MemoryNetwork } {
+  const clock = new ManualClock();
+  return { clock, network: new MemoryNetwork({ clock, seed }) };
+}
+
+test("spawnChitchat() refuses a bad config with an error naming the field", async () => {
+  const { clock, network } = setup();
+  const base = { nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock };
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ nodeId: "" }, /"nodeId"/],
+    [{ listenAddr: "localhost" }, /"listenAddr".*"localhost"/],
+    [{ gossipIntervalMs: -5 }, /"gossipIntervalMs"/],
+    [{ mtu: 100 }, /"mtu"/],
+    [{ seeds: ["bad seed"] }, /"seeds"/],
+    [{ colour: "blue" }, /"colour": unknown option/],
+    [{ generationId: 1.5 }, /"generationId"/],
+    [{ failureDetector: { phiThreshold: 0 } }, /"failureDetector.phiThreshold"/],
+    [{ limits: { maxValueBytes: 1e9 } }, /"limits.maxValueBytes"/],
+  ];
+  for (const [override, pattern] of cases) {
+    await assert.rejects(spawnChitchat({ ...base, ...override } as unknown as NodeConfig), pattern);
+  }
+});
+
+test("spawnChitchat() refuses a wildcard listen address without an advertise address", async () => {
+  const { clock, network } = setup();
+  await assert.rejects(
+    spawnChitchat({ nodeId: "a", listenAddr: "0.0.0.0:7000", socket: network.opener, clock }),
+    /"advertiseAddr"/,
+  );
+  // The socket it opened was closed again: the address can be bound.
+  const socket = await network.open("0.0.0.0:7000");
+  await socket.close();
+});
+
+test("liveNodes() yields the current view at once and ends on abort", async () => {
+  const { clock, network } = setup();
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
+  const controller = new AbortController();
+  const feed = node.liveNodes({ signal: controller.signal });
+  const first = await feed.next();
+  assert.equal(first.done, false);
+  assert.deepEqual(first.value!.map((s) => s.id.nodeId), ["a"]);
+  const pending = feed.next();
+  controller.abort();
+  assert.equal((await pending).done, true);
+  await node.shutdown();
+});
+
+test("every feed ends when the node shuts down", async () => {
+  const { clock, network } = setup();
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
+  const live = node.liveNodes();
+  await live.next();
+  const pendings = [live.next(), node.events().next(), node.keyChanges("x").next()];
+  await node.shutdown();
+  for (const result of await Promise.all(pendings)) assert.equal(result.done, true);
+  assert.equal((await node.liveNodes().next()).done, true, "a feed opened after shutdown is done");
+});
+
+test("a slow liveNodes() reader holds only the latest view", async () => {
+  const { clock, network } = setup();
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
+  const feed = node.liveNodes();
+  await feed.next();
+  for (let i = 0; i < 500; i++) {
+    node.set("counter", String(i));
+    clock.advance(1000);
+  }
+  const latest = await feed.next();
+  assert.equal(latest.value![0].get("counter"), "499");
+  let settled = false;
+  void feed.next().then(() => (settled = true));
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.equal(settled, false, "no backlog of older views remains");
+  await node.shutdown();
+});
+
+test("events() reports joins and key changes; keyChanges() filters by prefix", async () => {
+  const cluster = new SimulatedCluster({ seed: 11 });
+  try {
+    const a = await cluster.addNode("a");
+    const events = a.events();
+    const shards = a.keyChanges("shard/");
+    await cluster.addNode("b");
+    await cluster.runUntil(() => cluster.converged(), { maxMs: 60_000 });
+    cluster.node("b").set("shard/7", "leader");
+    cluster.node("b").set("role", "worker");
+    await cluster.runUntil(() => cluster.keyEverywhere("b", "role", "worker"), { maxMs: 10_000 });
+    events.close();
+    shards.close();
+    const seen: string[] = [];
+    for await (const event of events) {
+      if (event.type === "keyChanged") seen.push(`${event.node.nodeId}:${event.key}=${event.value}`);
+      else if (event.type !== "overflow") seen.push(`${event.type}:${event.node.nodeId}`);
+    }
+    // The feed was closed before reading: a closed feed yields nothing more.
+    assert.deepEqual(seen, []);
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("events() carries membership and key events in order while open", async () => {
+  const cluster = new SimulatedCluster({ seed: 12 });
+  try {
+    const a = await cluster.addNode("a");
+    const seen: string[] = [];
+    const shardKeys: string[] = [];
+    const events = a.events();
+    const shards = a.keyChanges("shard/");
+    const readers = [
+      (async () => {
+        for await (const event of events) {
+          if (event.type === "keyChanged") seen.push(`${event.node.nodeId}:${event.key}=${event.value}`);
+          else if (event.type !== "overflow") seen.push(`${event.type}:${event.node.nodeId}`);
+        }
+      })(),
+      (async () => {
+        for await (const change of shards) if ("key" in change) shardKeys.push(change.key);
+      })(),
+    ];
+    await cluster.addNode("b");
+    await cluster.runUntil(() => cluster.converged(), { maxMs: 60_000 });
+    cluster.node("b").set("shard/7", "leader");
+    cluster.node("b").set("role", "worker");
+    await cluster.runUntil(() => cluster.keyEverywhere("b", "role", "worker"), { maxMs: 10_000 });
+    await cluster.kill("b");
+    await cluster.runUntil(() => seen.includes("died:b"), { maxMs: 120_000, stepMs: 1000 });
+    events.close();
+    shards.close();
+    await Promise.all(readers);
+    assert.ok(seen.includes("joined:b"));
+    assert.ok(seen.includes("b:shard/7=leader"));
+    assert.ok(seen.includes("b:role=worker"));
+    assert.ok(seen.indexOf("joined:b") < seen.indexOf("died:b"));
+    assert.deepEqual(shardKeys, ["shard/7"]);
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("hostile datagrams are counted and dropped while gossip goes on", async () => {
+  const cluster = new SimulatedCluster({ seed: 13 });
+  try {
+    await cluster.addNode("a");
+    await cluster.addNode("b");
+    const attacker = await cluster.network.open("127.0.0.1:9999");
+    const random = createRandom(99);
+    for (let i = 0; i < 500; i++) {
+      const junk = new Uint8Array(1 + Math.floor(random() * 200));
+      for (let j = 0; j < junk.length; j++) junk[j] = Math.floor(random() * 256);
+      await attacker.send(junk, cluster.address("a"));
+    }
+    await cluster.runUntil(() => cluster.converged(), { maxMs: 60_000 });
+    const stats = cluster.node("a").stats();
+    assert.ok(stats.decodeErrors >= 450, `decode errors: ${stats.decodeErrors}`);
+    assert.ok(stats.messagesIn.syn + stats.messagesIn.synAck + stats.messagesIn.ack > 0);
+    await attacker.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("nodes of different clusters do not merge and count BadCluster replies", async () => {
+  const cluster = new SimulatedCluster({ seed: 14 });
+  try {
+    await cluster.addNode("a", { clusterId: "blue" });
+    await cluster.addNode("b", { clusterId: "green" });
+    await cluster.advance(30_000);
+    assert.deepEqual(cluster.liveView("a"), ["a"]);
+    assert.deepEqual(cluster.liveView("b"), ["b"]);
+    assert.ok(cluster.node("b").stats().messagesIn.badCluster > 0);
+    assert.equal(cluster.node("a").snapshot().nodes.length, 1);
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("gossip() reaches a peer that is not a seed", async () => {
+  const cluster = new SimulatedCluster({ seed: 15 });
+  try {
+    await cluster.addNode("a", { seedIds: [] });
+    await cluster.addNode("b", { seedIds: [] });
+    await cluster.advance(5_000);
+    assert.equal(cluster.node("a").snapshot().nodes.length, 1);
+    cluster.node("a").gossip(cluster.address("b"));
+    await cluster.advance(100);
+    assert.equal(cluster.node("a").snapshot().nodes.length, 2);
+    assert.equal(cluster.node("b").snapshot().nodes.length, 2);
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("writes to reserved keys or after shutdown are refused", async () => {
+  const { clock, network } = setup();
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
+  assert.throws(() => node.set("__chitchat.left", "1"), /reserved prefix/);
+  assert.equal(node.delete("missing"), false);
+  await node.shutdown();
+  assert.throws(() => node.set("k", "v"), /shut down/);
+  // The socket is closed: the address is free again.
+  const again = await network.open("127.0.0.1:1");
+  await again.close();
+});
+
+test("shutdown() is idempotent", async () => {
+  const { clock, network } = setup();
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
+  await Promise.all([node.shutdown(), node.shutdown()]);
+  await node.shutdown();
+  assert.equal(node.stopped, true);
+});
