@@ -242,6 +242,12 @@ test(
       });
       const final = await getState(deno);
       assert.deepEqual(final.live, ["deno-node"]);
+      const left = final.nodes.find((n) => n.nodeId === "bun-node")!;
+      assert.deepEqual(
+        left.keyValues,
+        { runtime: "bun", color: "teal" },
+        "no reserved key is shown",
+      );
 
       terminate(deno);
       assert.equal(await exitOf(deno), 0, deno.output());

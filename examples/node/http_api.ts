@@ -6,7 +6,12 @@
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ChitchatEvent, ChitchatId, ChitchatNode } from "../../mod.ts";
+import {
+  type ChitchatEvent,
+  type ChitchatId,
+  type ChitchatNode,
+  RESERVED_KEY_PREFIX,
+} from "../../mod.ts";
 
 /** Largest request body accepted, in bytes (the library refuses values above 32 KiB anyway). */
 const MAX_BODY_BYTES = 1 << 20;
@@ -30,7 +35,7 @@ export interface ApiNode {
   maxVersion: number;
   /** Suspicion level; null for self and for nodes without samples. */
   phi: number | null;
-  /** Visible keys. */
+  /** Visible keys, without the library's reserved ones (`__chitchat.*`). */
   keyValues: Record<string, string>;
 }
 
@@ -77,9 +82,16 @@ export function stateJson(node: ChitchatNode): ApiState {
       heartbeat: n.heartbeat,
       maxVersion: n.maxVersion,
       phi: n.phi ?? null,
-      keyValues: { ...n.keyValues },
+      keyValues: userKeys(n.keyValues),
     })),
   };
+}
+
+/** The keys a user wrote: the library's own (such as the graceful-leave marker) are left out. */
+function userKeys(keyValues: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(keyValues).filter(([key]) => !key.startsWith(RESERVED_KEY_PREFIX)),
+  );
 }
 
 /** An event of the `events()` feed as JSON (ids flattened like in the state). */
