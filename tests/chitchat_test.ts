@@ -1,0 +1,499 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { type Chitchat, LEFT_KEY, type MembershipEvent } from "../src/core/chitchat.ts";
+import type { ChitchatId } from "../src/core/chitchat_id.ts";
+import { decodeMessage, encodeMessage } from "../src/core/codec.ts";
+import type {
+  AckMessage,
+  Message,
+  NodeDelta,
+  SynAckMessage,
+  SynMessage,
+} from "../src/core/messages.ts";
+import type { KeyChange } from "../src/core/node_state.ts";
+import {
+  allEqual,
+  createNode,
+  gossipRound,
+  handshake,
+  knowledge,
+  type NodeOptions,
+  recordingLogger,
+  storedEntries,
+} from "./_helpers.ts";
+
+const MTU = 65_507;
+const ROUND_MS = 1000;
+/** Fast failure detection for scenarios: the prior matches the round length. */
+const FAST_FD = { initialIntervalMs: ROUND_MS, deadNodeGracePeriodMs: 60_000 };
+
+function cluster(n: number, options: NodeOptions = {}): Chitchat[] {
+  return Array.from({ length: n }, (_, i) => createNode(`n${i}`, 10_000 + i, options));
+}
+
+/** Runs `count` rounds from `now`, one every second; returns the time after the last. */
+function rounds(
+  nodes: readonly Chitchat[],
+  now: number,
+  count: number,
+  options: Parameters<typeof gossipRound>[2] = { mtu: MTU },
+): number {
+  for (let i = 0; i < count; i++) {
+    now += ROUND_MS;
+    gossipRound(nodes, now, { seeds: [nodes[0].id.gossipAdvertiseAddr], ...options });
+  }
+  return now;
+}
+
+function ids(list: readonly { id: ChitchatId }[] | readonly ChitchatId[]): string[] {
+  return list.map((x) => ("id" in x ? x.id : x).nodeId).sort();
+}
+
+function liveIds(node: Chitchat): string[] {
+  return ids(node.liveNodes());
+}
+
+test("Chitchat.handleMessage() exchanges what each side lacks in one Syn, SynAck and Ack", () => {
+  const a = createNode("a", 1, { initialKeyValues: { role: "indexer" } });
+  const b = createNode("b", 2, { initialKeyValues: { role: "searcher" } });
+  const seen: string[] = [];
+  handshake(a, b, 0, { mtu: MTU, onMessage: (m) => seen.push(m.type) });
+  assert.deepEqual(seen, ["syn", "synAck", "ack"]);
+  assert.equal(a.nodeState(b.id)?.get("role"), "searcher");
+  assert.equal(b.nodeState(a.id)?.get("role"), "indexer");
+  assert.deepEqual(knowledge(a), knowledge(b));
+});
+
+test("Chitchat.handleMessage() returns nothing for an Ack and for a BadCluster", () => {
+  const a = createNode("a", 1);
+  assert.equal(a.handleMessage({ type: "ack", delta: [] }, 0), undefined);
+  assert.equal(a.handleMessage({ type: "badCluster" }, 0), undefined);
+});
+
+test("Chitchat.handleMessage() answers a Syn of another cluster with BadCluster and applies nothing", () => {
+  const logger = recordingLogger();
+  const a = createNode("a", 1, { logger });
+  const stranger = createNode("x", 2, { clusterId: "other", initialKeyValues: { k: "v" } });
+  const strangerLogger = recordingLogger();
+  const b = createNode("b", 3, { clusterId: "other", logger: strangerLogger });
+  b.handleMessage(stranger.createSyn(), 0); // make the Syn carry two nodes
+  const reply = a.handleMessage(decodeMessage(encodeMessage(b.createSyn())), 0);
+  assert.deepEqual(reply, { type: "badCluster" });
+  assert.equal(a.nodeCount, 1);
+  assert.equal(a.nodeState(b.id), undefined);
+  assert.equal(logger.warnings.length, 1);
+  assert.match(logger.warnings[0], /other/);
+  assert.equal(b.handleMessage(decodeMessage(encodeMessage(reply!)), 0), undefined);
+  assert.equal(strangerLogger.warnings.length, 1);
+  assert.equal(b.nodeCount, 2);
+});
+
+test("Chitchat.handleMessage() never takes this node's own state from gossip", () => {
+  const a = createNode("a", 1, { initialKeyValues: { k: "mine" } });
+  const forged: NodeDelta = {
+    id: a.id,
+    fromVersionExcluded: 0,
+    lastGcVersion: 0,
+    maxVersion: 50,
+    keyValues: [{ key: "k", value: "forged", version: 50, status: "set" }],
+  };
+  a.handleMessage(decodeMessage(encodeMessage({ type: "ack", delta: [forged] })), 0);
+  a.handleMessage({
+    type: "syn",
+    clusterId: "test",
+    digest: [{ id: a.id, heartbeat: 999, lastGcVersion: 0, maxVersion: 50 }],
+  }, 0);
+  assert.equal(a.self.get("k"), "mine");
+  assert.equal(a.self.maxVersion, 1);
+  assert.equal(a.self.heartbeat, 1);
+});
+
+test("Chitchat.handleMessage() makes two nodes equal and live to each other within a few rounds", () => {
+  const nodes = cluster(2, { failureDetector: FAST_FD });
+  nodes[0].self.set("a", "1");
+  nodes[1].self.set("b", "2");
+  rounds(nodes, 0, 4);
+  assert.ok(allEqual(nodes));
+  for (const node of nodes) assert.deepEqual(liveIds(node), ["n0", "n1"]);
+});
+
+test("Chitchat.handleMessage() makes many nodes equal when they start from a single seed", () => {
+  const n = 24;
+  const nodes = cluster(n, { failureDetector: FAST_FD });
+  nodes.forEach((node, i) => node.self.set("index", String(i)));
+  let now = 0;
+  let count = 0;
+  while (!(allEqual(nodes) && nodes.every((node) => node.liveNodes().length === n))) {
+    now = rounds(nodes, now, 1, { mtu: MTU, checkMonotonic: true });
+    count++;
+    assert.ok(count <= 20, `not converged after ${count} rounds`);
+  }
+  for (const node of nodes) {
+    for (let i = 0; i < n; i++) assert.equal(node.nodeState(nodes[i].id)?.get("index"), String(i));
+  }
+  // A later change reaches everyone within a few rounds (gossip spreads in O(log n)).
+  nodes[17].self.set("shard", "7");
+  let spread = 0;
+  while (!nodes.every((node) => node.nodeState(nodes[17].id)?.get("shard") === "7")) {
+    now = rounds(nodes, now, 1);
+    spread++;
+    assert.ok(spread <= 10, `not spread after ${spread} rounds`);
+  }
+});
+
+test("Chitchat.handleMessage() completes a delta truncated by the MTU in later rounds", () => {
+  const mtu = 1200;
+  const a = createNode("a", 1, { mtu });
+  const b = createNode("b", 2, { mtu });
+  for (let i = 0; i < 150; i++) {
+    a.self.set(`key-${String(i).padStart(3, "0")}`, "v".repeat(80 + (i % 40)));
+  }
+  let largest = 0;
+  let truncated = 0;
+  const watch = (m: Message) => {
+    largest = Math.max(largest, encodeMessage(m).length);
+    if (m.type === "synAck" || m.type === "ack") {
+      for (const d of m.delta) if (d.id.nodeId === "a" && d.maxVersion < 150) truncated++;
+    }
+  };
+  let count = 0;
+  while (b.nodeState(a.id)?.maxVersion !== 150) {
+    handshake(b, a, count * ROUND_MS, { mtu, onMessage: watch, checkMonotonic: true });
+    count++;
+    assert.ok(count < 60);
+  }
+  assert.ok(largest <= mtu && largest > mtu / 2, `largest datagram ${largest}`);
+  assert.ok(truncated >= 10, `${truncated} truncated deltas`);
+  assert.ok(count >= 12, `completed in ${count} handshakes`);
+  assert.deepEqual(storedEntries(b.nodeState(a.id)!), storedEntries(a.self));
+});
+
+test("Chitchat.updateLiveness() collects replicated, hidden tombstones after the grace period", () => {
+  const grace = 10_000;
+  const nodes = cluster(2, { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace });
+  const [a, b] = nodes;
+  a.self.set("gone", "soon");
+  a.self.set("kept", "yes");
+  let now = rounds(nodes, 0, 3);
+  assert.equal(b.nodeState(a.id)?.get("gone"), "soon");
+  a.self.delete("gone", now);
+  now = rounds(nodes, now, 2);
+  const replica = b.nodeState(a.id)!;
+  assert.equal(replica.get("gone"), undefined);
+  assert.equal(replica.getVersioned("gone")?.status, "deleted");
+  assert.deepEqual([...replica.entries()], [["kept", "yes"]]);
+  assert.equal(replica.keyCount, 1);
+  assert.equal(replica.lastGcVersion, 0);
+  now = rounds(nodes, now, grace / ROUND_MS + 2);
+  for (const state of [a.self, b.nodeState(a.id)!]) {
+    assert.equal(state.getVersioned("gone"), undefined);
+    assert.equal(state.lastGcVersion, 3);
+    assert.equal(state.maxVersion, 3);
+  }
+  assert.deepEqual(liveIds(a), ["n0", "n1"]);
+});
+
+test("Chitchat.handleMessage() resets a node away longer than the grace period and calls onCatchUp", () => {
+  const grace = 10_000;
+  const caughtUp: ChitchatId[] = [];
+  const options = { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace };
+  const a = createNode("a", 1, options);
+  const b = createNode("b", 2, { ...options, onCatchUp: (node) => caughtUp.push(node) });
+  const nodes = [a, b];
+  for (let i = 0; i < 5; i++) a.self.set(`k${i}`, "old");
+  let now = rounds(nodes, 0, 3);
+  assert.equal(b.nodeState(a.id)?.maxVersion, 5);
+  // b goes away; a deletes keys and, after the grace period, collects the tombstones.
+  a.self.delete("k1", now);
+  a.self.delete("k2", now);
+  a.self.set("k3", "new");
+  now = rounds(nodes, now, grace / ROUND_MS + 2, { mtu: MTU, active: (node) => node === a });
+  assert.equal(a.self.lastGcVersion, 7);
+  let resetFrom: number | undefined;
+  const watch = (m: Message) => {
+    if (m.type === "synAck") {
+      resetFrom = m.delta.find((d) => d.id.nodeId === "a")?.fromVersionExcluded;
+    }
+  };
+  handshake(b, a, now, { mtu: MTU, onMessage: watch, checkMonotonic: true });
+  assert.equal(resetFrom, 0);
+  assert.deepEqual(caughtUp, [a.id]);
+  const replica = b.nodeState(a.id)!;
+  assert.deepEqual([replica.lastGcVersion, replica.maxVersion], [7, 8]);
+  assert.deepEqual(storedEntries(replica), storedEntries(a.self));
+  assert.equal(replica.get("k1"), undefined);
+  assert.equal(replica.get("k3"), "new");
+  rounds(nodes, now, 3);
+  assert.deepEqual(caughtUp, [a.id], "no further reset once caught up");
+  assert.ok(allEqual(nodes));
+});
+
+test("Chitchat.updateLiveness() reaps TTL keys that stayed visible everywhere until then", () => {
+  const grace = 8000;
+  const nodes = cluster(2, { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace });
+  const [a, b] = nodes;
+  const changes: KeyChange[] = [];
+  b.subscribeKeyChanges("", (change) => changes.push(change));
+  a.self.set("lease", "l1");
+  a.self.set("plain", "p");
+  let now = rounds(nodes, 0, 2);
+  a.self.setWithTtl("session", "s1", now);
+  a.self.deleteAfterTtl("lease", now);
+  const start = now;
+  now = rounds(nodes, now, 2);
+  assert.equal(b.nodeState(a.id)?.get("session"), "s1");
+  assert.equal(b.nodeState(a.id)?.get("lease"), "l1");
+  assert.equal(b.nodeState(a.id)?.getVersioned("lease")?.status, "deleteAfterTtl");
+  while (now < start + grace - ROUND_MS) {
+    now = rounds(nodes, now, 1);
+    assert.equal(a.self.get("session"), "s1");
+    assert.equal(b.nodeState(a.id)?.get("lease"), "l1");
+  }
+  now = rounds(nodes, now, 4);
+  for (const state of [a.self, b.nodeState(a.id)!]) {
+    assert.equal(state.get("session"), undefined);
+    assert.equal(state.get("lease"), undefined);
+    assert.equal(state.get("plain"), "p");
+    assert.equal(state.lastGcVersion, 4);
+  }
+  const reaped = changes.filter((c) => c.deleted).map((c) => c.key).sort();
+  assert.deepEqual(reaped, ["lease", "session"]);
+});
+
+test("Chitchat.handleMessage() spreads heartbeats without any key change, through a third node", () => {
+  const options = { failureDetector: FAST_FD };
+  const a = createNode("a", 1, options);
+  const b = createNode("b", 2, options);
+  const c = createNode("c", 3, options);
+  let now = 0;
+  const round = () => {
+    now += ROUND_MS;
+    for (const node of [a, b, c]) node.startRound();
+    handshake(a, b, now, { mtu: MTU });
+    handshake(c, b, now, { mtu: MTU });
+    for (const node of [a, b, c]) node.updateLiveness(now);
+  };
+  round();
+  // c heard of a through b only; the first heartbeat seen is not an increase.
+  assert.equal(c.nodeState(a.id)?.heartbeat, a.self.heartbeat);
+  assert.equal(c.phi(a.id, now), undefined);
+  assert.equal(c.status(a.id), "dead");
+  const version = a.self.maxVersion;
+  for (let i = 0; i < 3; i++) round();
+  assert.equal(c.status(a.id), "live");
+  assert.equal(c.nodeState(a.id)?.heartbeat, a.self.heartbeat);
+  assert.equal(c.nodeState(a.id)?.maxVersion, version);
+  assert.ok(c.phi(a.id, now)! < 1);
+  assert.deepEqual(liveIds(c), ["a", "b", "c"]);
+});
+
+test("Chitchat.phi() of a silent node rises until it dies, and heartbeats revive it", () => {
+  const nodes = cluster(3, { failureDetector: FAST_FD });
+  const events: MembershipEvent[] = [];
+  nodes[0].subscribeMembership((event) => events.push(event));
+  let now = rounds(nodes, 0, 6);
+  assert.deepEqual(liveIds(nodes[0]), ["n0", "n1", "n2"]);
+  const victim = nodes[2];
+  const notVictim = (node: Chitchat) => node !== victim;
+  let previous = nodes[0].phi(victim.id, now)!;
+  let silence = 0;
+  while (nodes[0].status(victim.id) === "live") {
+    now = rounds(nodes, now, 1, { mtu: MTU, active: notVictim });
+    silence++;
+    const phi = nodes[0].phi(victim.id, now);
+    if (phi !== undefined) {
+      assert.ok(phi > previous);
+      previous = phi;
+    }
+    assert.ok(silence < 30);
+  }
+  assert.deepEqual(liveIds(nodes[0]), ["n0", "n1"]);
+  assert.deepEqual(ids(nodes[0].deadNodes()), ["n2"]);
+  assert.equal(nodes[0].phi(victim.id, now), undefined, "samples are cleared on death");
+  now = rounds(nodes, now, 4);
+  assert.equal(nodes[0].status(victim.id), "live");
+  assert.deepEqual(
+    events.filter((e) => e.node.nodeId === "n2").map((e) => e.type),
+    ["joined", "died", "revived"],
+  );
+});
+
+test("Chitchat.updateLiveness() schedules a dead node at half the grace period, removes it, and stale gossip does not revive it", () => {
+  const grace = 40_000;
+  const options = { failureDetector: { ...FAST_FD, deadNodeGracePeriodMs: grace } };
+  const nodes = cluster(3, options);
+  const [a, b, c] = nodes;
+  c.self.set("role", "victim");
+  const events: MembershipEvent[] = [];
+  a.subscribeMembership((event) => events.push(event));
+  let now = rounds(nodes, 0, 6);
+  assert.ok(allEqual(nodes));
+  // Datagrams from b about c, delayed in the network until long after c is gone.
+  const staleSyn = encodeMessage(b.createSyn());
+  const staleSynAck = encodeMessage(
+    b.handleMessage({ type: "syn", clusterId: "test", digest: [] }, now)!,
+  );
+  const alive = (node: Chitchat) => node !== c;
+  while (a.status(c.id) !== "dead") now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
+  const death = now;
+  const cHeartbeatOnA = a.nodeState(c.id)!.heartbeat;
+  while (now <= death + grace / 2) {
+    assert.equal(a.status(c.id), "dead");
+    assert.ok(
+      a.createSyn().digest.some((e) => e.id.nodeId === "n2"),
+      "a dead node is still gossiped",
+    );
+    now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
+  }
+  assert.equal(a.status(c.id), "scheduled");
+  assert.deepEqual(ids(a.scheduledForDeletionNodes()), ["n2"]);
+  assert.deepEqual(ids(a.deadNodes()), []);
+  assert.ok(!a.createSyn().digest.some((e) => e.id.nodeId === "n2"), "not in digests any more");
+  const synAck = a.handleMessage(
+    { type: "syn", clusterId: "test", digest: [] },
+    now,
+  ) as SynAckMessage;
+  assert.ok(!synAck.delta.some((nd) => nd.id.nodeId === "n2"), "not in deltas any more");
+  const update: NodeDelta = {
+    id: c.id,
+    fromVersionExcluded: 1,
+    lastGcVersion: 0,
+    maxVersion: 2,
+    keyValues: [{ key: "late", value: "x", version: 2, status: "set" }],
+  };
+  a.handleMessage({ type: "ack", delta: [update] }, now);
+  assert.equal(a.nodeState(c.id)?.get("late"), undefined, "updates about it are ignored");
+  while (now < death + grace) now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
+  assert.equal(a.nodeState(c.id), undefined);
+  assert.equal(b.nodeState(c.id), undefined);
+  assert.equal(a.status(c.id), undefined);
+  assert.deepEqual(events.filter((e) => e.node.nodeId === "n2").map((e) => e.type), [
+    "joined",
+    "died",
+    "removed",
+  ]);
+  // The delayed datagrams arrive, carrying c's old heartbeat: a must not resurrect c.
+  a.handleMessage(decodeMessage(staleSyn), now);
+  a.handleMessage(decodeMessage(staleSynAck), now);
+  assert.equal(a.nodeState(c.id), undefined);
+  assert.equal(a.nodeCount, 2);
+  // c itself comes back with a higher heartbeat: it is recreated.
+  c.startRound();
+  handshake(c, a, now, { mtu: MTU });
+  assert.equal(a.nodeState(c.id)?.get("role"), "victim");
+  assert.ok(a.nodeState(c.id)!.heartbeat > cHeartbeatOnA);
+});
+
+test("Chitchat.updateLiveness() removes the old incarnation of a restarted node and keeps the new one", () => {
+  const grace = 30_000;
+  const options = { failureDetector: { ...FAST_FD, deadNodeGracePeriodMs: grace } };
+  const nodes = cluster(3, options);
+  const [a, b, old] = nodes;
+  old.self.set("version", "1");
+  let now = rounds(nodes, 0, 5);
+  // The process restarts: same node id and address, new generation.
+  const fresh = createNode("n2", 10_002, {
+    ...options,
+    generationId: 2,
+    initialKeyValues: { version: "2" },
+  });
+  const restarted = [a, b, fresh];
+  now = rounds(restarted, now, 3);
+  assert.equal(a.nodeState(old.id)?.get("version"), "1");
+  assert.equal(a.nodeState(fresh.id)?.get("version"), "2");
+  assert.equal(a.nodeCount, 4);
+  while (a.status(old.id) === "live") now = rounds(restarted, now, 1);
+  const death = now;
+  assert.equal(a.status(fresh.id), "live");
+  while (now <= death + grace / 2) now = rounds(restarted, now, 1);
+  assert.equal(a.status(old.id), "scheduled");
+  while (now < death + grace + ROUND_MS) now = rounds(restarted, now, 1);
+  for (const node of [a, b]) {
+    assert.equal(node.nodeState(old.id), undefined);
+    assert.equal(node.nodeState(fresh.id)?.get("version"), "2");
+    assert.deepEqual(node.liveNodes().map((s) => s.id.generationId).sort(), [1, 1, 2]);
+  }
+  assert.equal(a.nodeCount, 3);
+});
+
+test("Chitchat.liveNodes() leaves out nodes failing the liveness predicate and publishes changes", () => {
+  const options = {
+    failureDetector: FAST_FD,
+    livenessPredicate: (s: { get(k: string): string | undefined }) => s.get("ready") === "1",
+  };
+  const nodes = cluster(2, options);
+  const [a, b] = nodes;
+  const views: string[][] = [];
+  a.subscribeLiveView((view) => views.push(ids(view)));
+  let now = rounds(nodes, 0, 5);
+  assert.equal(a.status(b.id), "live");
+  assert.deepEqual(liveIds(a), ["n0"], "self is always in its own view");
+  b.self.set("ready", "1");
+  now = rounds(nodes, now, 2);
+  assert.deepEqual(liveIds(a), ["n0", "n1"]);
+  assert.deepEqual(views.at(-1), ["n0", "n1"]);
+  const version = a.liveViewVersion;
+  b.self.set("load", "0.5");
+  rounds(nodes, now, 2);
+  assert.ok(a.liveViewVersion > version, "a live node's new max version is published");
+});
+
+test("Chitchat.leave() takes a node out of its peers' live view", () => {
+  const nodes = cluster(3, { failureDetector: FAST_FD });
+  const events: MembershipEvent[] = [];
+  nodes[0].subscribeMembership((event) => events.push(event));
+  let now = rounds(nodes, 0, 5);
+  nodes[2].leave();
+  assert.equal(nodes[2].self.get(LEFT_KEY), "1");
+  now = rounds(nodes, now, 3);
+  assert.deepEqual(liveIds(nodes[0]), ["n0", "n1"]);
+  assert.deepEqual(ids(nodes[0].leftNodes()), ["n2"]);
+  assert.equal(events.filter((e) => e.type === "left").length, 1);
+  assert.ok(now > 0);
+});
+
+test("Chitchat.subscribeKeyChanges() reports changes under the prefix, remote and local, but no reserved key", () => {
+  const nodes = cluster(2, { failureDetector: FAST_FD });
+  const [a, b] = nodes;
+  const seen: string[] = [];
+  const unsubscribe = a.subscribeKeyChanges(
+    "app.",
+    (c) => seen.push(`${c.node.nodeId}:${c.key}=${c.value}`),
+  );
+  a.self.set("app.local", "1");
+  a.self.set("other", "x");
+  b.self.set("app.remote", "2");
+  b.leave();
+  let now = rounds(nodes, 0, 2);
+  b.self.delete("app.remote", now);
+  now = rounds(nodes, now, 2);
+  unsubscribe();
+  b.self.set("app.after", "3");
+  rounds(nodes, now, 2);
+  assert.deepEqual(seen, ["n0:app.local=1", "n1:app.remote=2", "n1:app.remote=undefined"]);
+});
+
+test("Chitchat.createSyn() sends a partial digest that fits the MTU and covers every node over a few rounds", () => {
+  const mtu = 1200;
+  const a = createNode("a", 1, { mtu });
+  const b = createNode("b", 2, { mtu });
+  for (let i = 0; i < 120; i++) {
+    const peer = createNode(`peer-with-a-long-name-${i}`, 20_000 + i, { mtu });
+    b.handleMessage(peer.createSyn(), 0);
+  }
+  assert.equal(b.nodeCount, 121);
+  const listed = new Set<string>();
+  for (let i = 0; i < 6; i++) {
+    const syn = decodeMessage(encodeMessage(b.createSyn())) as SynMessage;
+    assert.ok(encodeMessage(syn).length <= mtu);
+    assert.equal(syn.partialDigest, true);
+    assert.equal(syn.digest[0].id.nodeId, "b", "self goes first");
+    for (const entry of syn.digest) listed.add(entry.id.nodeId);
+  }
+  assert.equal(listed.size, 121);
+  // The SynAck to a partial Syn fits too and does not offer nodes the Syn left out.
+  const reply = a.handleMessage(b.createSyn(), 0) as SynAckMessage;
+  assert.ok(encodeMessage(reply).length <= mtu);
+  const ack = b.handleMessage(reply, 0) as AckMessage;
+  assert.ok(encodeMessage(ack).length <= mtu);
+});
