@@ -292,6 +292,17 @@ test("decodeMessage() refuses messages with the wrong number of fields or wrongl
   for (const wire of cases) assertRefused(cbor(wire));
 });
 
+test("decodeMessage() refuses names longer than 1024 UTF-8 bytes, however few characters they have", () => {
+  const long = "é".repeat(513); // 513 characters, 1026 bytes
+  const fits = "é".repeat(512); // 1024 bytes
+  assertRefused(cbor([1, 0, long, [], 0]), /cluster id/);
+  assertRefused(cbor([1, 0, "c", [long, 1, "127.0.0.1:1", 1, 0, 0], 0]), /node id/);
+  assertRefused(cbor(rawAck([[...V4, 0, 0, 1, [long, "v", 1, 0]]])), /key/);
+  const ack = decodeMessage(cbor(rawAck([[fits, 1, "127.0.0.1:1", 0, 0, 1, [fits, "v", 1, 0]]]))) as AckMessage;
+  assert.equal(ack.delta[0].keyValues[0].key, fits);
+  assert.equal(ack.delta[0].id.nodeId, fits);
+});
+
 test("decodeMessage() refuses gossip addresses that are not IP literals with a port", () => {
   const bad = [
     "localhost:7000",

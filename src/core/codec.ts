@@ -19,6 +19,7 @@ import { isIPv4, isIPv6 } from "./address.ts";
 import type { ChitchatId } from "./chitchat_id.ts";
 import type { Digest, DigestEntry, KeyValueMutation, Message, NodeDelta } from "./messages.ts";
 import type { KeyStatus } from "./node_state.ts";
+import { utf8Length } from "./utf8.ts";
 
 /** The protocol version written first in every datagram. */
 export const PROTOCOL_VERSION = 1;
@@ -176,9 +177,15 @@ function flag(value: unknown): boolean {
   return value === 1;
 }
 
+/** Strings of up to this many UTF-16 units cannot exceed the byte limit (3 bytes per unit at most). */
+const SAFE_NAME_UNITS = Math.floor(MAX_WIRE_NAME_BYTES / 3);
+
 function name(value: unknown, what: string): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > MAX_WIRE_NAME_BYTES) {
-    throw new SyntaxError(`Bad ${what}: expected a string of 1 to ${MAX_WIRE_NAME_BYTES} characters`);
+  if (
+    typeof value !== "string" || value.length === 0 ||
+    (value.length > SAFE_NAME_UNITS && utf8Length(value) > MAX_WIRE_NAME_BYTES)
+  ) {
+    throw new SyntaxError(`Bad ${what}: expected a string of 1 to ${MAX_WIRE_NAME_BYTES} UTF-8 bytes`);
   }
   return value;
 }
