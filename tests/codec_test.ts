@@ -298,7 +298,9 @@ test("decodeMessage() refuses names longer than 1024 UTF-8 bytes, however few ch
   assertRefused(cbor([1, 0, long, [], 0]), /cluster id/);
   assertRefused(cbor([1, 0, "c", [long, 1, "127.0.0.1:1", 1, 0, 0], 0]), /node id/);
   assertRefused(cbor(rawAck([[...V4, 0, 0, 1, [long, "v", 1, 0]]])), /key/);
-  const ack = decodeMessage(cbor(rawAck([[fits, 1, "127.0.0.1:1", 0, 0, 1, [fits, "v", 1, 0]]]))) as AckMessage;
+  const ack = decodeMessage(
+    cbor(rawAck([[fits, 1, "127.0.0.1:1", 0, 0, 1, [fits, "v", 1, 0]]])),
+  ) as AckMessage;
   assert.equal(ack.delta[0].keyValues[0].key, fits);
   assert.equal(ack.delta[0].id.nodeId, fits);
 });

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Chitchat } from "../src/core/chitchat.ts";
-import { encodeMessage } from "../src/core/codec.ts";
+import { decodeMessage, encodeMessage } from "../src/core/codec.ts";
 import type { Message, NodeDelta } from "../src/core/messages.ts";
 import { NodeState } from "../src/core/node_state.ts";
 import {
@@ -220,4 +220,67 @@ test("NodeState.applyDelta() never lowers (lastGcVersion, maxVersion) whatever d
     }
   }
   assert.ok(applied > 1000 && resets > 20, `${applied} applied, ${resets} resets`);
+});
+
+/** A random message that the codec accepts, about a few nodes of which one is `self`. */
+function randomMessage(random: Random, ids: readonly NodeDelta["id"][]): Message {
+  const digest = ids.filter(() => random() < 0.6).map((id) => ({
+    id,
+    heartbeat: Math.floor(random() * 50),
+    lastGcVersion: Math.floor(random() * 10),
+    maxVersion: Math.floor(random() * 30),
+  }));
+  const delta = ids.filter(() => random() < 0.5).map((id) =>
+    randomDelta(random, id, Math.floor(random() * 25))
+  );
+  const kind = random();
+  if (kind < 0.3) {
+    return {
+      type: "syn",
+      clusterId: random() < 0.9 ? "test" : "other",
+      digest,
+      partialDigest: random() < 0.3,
+    };
+  }
+  if (kind < 0.6) return { type: "synAck", digest, partialDigest: random() < 0.3, delta };
+  if (kind < 0.95) return { type: "ack", delta, ...(random() < 0.5 ? { digest } : {}) };
+  return { type: "badCluster" };
+}
+
+test("Chitchat.handleMessage() never throws nor lowers versions on random well-formed messages", () => {
+  const random = createRandom(99);
+  const ids = Array.from({ length: 5 }, (_, i) => makeId(`n${i}`, 13_000 + i, 1 + (i % 2)));
+  for (let trial = 0; trial < 20; trial++) {
+    const node = createNode("n0", 13_000, {
+      generationId: 1,
+      mtu: pick(random, [1200, 65_507]),
+      random: createRandom(trial),
+      tombstoneGracePeriodMs: 2000,
+    });
+    node.self.set("mine", "1");
+    let now = 0;
+    for (let step = 0; step < 150; step++) {
+      now += Math.floor(random() * 700);
+      const message = randomMessage(random, ids);
+      const before = new Map(
+        [...node.nodeStates()].map((s) => [s.id, [s.lastGcVersion, s.maxVersion]] as const),
+      );
+      const reply = node.handleMessage(decodeMessage(encodeMessage(message)), now);
+      if (reply !== undefined) assert.ok(encodeMessage(reply).length <= node.config.mtu);
+      for (const state of node.nodeStates()) {
+        const previous = before.get(state.id);
+        if (previous === undefined) continue;
+        const [gc, max] = [state.lastGcVersion, state.maxVersion];
+        assert.ok(
+          gc > previous[0] || (gc === previous[0] && max >= previous[1]),
+          `${state.id.nodeId}: (${previous}) -> (${gc},${max})`,
+        );
+      }
+      if (random() < 0.3) {
+        node.startRound();
+        node.updateLiveness(now);
+      }
+      assert.equal(node.self.get("mine"), "1");
+    }
+  }
 });
