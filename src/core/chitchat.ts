@@ -25,6 +25,9 @@ import { textSize } from "./wire_size.ts";
 /** Keys under this prefix are the library's own; they raise no key-change event. */
 export const RESERVED_KEY_PREFIX = "__chitchat.";
 
+/** Unused room below this is not worth a second pass to grow a digest. */
+const DIGEST_TOP_UP_MIN_BYTES = 64;
+
 /** The key a node sets when it leaves the cluster gracefully. */
 export const LEFT_KEY = "__chitchat.left";
 
@@ -144,6 +147,9 @@ export class Chitchat {
   #liveView: NodeState[] = [];
   #liveViewVersion = 0;
   #digestCursor = 0;
+  /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
+  #behind = new Map<string, number>();
+  #scheduled = new Set<string>();
   #now: number;
   #keyListeners = new Set<{ prefix: string; fn: (change: KeyChange) => void }>();
   #memberListeners = new Set<(event: MembershipEvent) => void>();
@@ -225,17 +231,32 @@ export class Chitchat {
     return selectGossipTargets({ peers, live, dead, seeds: seedList }, this.#random);
   }
 
-  /** The `Syn` to send this round; its digest is cut to fit the MTU. */
+  /**
+   * The `Syn` to send this round. When the digest does not fit the MTU it
+   * holds this node, then the nodes we are most behind on, then the others
+   * round-robin, so every entry is sent regularly.
+   */
   createSyn(): SynMessage {
     const budget = this.config.mtu - MESSAGE_OVERHEAD - textSize(this.config.clusterId);
     const excluded = this.#excluded(this.#now);
     const part = this.#state.partialDigest(excluded, {
       budget,
       cursor: this.#digestCursor,
-      first: this.#selfKey,
+      first: [this.#selfKey, ...this.#mostBehind()],
     });
     this.#digestCursor = part.cursor;
     return { type: "syn", clusterId: this.config.clusterId, digest: part.digest, partialDigest: !part.complete };
+  }
+
+  /** Keys of the nodes we lag behind on, the largest lag first; forgets caught-up ones. */
+  #mostBehind(): string[] {
+    const lags: Array<[string, number]> = [];
+    for (const [key, theirs] of this.#behind) {
+      const ours = this.#state.getByKey(key)?.maxVersion;
+      if (ours === undefined || ours >= theirs) this.#behind.delete(key);
+      else lags.push([key, theirs - ours]);
+    }
+    return lags.sort((a, b) => b[1] - a[1]).map(([key]) => key);
   }
 
   /** Handles a received message at `now`; returns the reply to send back, if any. */
@@ -247,6 +268,7 @@ export class Chitchat {
       case "synAck":
         return this.#handleSynAck(message, now);
       case "ack":
+        if (message.digest !== undefined) this.#observeDigest(message.digest, now, this.#excluded(now));
         this.#applyDelta(message, now);
         return undefined;
       case "badCluster":
@@ -265,44 +287,54 @@ export class Chitchat {
     const excluded = this.#excluded(now);
     this.#observeDigest(syn.digest, now, excluded);
     const room = this.config.mtu - MESSAGE_OVERHEAD;
-    const full = this.#state.partialDigest(excluded, {
+    // The digest may take up to its share; the delta takes the rest; then the
+    // digest grows into whatever the delta left unused.
+    let digest = this.#state.partialDigest(excluded, {
       budget: Math.max(0, room - this.#minimumDeltaRoom()),
       cursor: this.#digestCursor,
-      first: this.#selfKey,
+      first: [this.#selfKey],
     });
-    const { delta } = this.#state.computeDelta(syn.digest, {
-      budget: room - full.size,
+    const { delta, size } = this.#state.computeDelta(syn.digest, {
+      budget: room - digest.size,
       random: this.#random,
+      priorityPrefixes: this.config.priorityKeyPrefixes,
       excluded,
       partial: syn.partialDigest === true,
     });
-    const reply: SynAckMessage = {
-      type: "synAck",
-      digest: full.digest,
-      partialDigest: !full.complete,
-      delta,
-    };
-    return reply;
+    if (!digest.complete && room - size - digest.size >= DIGEST_TOP_UP_MIN_BYTES) {
+      digest = this.#state.partialDigest(excluded, {
+        budget: room - size,
+        cursor: this.#digestCursor,
+        first: [this.#selfKey],
+      });
+    }
+    this.#digestCursor = digest.cursor;
+    return { type: "synAck", digest: digest.digest, partialDigest: !digest.complete, delta };
   }
 
   /** Room a SynAck keeps for its delta: half the datagram, or one largest key-value if more. */
   #minimumDeltaRoom(): number {
-    const limits = this.config.limits;
     const room = this.config.mtu - MESSAGE_OVERHEAD;
-    return Math.min(room, Math.max(Math.floor(room / 2), limits.maxKeyBytes + limits.maxValueBytes + 400));
+    return Math.min(room, Math.max(Math.floor(room / 2), this.config.largestMutationBytes));
   }
 
   #handleSynAck(synAck: SynAckMessage, now: number): AckMessage {
     const excluded = this.#excluded(now);
     this.#observeDigest(synAck.digest, now, excluded);
     this.#applyDelta(synAck, now);
-    const { delta } = this.#state.computeDelta(synAck.digest, {
-      budget: this.config.mtu - MESSAGE_OVERHEAD,
+    const room = this.config.mtu - MESSAGE_OVERHEAD;
+    const { delta, size } = this.#state.computeDelta(synAck.digest, {
+      budget: room,
       random: this.#random,
-      excluded: this.#excluded(now),
+      priorityPrefixes: this.config.priorityKeyPrefixes,
+      excluded,
       partial: synAck.partialDigest === true,
     });
-    return { type: "ack", delta };
+    // Room the delta left carries more heartbeats: the peer only reads them.
+    if (room - size < DIGEST_TOP_UP_MIN_BYTES) return { type: "ack", delta };
+    const digest = this.#state.partialDigest(excluded, { budget: room - size, cursor: this.#digestCursor });
+    this.#digestCursor = digest.cursor;
+    return { type: "ack", delta, digest: digest.digest };
   }
 
   #applyDelta(message: SynAckMessage | AckMessage, now: number): void {
@@ -326,19 +358,22 @@ export class Chitchat {
       if (key === this.#selfKey || excluded.has(key)) continue;
       const state = this.#state.getOrCreate(entry.id, entry.heartbeat);
       if (state === undefined) continue;
+      if (entry.maxVersion > state.maxVersion && entry.maxVersion > (this.#behind.get(key) ?? 0)) {
+        this.#behind.set(key, entry.maxVersion);
+      }
       if (state.observeHeartbeat(entry.heartbeat) && this.#members.get(key)?.status !== "left") {
         this.#fd.reportHeartbeat(key, now);
       }
     }
   }
 
-  /** Node keys scheduled for deletion at `now`. */
-  #excluded(now: number): Set<string> {
-    const excluded = new Set<string>();
-    for (const [key] of this.#fd.deadEntries()) {
-      if (this.#fd.isScheduledForDeletion(key, now)) excluded.add(key);
-    }
-    return excluded;
+  /**
+   * Node keys scheduled for deletion. Computed by `updateLiveness` (once a
+   * round) and reused by every message until the next one: the status only
+   * changes after hours.
+   */
+  #excluded(_now: number): Set<string> {
+    return new Set(this.#scheduled);
   }
 
   /**
@@ -375,10 +410,13 @@ export class Chitchat {
       }
       record.status = status;
     }
+    this.#scheduled.clear();
+    for (const [key, record] of this.#members) if (record.status === "scheduled") this.#scheduled.add(key);
     for (const key of this.#fd.collectGarbage(now)) {
       if (key === this.#selfKey) continue;
       const removed = this.#state.remove(key);
       this.#members.delete(key);
+      this.#scheduled.delete(key);
       if (removed !== undefined) events.push({ type: "removed", node: removed.id });
     }
     this.#state.collectGarbage(now, this.config.tombstoneGracePeriodMs);

@@ -37,8 +37,16 @@ export interface ChitchatId {
  * ```
  */
 export function chitchatIdKey(id: ChitchatId): string {
-  return JSON.stringify([id.nodeId, id.generationId, id.gossipAdvertiseAddr]);
+  let key = keyCache.get(id);
+  if (key === undefined) {
+    key = JSON.stringify([id.nodeId, id.generationId, id.gossipAdvertiseAddr]);
+    keyCache.set(id, key);
+  }
+  return key;
 }
+
+/** Keys of id objects already seen; ids are immutable, so a key never goes stale. */
+const keyCache = new WeakMap<ChitchatId, string>();
 
 /**
  * Orders ids by node id, then generation, then address (a total order).

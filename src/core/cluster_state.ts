@@ -9,7 +9,7 @@
 import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
 import type { Logger } from "./logger.ts";
 import type { Digest, DigestEntry, KeyValueMutation, NodeDelta, NodeDigest } from "./messages.ts";
-import { type KeyChange, NodeState, type NodeStateLimits } from "./node_state.ts";
+import { type KeyChange, NodeState, type NodeStateLimits, type VersionedValue } from "./node_state.ts";
 import { digestEntrySize, MAX_UINT_SIZE, mutationSize, nodeDeltaHeaderSize } from "./wire_size.ts";
 
 /** Options for {@linkcode ClusterState}. */
@@ -38,6 +38,7 @@ interface StaleNode {
   readonly from: number;
   readonly unknown: boolean;
   readonly staleCount: number;
+  readonly hasPriority: boolean;
   readonly tieBreak: number;
 }
 
@@ -147,42 +148,54 @@ export class ClusterState {
   }
 
   /**
-   * A digest of at most `budget` bytes of entries: `first` (if given) and
-   * then nodes taken round-robin from `cursor`. Returns the entries, their
-   * size, whether every node fitted, and the cursor for the next call.
+   * A digest of at most `budget` bytes of entries: the `first` nodes (in
+   * that order), then the others taken round-robin from `cursor`. Returns
+   * the entries, their size, whether every node fitted, and the cursor for
+   * the next call.
    */
   partialDigest(
     excluded: ReadonlySet<string>,
-    options: { budget: number; cursor: number; first?: string },
+    options: { budget: number; cursor: number; first?: readonly string[] },
   ): { digest: DigestEntry[]; size: number; complete: boolean; cursor: number } {
-    const states = [...this.#nodes].filter(([key]) => !excluded.has(key));
     const digest: DigestEntry[] = [];
+    const taken = new Set<string>();
     let size = 0;
-    const add = (state: NodeState): boolean => {
+    const add = (key: string, state: NodeState): boolean => {
       const d = state.digest();
       const entrySize = digestEntrySize(state.id, d.heartbeat, d.lastGcVersion, d.maxVersion);
       if (size + entrySize > options.budget) return false;
       size += entrySize;
+      taken.add(key);
       digest.push({ id: state.id, ...d });
       return true;
     };
-    const first = options.first === undefined ? undefined : this.#nodes.get(options.first);
-    if (first !== undefined && !excluded.has(options.first!)) add(first);
-    const n = states.length;
-    const start = n === 0 ? 0 : options.cursor % n;
-    let taken = 0;
-    for (; taken < n; taken++) {
-      const [key, state] = states[(start + taken) % n];
-      if (key === options.first) continue;
-      if (!add(state)) break;
+    for (const key of options.first ?? []) {
+      const state = this.#nodes.get(key);
+      if (state === undefined || excluded.has(key) || taken.has(key)) continue;
+      if (!add(key, state)) break;
     }
-    return { digest, size, complete: taken === n, cursor: n === 0 ? 0 : (start + taken) % n };
+    const keys = [...this.#nodes.keys()];
+    const n = keys.length;
+    const start = n === 0 ? 0 : options.cursor % n;
+    let complete = true;
+    let i = 0;
+    for (; i < n; i++) {
+      const key = keys[(start + i) % n];
+      if (taken.has(key) || excluded.has(key)) continue;
+      if (!add(key, this.#nodes.get(key)!)) {
+        complete = false;
+        break;
+      }
+    }
+    return { digest, size, complete, cursor: n === 0 ? 0 : (start + i) % n };
   }
 
   /**
    * What a peer with `digest` lacks, cut so that its items fit in `budget`
-   * bytes. Unknown nodes go first (lowest max version first), then nodes by
-   * number of stale entries; ties are shuffled with `random`. A node cut
+   * bytes. Nodes holding stale keys under `priorityPrefixes` go first, then
+   * unknown nodes (lowest max version first), then nodes by number of stale
+   * entries; ties are shuffled with `random`. Priority keys go first within
+   * their node too. A node cut
    * short carries the version of its last mutation as max version, so the
    * delta is safe to apply. When `digest` is partial, nodes missing from it
    * are not offered.
@@ -194,15 +207,23 @@ export class ClusterState {
       random: () => number;
       excluded?: ReadonlySet<string>;
       partial?: boolean;
+      priorityPrefixes?: readonly string[];
     },
   ): SizedDelta {
+    const prefixes = options.priorityPrefixes ?? [];
     const known = new Map<string, NodeDigest>();
     for (const entry of digest) known.set(chitchatIdKey(entry.id), entry);
     const stale: StaleNode[] = [];
-    for (const [key, state] of this.#nodes) {
+    // A partial digest only asks about the nodes it lists: visit just those.
+    const candidates: Iterable<[string, NodeState]> = options.partial
+      ? [...known.keys()].flatMap((key): Array<[string, NodeState]> => {
+        const state = this.#nodes.get(key);
+        return state === undefined ? [] : [[key, state]];
+      })
+      : this.#nodes;
+    for (const [key, state] of candidates) {
       if (options.excluded?.has(key)) continue;
       const theirs = known.get(key);
-      if (theirs === undefined && options.partial) continue;
       const theirMax = theirs?.maxVersion ?? 0;
       const theirGc = theirs?.lastGcVersion ?? 0;
       if (state.maxVersion <= theirMax) continue;
@@ -214,11 +235,12 @@ export class ClusterState {
         from,
         unknown: from === 0,
         staleCount: state.staleCount(from),
+        hasPriority: prefixes.length > 0 && hasStalePriorityKey(state, from, prefixes),
         tieBreak: options.random(),
       });
     }
     stale.sort(compareStaleness);
-    return buildDelta(stale, options.budget);
+    return buildDelta(stale, options.budget, prefixes);
   }
 
   /**
@@ -247,7 +269,13 @@ export class ClusterState {
   }
 }
 
+function hasStalePriorityKey(state: NodeState, from: number, prefixes: readonly string[]): boolean {
+  for (const [key] of state.staleEntries(from)) if (priorityOf(key, prefixes) >= 0) return true;
+  return false;
+}
+
 function compareStaleness(a: StaleNode, b: StaleNode): number {
+  if (a.hasPriority !== b.hasPriority) return a.hasPriority ? -1 : 1;
   if (a.unknown !== b.unknown) return a.unknown ? -1 : 1;
   if (a.unknown && a.state.maxVersion !== b.state.maxVersion) {
     return a.state.maxVersion - b.state.maxVersion;
@@ -256,8 +284,27 @@ function compareStaleness(a: StaleNode, b: StaleNode): number {
   return a.tieBreak - b.tieBreak;
 }
 
-/** Fills node deltas in staleness order until the next item would exceed `budget`. */
-function buildDelta(stale: readonly StaleNode[], budget: number): SizedDelta {
+/** Index of the first prefix `key` starts with, or -1. */
+function priorityOf(key: string, prefixes: readonly string[]): number {
+  for (let i = 0; i < prefixes.length; i++) if (key.startsWith(prefixes[i])) return i;
+  return -1;
+}
+
+type Entry = [string, VersionedValue];
+
+function toMutation([key, vv]: Entry): KeyValueMutation {
+  return { key, value: vv.value, version: vv.version, status: vv.status };
+}
+
+/**
+ * Fills node deltas in staleness order until the next item would exceed
+ * `budget`. Within a node, entries matching a priority prefix are reserved
+ * first (in prefix order); then entries go in version order. A node cut
+ * short gets the version of its last in-order entry as max version; reserved
+ * entries above it travel as "ahead" mutations the receiver keeps without
+ * moving its max version.
+ */
+function buildDelta(stale: readonly StaleNode[], budget: number, prefixes: readonly string[]): SizedDelta {
   const delta: NodeDelta[] = [];
   let size = 0;
   for (const node of stale) {
@@ -266,28 +313,78 @@ function buildDelta(stale: readonly StaleNode[], budget: number): SizedDelta {
     // The mutation list head is counted at its largest (a 9-byte count never occurs).
     const header = nodeDeltaHeaderSize(state.id, versions, 0) - 1 + 5;
     if (size + header > budget) break;
-    let nodeSize = header;
-    const keyValues: KeyValueMutation[] = [];
+    let used = size + header;
+    const entries = [...state.staleEntries(node.from)];
+    const reserved = new Set<Entry>();
+    if (node.hasPriority) {
+      const candidates = entries
+        .map((entry) => ({ entry, rank: priorityOf(entry[0], prefixes) }))
+        .filter((c) => c.rank >= 0 && c.entry[1].version <= state.maxVersion)
+        .sort((x, y) => x.rank - y.rank || x.entry[1].version - y.entry[1].version);
+      const order: Entry[] = [];
+      for (const { entry } of candidates) {
+        const itemSize = mutationSize(entry[0], entry[1].value, entry[1].version);
+        if (used + itemSize > budget) break;
+        used += itemSize;
+        reserved.add(entry);
+        order.push(entry);
+      }
+      // Reservations must leave room for the next in-order entry, or the node
+      // would never move forward: give back the least important ones.
+      const next = entries.find((entry) => entry[1].version <= state.maxVersion && !reserved.has(entry));
+      if (next !== undefined) {
+        const nextSize = mutationSize(next[0], next[1].value, next[1].version);
+        while (order.length > 0 && used + nextSize > budget) {
+          const dropped = order.pop()!;
+          reserved.delete(dropped);
+          used -= mutationSize(dropped[0], dropped[1].value, dropped[1].version);
+        }
+      }
+    }
+    const inOrder: Entry[] = [];
     let truncated = false;
-    for (const [key, vv] of state.staleEntries(node.from)) {
-      const itemSize = mutationSize(key, vv.value, vv.version);
-      if (size + nodeSize + itemSize > budget) {
+    for (const entry of entries) {
+      if (entry[1].version > state.maxVersion) break;
+      if (reserved.has(entry)) {
+        inOrder.push(entry);
+        continue;
+      }
+      const itemSize = mutationSize(entry[0], entry[1].value, entry[1].version);
+      if (used + itemSize > budget) {
         truncated = true;
         break;
       }
-      nodeSize += itemSize;
-      keyValues.push({ key, value: vv.value, version: vv.version, status: vv.status });
+      used += itemSize;
+      inOrder.push(entry);
     }
-    if (truncated && keyValues.length === 0) break;
-    const maxVersion = truncated ? keyValues[keyValues.length - 1].version : state.maxVersion;
+    const maxVersion = truncated
+      ? (inOrder.length === 0 ? node.from : inOrder[inOrder.length - 1][1].version)
+      : state.maxVersion;
+    const ahead = [...reserved].filter((entry) => entry[1].version > maxVersion);
+    if (!truncated) {
+      // Entries we hold above our own max version (received ahead) go along if they fit.
+      for (const entry of entries) {
+        if (entry[1].version <= state.maxVersion) continue;
+        const itemSize = mutationSize(entry[0], entry[1].value, entry[1].version);
+        if (used + itemSize > budget) break;
+        used += itemSize;
+        ahead.push(entry);
+      }
+    }
+    const kept = inOrder.filter((entry) => entry[1].version <= maxVersion);
+    if (kept.length === 0 && ahead.length === 0) {
+      if (truncated) break;
+      if (maxVersion <= node.from) continue;
+    }
+    ahead.sort((x, y) => x[1].version - y[1].version);
     delta.push({
       id: state.id,
       fromVersionExcluded: node.from,
       lastGcVersion: state.lastGcVersion,
       maxVersion,
-      keyValues,
+      keyValues: [...kept, ...ahead].map(toMutation),
     });
-    size += nodeSize;
+    size = used;
     if (truncated) break;
   }
   return { delta, size };

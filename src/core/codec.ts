@@ -7,9 +7,11 @@
  * Layout (a digest is flat: 6 items per node; mutations are flat: 4 per key):
  * - Syn:        [1, 0, clusterId, [nodeId, gen, addr, heartbeat, lastGc, max, ...], partial]
  * - SynAck:     [1, 1, digest, partial, [nodeDelta, ...]]
- * - Ack:        [1, 2, [nodeDelta, ...]]
+ * - Ack:        [1, 2, [nodeDelta, ...], digest]  (the digest fills unused room; heartbeats only)
  * - BadCluster: [1, 3]
  * - nodeDelta:  [nodeId, gen, addr, fromExcluded, lastGc, max, [key, value, version, status, ...]]
+ *   with versions strictly increasing and above `fromExcluded`; those above
+ *   `max` are priority keys sent ahead of their turn.
  * @module
  */
 
@@ -32,6 +34,9 @@ export const MESSAGE_OVERHEAD = 16;
 
 /** Longest accepted node id, cluster id or key on the wire, in UTF-8 bytes. */
 export const MAX_WIRE_NAME_BYTES = 1024;
+
+/** Deepest array nesting of a message: message, delta list, node delta, mutation list. */
+const MAX_WIRE_DEPTH = 4;
 
 const TYPE_SYN = 0;
 const TYPE_SYN_ACK = 1;
@@ -64,7 +69,7 @@ export function encodeMessage(message: Message): Uint8Array {
       wire = [PROTOCOL_VERSION, TYPE_SYN_ACK, flattenDigest(message.digest), 0, message.delta.map(nodeDeltaToWire)];
       break;
     case "ack":
-      wire = [PROTOCOL_VERSION, TYPE_ACK, message.delta.map(nodeDeltaToWire)];
+      wire = [PROTOCOL_VERSION, TYPE_ACK, message.delta.map(nodeDeltaToWire), flattenDigest(message.digest ?? [])];
       break;
     case "badCluster":
       wire = [PROTOCOL_VERSION, TYPE_BAD_CLUSTER];
@@ -128,6 +133,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
   if (bytes.byteLength > MAX_DATAGRAM_SIZE) {
     throw new SyntaxError(`Datagram of ${bytes.byteLength} bytes exceeds ${MAX_DATAGRAM_SIZE}`);
   }
+  checkWireSubset(bytes);
   let wire: unknown;
   try {
     wire = decoder.decode(bytes);
@@ -155,15 +161,69 @@ export function decodeMessage(bytes: Uint8Array): Message {
         partialDigest: flag(wire[3]),
         delta: deltaFromWire(wire[4]),
       };
-    case TYPE_ACK:
-      expectLength(wire, 3, "Ack");
-      return { type: "ack", delta: deltaFromWire(wire[2]) };
+    case TYPE_ACK: {
+      expectLength(wire, 4, "Ack");
+      const delta = deltaFromWire(wire[2]);
+      const digest = digestFromWire(wire[3]);
+      return digest.length === 0 ? { type: "ack", delta } : { type: "ack", delta, digest };
+    }
     case TYPE_BAD_CLUSTER:
       expectLength(wire, 2, "BadCluster");
       return { type: "badCluster" };
     default:
       throw new SyntaxError(`Unknown message type ${String(wire[1])}`);
   }
+}
+
+/**
+ * Walks the CBOR items without building them and refuses anything the
+ * encoder never writes: only unsigned integers, 64-bit floats (integers of
+ * 2^32 and more), definite text strings and definite arrays at most
+ * {@linkcode MAX_WIRE_DEPTH} deep, each length within the bytes left, and
+ * nothing after the message. So the decoder never meets tags, maps, deep
+ * nesting or lengths that promise more than the datagram holds.
+ */
+function checkWireSubset(bytes: Uint8Array): void {
+  const end = bytes.byteLength;
+  const pending = [1];
+  let pos = 0;
+  while (pending.length > 0) {
+    const top = pending.length - 1;
+    if (pending[top] === 0) {
+      pending.pop();
+      continue;
+    }
+    pending[top]--;
+    if (pos >= end) throw new SyntaxError(`Truncated CBOR: ${end} bytes`);
+    const initial = bytes[pos++];
+    const major = initial >> 5;
+    const info = initial & 0x1f;
+    if (initial === 0xfb) {
+      if ((pos += 8) > end) throw new SyntaxError(`Truncated CBOR: ${end} bytes`);
+      continue;
+    }
+    let length = info;
+    if (info >= 24) {
+      if (info > 27) throw new SyntaxError(`Unexpected CBOR item 0x${initial.toString(16)} at byte ${pos - 1}`);
+      const size = 1 << (info - 24);
+      if (pos + size > end) throw new SyntaxError(`Truncated CBOR: ${end} bytes`);
+      length = 0;
+      for (let i = 0; i < size; i++) length = length * 256 + bytes[pos + i];
+      pos += size;
+    }
+    if (major === 0) continue;
+    if (major === 3) {
+      if (length > end - pos) throw new SyntaxError(`CBOR string of ${length} bytes exceeds the datagram`);
+      pos += length;
+    } else if (major === 4) {
+      if (length > end - pos) throw new SyntaxError(`CBOR array of ${length} items exceeds the datagram`);
+      if (pending.length > MAX_WIRE_DEPTH) throw new SyntaxError(`CBOR arrays nested deeper than ${MAX_WIRE_DEPTH}`);
+      pending.push(length);
+    } else {
+      throw new SyntaxError(`Unexpected CBOR item 0x${initial.toString(16)} at byte ${pos - 1}`);
+    }
+  }
+  if (pos !== end) throw new SyntaxError(`${end - pos} bytes after the message`);
 }
 
 function expectLength(wire: unknown[], length: number, what: string): void {
@@ -229,12 +289,37 @@ function isCanonicalIpAddress(value: string): boolean {
   return /^\d{1,5}$/.test(port) && Number(port) <= 65535 && String(Number(port)) === port;
 }
 
+/**
+ * Decoded ids are interned: the same node always decodes to the same frozen
+ * object, so its map key is computed once (see `chitchatIdKey`). Indexed by
+ * node id, then matched on generation and address.
+ */
+const internedIds = new Map<string, ChitchatId[]>();
+let internedCount = 0;
+const MAX_INTERNED_IDS = 50_000;
+
 function chitchatId(nodeId: unknown, generationId: unknown, addr: unknown): ChitchatId {
-  return {
-    nodeId: name(nodeId, "node id"),
-    generationId: uint(generationId, "generation id"),
-    gossipAdvertiseAddr: address(addr),
-  };
+  const id = name(nodeId, "node id");
+  const generation = uint(generationId, "generation id");
+  const gossipAdvertiseAddr = address(addr);
+  let incarnations = internedIds.get(id);
+  if (incarnations !== undefined) {
+    for (const known of incarnations) {
+      if (known.generationId === generation && known.gossipAdvertiseAddr === gossipAdvertiseAddr) return known;
+    }
+  } else {
+    if (internedCount >= MAX_INTERNED_IDS) {
+      internedIds.clear();
+      internedCount = 0;
+    }
+    incarnations = [];
+    internedIds.set(id, incarnations);
+  }
+  if (incarnations.length >= 16) incarnations.shift();
+  else internedCount++;
+  const interned = Object.freeze({ nodeId: id, generationId: generation, gossipAdvertiseAddr });
+  incarnations.push(interned);
+  return interned;
 }
 
 function digestFromWire(value: unknown): Digest {
@@ -285,8 +370,9 @@ function nodeDeltaFromWire(value: unknown): NodeDelta {
     const keyValue = flat[i + 1];
     if (typeof keyValue !== "string") throw new SyntaxError(`Bad value for key ${JSON.stringify(key)}`);
     const version = uint(flat[i + 2], "version");
-    if (version <= previous || version > max) {
-      throw new SyntaxError(`Bad version ${version} for key ${JSON.stringify(key)}: out of order or range`);
+    // Versions above `max` are priority keys sent ahead of their turn; all are increasing.
+    if (version <= previous) {
+      throw new SyntaxError(`Bad version ${version} for key ${JSON.stringify(key)}: not increasing`);
     }
     previous = version;
     const status = STATUSES[flat[i + 3] as number];

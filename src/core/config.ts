@@ -18,8 +18,12 @@ export const MIN_MTU = 1200;
 /** Default tombstone grace period: 2 hours. */
 export const DEFAULT_TOMBSTONE_GRACE_PERIOD_MS = 2 * 60 * 60 * 1000;
 
-/** Bytes of a delta that are not key or value: headers of the message, node and mutation. */
-const KEY_VALUE_ENVELOPE_BYTES = 400;
+/**
+ * Bytes of a one-key delta message besides the node id, address, key and
+ * value: message, list and node heads, three versions, the mutation's
+ * version and status (81 when counted exactly), with some slack.
+ */
+const KEY_VALUE_ENVELOPE_BYTES = 128;
 
 /** Settings of a {@linkcode Chitchat} state machine. */
 export interface ChitchatConfig {
@@ -45,6 +49,8 @@ export interface ChitchatConfig {
   readonly initialKeyValues?: Iterable<readonly [string, string]> | Readonly<Record<string, string>>;
   /** How many removed nodes are remembered to stop their resurrection. Default 500. */
   readonly removedNodeMemory?: number;
+  /** Key prefixes whose keys go first in a delta cut short, in order of importance. */
+  readonly priorityKeyPrefixes?: readonly string[];
 }
 
 /** The read side of a node state, as handed to predicates and readers. */
@@ -85,6 +91,10 @@ export interface ResolvedChitchatConfig {
   readonly initialKeyValues: ReadonlyArray<readonly [string, string]>;
   /** See {@linkcode ChitchatConfig.removedNodeMemory}. */
   readonly removedNodeMemory: number;
+  /** See {@linkcode ChitchatConfig.priorityKeyPrefixes}. */
+  readonly priorityKeyPrefixes: readonly string[];
+  /** Bytes a message carrying one largest key-value of this node takes at most. */
+  readonly largestMutationBytes: number;
 }
 
 function fail(field: string, problem: string, value: unknown): never {
@@ -158,8 +168,18 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     "tombstoneGracePeriodMs",
     config.tombstoneGracePeriodMs ?? DEFAULT_TOMBSTONE_GRACE_PERIOD_MS,
   );
-  const maxKeyBytes = integer("limits.maxKeyBytes", config.limits?.maxKeyBytes ?? 256, 1, MAX_WIRE_NAME_BYTES);
-  const room = mtu - KEY_VALUE_ENVELOPE_BYTES - maxKeyBytes;
+  // One largest key-value must fit a delta, next to this node's id and address.
+  const available = mtu - KEY_VALUE_ENVELOPE_BYTES - utf8Length(id.nodeId) - addr.length;
+  if (available < 2) {
+    fail("mtu", `too small for a key-value next to a node id of ${utf8Length(id.nodeId)} bytes`, mtu);
+  }
+  const maxKeyBytes = integer(
+    "limits.maxKeyBytes",
+    config.limits?.maxKeyBytes ?? Math.min(256, Math.floor(available / 2)),
+    1,
+    Math.min(MAX_WIRE_NAME_BYTES, available - 1),
+  );
+  const room = available - maxKeyBytes;
   const maxValueBytes = integer(
     "limits.maxValueBytes",
     config.limits?.maxValueBytes ?? Math.min(32_768, room),
@@ -187,6 +207,10 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     }
   }
   const removedNodeMemory = integer("removedNodeMemory", config.removedNodeMemory ?? 500, 0);
+  const priorityKeyPrefixes = config.priorityKeyPrefixes ?? [];
+  if (!Array.isArray(priorityKeyPrefixes) || priorityKeyPrefixes.some((p) => typeof p !== "string" || p === "")) {
+    fail("priorityKeyPrefixes", "expected an array of non-empty strings", priorityKeyPrefixes);
+  }
   return {
     id: { nodeId: id.nodeId, generationId: id.generationId, gossipAdvertiseAddr: addr },
     clusterId,
@@ -199,5 +223,7 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     logger,
     initialKeyValues,
     removedNodeMemory,
+    priorityKeyPrefixes: [...priorityKeyPrefixes],
+    largestMutationBytes: mtu - available + maxKeyBytes + maxValueBytes,
   };
 }

@@ -31,20 +31,23 @@ export const DEFAULT_FAILURE_DETECTOR_CONFIG: FailureDetectorConfig = {
 
 const PRIOR_WEIGHT = 5;
 
-/** A ring buffer of intervals with a running sum. */
+/**
+ * A ring buffer of intervals with a running sum. Its storage grows with the
+ * samples up to the window size, so thousands of young windows stay small.
+ */
 class SamplingWindow {
-  #values: Float64Array;
+  #values: number[] = [];
+  #size: number;
   #index = 0;
-  #filled = false;
   #sum = 0;
   lastHeartbeat: number | undefined = undefined;
 
   constructor(size: number) {
-    this.#values = new Float64Array(size);
+    this.#size = size;
   }
 
   get length(): number {
-    return this.#filled ? this.#values.length : this.#index;
+    return this.#values.length;
   }
 
   get sum(): number {
@@ -52,19 +55,19 @@ class SamplingWindow {
   }
 
   add(interval: number): void {
-    if (this.#filled) this.#sum -= this.#values[this.#index];
-    this.#values[this.#index] = interval;
-    this.#sum += interval;
-    this.#index++;
-    if (this.#index === this.#values.length) {
-      this.#index = 0;
-      this.#filled = true;
+    if (this.#values.length < this.#size) {
+      this.#values.push(interval);
+    } else {
+      this.#sum -= this.#values[this.#index];
+      this.#values[this.#index] = interval;
+      this.#index = (this.#index + 1) % this.#size;
     }
+    this.#sum += interval;
   }
 
   clear(): void {
+    this.#values = [];
     this.#index = 0;
-    this.#filled = false;
     this.#sum = 0;
   }
 }

@@ -86,6 +86,8 @@ export interface AckMessage {
   readonly type: "ack";
   /** What the responder lacks. */
   readonly delta: Delta;
+  /** Extra digest entries filling unused room: only their heartbeats are read. */
+  readonly digest?: Digest;
 }
 
 /** Answers a `Syn` from another cluster; nothing else is exchanged. */

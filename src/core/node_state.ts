@@ -1,8 +1,9 @@
 /**
  * One node's replicated key-value map. Only the owner mutates it through
- * `set`/`delete`; replicas change only through `applyDelta`. Rule kept here:
- * the map iterates in increasing version order, and `(lastGcVersion,
- * maxVersion)` only grows lexicographically.
+ * `set`/`delete`; replicas change only through `applyDelta`. Rules kept here:
+ * `(lastGcVersion, maxVersion)` only grows lexicographically; entries above
+ * `maxVersion` (priority keys received ahead of their turn) never move it;
+ * stale entries are always handed out in increasing version order.
  * @module
  */
 
@@ -82,7 +83,7 @@ export const DEFAULT_NODE_STATE_LIMITS: NodeStateLimits = {
 export interface NodeStateOptions {
   /** Receives owner warnings, such as a delete of a missing key. */
   readonly logger?: Logger;
-  /** Write limits (owner only). */
+  /** Write limits (the owner's writes; replicas hold at most twice `maxKeys` entries). */
   readonly limits?: NodeStateLimits;
   /** Called for every visible key change, on the owner and on replicas. */
   readonly onKeyChange?: (change: KeyChange) => void;
@@ -111,6 +112,11 @@ export class NodeState {
   /** The node this state belongs to. */
   readonly id: ChitchatId;
   #kvs = new Map<string, VersionedValue>();
+  /** True while the map's insertion order is increasing version order. */
+  #ordered = true;
+  #lastWrittenVersion = 0;
+  /** A lower bound of the `statusSince` of stored tombstones and TTL keys. */
+  #earliestExpiry = Infinity;
   #heartbeat = 0;
   #maxVersion = 0;
   #lastGcVersion = 0;
@@ -166,11 +172,13 @@ export class NodeState {
 
   /** Visible `[key, value]` pairs, in version order. */
   *entries(): IterableIterator<[string, string]> {
+    this.#restoreOrder();
     for (const [key, vv] of this.#kvs) if (vv.status !== "deleted") yield [key, vv.value];
   }
 
   /** Visible `[key, value]` pairs whose key starts with `prefix`. */
   *entriesWithPrefix(prefix: string): IterableIterator<[string, string]> {
+    this.#restoreOrder();
     for (const [key, vv] of this.#kvs) {
       if (vv.status !== "deleted" && key.startsWith(prefix)) yield [key, vv.value];
     }
@@ -178,7 +186,17 @@ export class NodeState {
 
   /** Every stored entry, tombstones included, in increasing version order. */
   versionedEntries(): IterableIterator<[string, VersionedValue]> {
+    this.#restoreOrder();
     return this.#kvs.entries();
+  }
+
+  /** Re-sorts the map by version after an out-of-order (priority) write. */
+  #restoreOrder(): void {
+    if (this.#ordered) return;
+    const sorted = [...this.#kvs].sort((a, b) => a[1].version - b[1].version);
+    this.#kvs = new Map(sorted);
+    this.#ordered = true;
+    this.#lastWrittenVersion = sorted.length === 0 ? 0 : sorted[sorted.length - 1][1].version;
   }
 
   /** This node's digest entry. */
@@ -279,13 +297,14 @@ export class NodeState {
    * increasing version order.
    */
   *staleEntries(floorVersion: number): IterableIterator<[string, VersionedValue]> {
-    if (floorVersion >= this.#maxVersion) return;
+    if (floorVersion >= this.#lastWrittenVersion && this.#ordered) return;
+    this.#restoreOrder();
     for (const entry of this.#kvs) if (entry[1].version > floorVersion) yield entry;
   }
 
   /** Number of entries with a version above `floorVersion`. */
   staleCount(floorVersion: number): number {
-    if (floorVersion >= this.#maxVersion) return 0;
+    if (this.#ordered && floorVersion >= this.#lastWrittenVersion) return 0;
     if (floorVersion === 0) return this.#kvs.size;
     let count = 0;
     for (const vv of this.#kvs.values()) if (vv.version > floorVersion) count++;
@@ -298,14 +317,22 @@ export class NodeState {
    * number of entries removed.
    */
   collectGarbage(now: number, graceMs: number): number {
+    if (this.#earliestExpiry + graceMs > now) return 0;
     let removed = 0;
+    let earliest = Infinity;
     for (const [key, vv] of this.#kvs) {
-      if (vv.statusSince === undefined || vv.statusSince + graceMs > now) continue;
+      if (vv.statusSince === undefined) continue;
+      if (vv.statusSince + graceMs > now || vv.version > this.#maxVersion) {
+        if (vv.statusSince < earliest) earliest = vv.statusSince;
+        continue;
+      }
+      // (An entry received ahead of its turn waits until maxVersion covers it.)
       this.#kvs.delete(key);
       removed++;
       if (vv.version > this.#lastGcVersion) this.#lastGcVersion = vv.version;
       if (vv.status === "deleteAfterTtl") this.#emit(key, undefined, vv.version);
     }
+    this.#earliestExpiry = earliest;
     return removed;
   }
 
@@ -313,16 +340,26 @@ export class NodeState {
    * Applies a delta received for this node: rejected when it comes "from the
    * future" or would not move `(lastGcVersion, maxVersion)` forward; applied
    * after wiping the state when the sender garbage-collected tombstones we
-   * never saw (a reset).
+   * never saw (a reset). Mutations above the delta's `maxVersion` (priority
+   * keys sent ahead of their turn) are kept when newer than what is stored,
+   * without moving `maxVersion`; they are also taken from deltas that are
+   * otherwise rejected as not new.
    */
   applyDelta(delta: NodeDelta, now: number): DeltaStatus {
     const status = this.#deltaStatus(delta);
-    if (status === "rejected") return status;
+    if (status === "rejected") {
+      if (delta.fromVersionExcluded <= this.#maxVersion) this.#applyAhead(delta, now);
+      return status;
+    }
+    if (this.#overCapacity(delta, status === "reset" ? 0 : this.#maxVersion, status === "reset")) return "rejected";
     if (status === "reset") {
       for (const [key, vv] of this.#kvs) {
         if (vv.status !== "deleted") this.#emit(key, undefined, vv.version);
       }
       this.#kvs.clear();
+      this.#ordered = true;
+      this.#lastWrittenVersion = 0;
+      this.#earliestExpiry = Infinity;
       this.#maxVersion = 0;
       this.#lastGcVersion = delta.lastGcVersion;
     }
@@ -330,15 +367,55 @@ export class NodeState {
     for (const kv of delta.keyValues) {
       if (kv.version <= floor) continue;
       if (kv.status !== "set" && kv.version <= this.#lastGcVersion) continue;
-      this.#write(kv.key, {
-        value: kv.value,
-        version: kv.version,
-        status: kv.status,
-        statusSince: kv.status === "set" ? undefined : now,
-      });
+      if (this.#isNewer(kv.key, kv.version)) this.#writeReceived(kv, now);
     }
-    this.#maxVersion = delta.maxVersion;
+    if (delta.maxVersion > this.#maxVersion) this.#maxVersion = delta.maxVersion;
     return status;
+  }
+
+  /** Keeps the mutations of `delta` above both its max version and ours. */
+  #applyAhead(delta: NodeDelta, now: number): void {
+    const floor = Math.max(delta.maxVersion, this.#maxVersion);
+    if (this.#overCapacity(delta, floor, false)) return;
+    for (const kv of delta.keyValues) {
+      if (kv.version <= floor || !this.#isNewer(kv.key, kv.version)) continue;
+      this.#writeReceived(kv, now);
+    }
+  }
+
+  #isNewer(key: string, version: number): boolean {
+    const stored = this.#kvs.get(key);
+    return stored === undefined || stored.version < version;
+  }
+
+  #writeReceived(kv: NodeDelta["keyValues"][number], now: number): void {
+    this.#write(kv.key, {
+      value: kv.value,
+      version: kv.version,
+      status: kv.status,
+      statusSince: kv.status === "set" ? undefined : now,
+    }, false);
+  }
+
+  /**
+   * True (and logged) when applying the mutations of `delta` above `floor`
+   * would leave a replica holding more than twice `limits.maxKeys` entries:
+   * the owner holds at most `maxKeys`, and a replica may still keep
+   * tombstones the owner already collected. Such a delta is refused whole.
+   */
+  #overCapacity(delta: NodeDelta, floor: number, wiped: boolean): boolean {
+    const capacity = 2 * this.#limits.maxKeys;
+    let size = wiped ? 0 : this.#kvs.size;
+    if (size + delta.keyValues.length <= capacity) return false;
+    for (const kv of delta.keyValues) {
+      if (kv.version > floor && (wiped || !this.#kvs.has(kv.key))) size++;
+    }
+    if (size <= capacity) return false;
+    this.#logger.warn(
+      `Ignored a delta for node ${this.id.nodeId}: it would hold ${size} keys, ` +
+        `more than ${capacity} (twice limits.maxKeys)`,
+    );
+    return true;
   }
 
   #deltaStatus(delta: NodeDelta): DeltaStatus {
@@ -377,11 +454,17 @@ export class NodeState {
     }
   }
 
-  /** Stores `vv` under `key` at the end of the version order; versions only grow. */
-  #write(key: string, vv: VersionedValue): void {
+  /**
+   * Stores `vv` under `key` at the end of the map. The owner's writes always
+   * raise `maxVersion`; received ones leave that to `applyDelta`.
+   */
+  #write(key: string, vv: VersionedValue, raiseMax = true): void {
     this.#kvs.delete(key);
     this.#kvs.set(key, vv);
-    if (vv.version > this.#maxVersion) this.#maxVersion = vv.version;
+    if (vv.version < this.#lastWrittenVersion) this.#ordered = false;
+    else this.#lastWrittenVersion = vv.version;
+    if (raiseMax && vv.version > this.#maxVersion) this.#maxVersion = vv.version;
+    if (vv.statusSince !== undefined && vv.statusSince < this.#earliestExpiry) this.#earliestExpiry = vv.statusSince;
     this.#emit(key, vv.status === "deleted" ? undefined : vv.value, vv.version);
   }
 
