@@ -76,7 +76,7 @@ export interface NodeSnapshot {
   readonly lastGcVersion: number;
   /** Current phi, `undefined` for self or before any interval was sampled. */
   readonly phi: number | undefined;
-  /** Visible keys and values. */
+  /** Visible keys and values, the library's reserved keys excepted. */
   readonly keyValues: Readonly<Record<string, string>>;
 }
 
@@ -527,7 +527,9 @@ export class Chitchat {
         maxVersion: state.maxVersion,
         lastGcVersion: state.lastGcVersion,
         phi: key === this.#selfKey ? undefined : this.#fd.phi(key, now),
-        keyValues: Object.fromEntries(state.entries()),
+        keyValues: Object.fromEntries(
+          [...state.entries()].filter(([key]) => !key.startsWith(RESERVED_KEY_PREFIX)),
+        ),
       });
     }
     return { clusterId: this.config.clusterId, self: this.id, nodes };
