@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatAddress, normalizeAddress, parseAddress } from "../core/address.ts";
+import { formatAddress, normalizeAddress, parseAddress, type SocketAddress } from "../core/address.ts";
 import type { Clock } from "../runtime/clock.ts";
 import { AddressInUseError } from "../runtime/socket.ts";
 import type { Socket, SocketOpener } from "../runtime/socket.ts";
@@ -103,7 +103,7 @@ export class MemoryNetwork {
    */
   open(addr: string): Promise<Socket> {
     try {
-      const parsed = parseAddress(addr);
+      const parsed = withoutLocalhost(parseAddress(addr));
       const local = parsed.port === 0 ? this.#freePort(parsed.hostname) : formatAddress(parsed);
       if (this.#bindings.has(local)) throw new AddressInUseError(local);
       const binding: Binding = { addr: local, handler: null, closed: false };
@@ -278,7 +278,7 @@ export class MemoryNetwork {
   #canon(addr: string): string {
     let canonical = this.#canonical.get(addr);
     if (canonical === undefined) {
-      canonical = normalizeAddress(addr);
+      canonical = normalizeAddress(withoutLocalhost(parseAddress(addr)));
       if (this.#canonical.size >= 100_000) this.#canonical.clear();
       this.#canonical.set(addr, canonical);
     }
@@ -293,4 +293,9 @@ export class MemoryNetwork {
     }
     throw new AddressInUseError(formatAddress({ hostname, port: 0 }));
   }
+}
+
+/** The memory network has no DNS; `localhost` is the one name it knows, as 127.0.0.1. */
+function withoutLocalhost(addr: SocketAddress): SocketAddress {
+  return addr.hostname.toLowerCase() === "localhost" ? { hostname: "127.0.0.1", port: addr.port } : addr;
 }
