@@ -94,6 +94,16 @@ export {
   type ShutdownOptions,
   spawnChitchat,
 } from "./src/runtime/node.ts";
+export {
+  CLUSTER_KEY_BYTES,
+  generateClusterKey,
+  Keyring,
+  type KeyringOptions,
+  parseClusterKeys,
+  SEAL_OVERHEAD,
+  SEALED_FORMAT_MARKER,
+} from "./src/runtime/keyring.ts";
 export { type NodeConfig, validateNodeConfig, type ValidatedNodeConfig } from "./src/runtime/node_config.ts";
+export { DEFAULT_RECEIVE_LIMITS, ReceiveBudget, type ReceiveLimits } from "./src/runtime/receive_budget.ts";
 export { type Resolver, SeedList, systemResolver } from "./src/runtime/seeds.ts";
 export { AddressInUseError, type DatagramHandler, type Socket, type SocketOpener } from "./src/runtime/socket.ts";

@@ -164,7 +164,9 @@ test("hostile datagrams are counted and dropped while gossip goes on", async () 
     }
     await cluster.runUntil(() => cluster.converged(), { maxMs: 60_000 });
     const stats = cluster.node("a").stats();
-    assert.ok(stats.decodeErrors >= 450, `decode errors: ${stats.decodeErrors}`);
+    // Past 256 datagrams from one sender in an interval, the receive budget drops them undecoded.
+    assert.ok(stats.decodeErrors + stats.droppedOverBudget >= 450, `decode errors: ${stats.decodeErrors}`);
+    assert.ok(stats.decodeErrors >= 200 && stats.droppedOverBudget > 0);
     assert.ok(stats.messagesIn.syn + stats.messagesIn.synAck + stats.messagesIn.ack > 0);
     await attacker.close();
   } finally {

@@ -9,7 +9,7 @@
 import { type AddressInput, normalizeAddress } from "../core/address.ts";
 import { Chitchat, type ClusterSnapshot, type MembershipEvent } from "../core/chitchat.ts";
 import type { ChitchatId } from "../core/chitchat_id.ts";
-import { decodeMessage, encodeMessage } from "../core/codec.ts";
+import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../core/codec.ts";
 import type { ChitchatConfig, ReadonlyNodeStateLike } from "../core/config.ts";
 import { type Logger, silentLogger } from "../core/logger.ts";
 import type { Message } from "../core/messages.ts";
@@ -20,6 +20,8 @@ import { type FeedOptions, type FeedOverflow, QueueFeed, type QueueFeedOptions, 
 import { type Resolver, SeedList, systemResolver } from "./seeds.ts";
 import type { Socket, SocketOpener } from "./socket.ts";
 import { type NodeConfig, validateNodeConfig } from "./node_config.ts";
+import { Keyring } from "./keyring.ts";
+import { ReceiveBudget } from "./receive_budget.ts";
 import { RESERVED_KEY_PREFIX } from "../core/chitchat.ts";
 
 export type { NodeConfig } from "./node_config.ts";
@@ -45,6 +47,12 @@ export interface NodeStats {
   readonly bytesOut: number;
   /** Received datagrams dropped because they did not decode. */
   readonly decodeErrors: number;
+  /** Received datagrams dropped because they did not open with a cluster key (or were not sealed). */
+  readonly authFailures: number;
+  /** Received datagrams dropped because their sender or the interval was over the receive budget. */
+  readonly droppedOverBudget: number;
+  /** Received datagrams dropped because too many were being opened or sealed already. */
+  readonly droppedBacklog: number;
   /** Sends that failed. */
   readonly sendErrors: number;
   /** Gossip rounds run. */
@@ -59,6 +67,9 @@ interface MutableStats {
   datagramsOut: number;
   bytesOut: number;
   decodeErrors: number;
+  authFailures: number;
+  droppedOverBudget: number;
+  droppedBacklog: number;
   sendErrors: number;
   rounds: number;
   messagesIn: Record<Message["type"], number>;
@@ -124,12 +135,25 @@ export class ChitchatNode implements AsyncDisposable {
   #shutdown: Promise<void> | undefined;
   #feeds = new Set<{ close(): void }>();
   #leaveWaiters = new Map<string, () => void>();
+  #keyring: Keyring | undefined;
+  #budget: ReceiveBudget;
+  #maxInFlight: number;
+  /** Datagrams being opened, handled or sealed (cluster keys only). */
+  #inFlight = 0;
+  /** Received datagrams are handled in arrival order, each after the one before. */
+  #receiveChain: Promise<void> = Promise.resolve();
+  /** Sealed datagrams leave in the order they were produced. */
+  #sendChain: Promise<void> = Promise.resolve();
+  #idleWaiters: Array<() => void> = [];
   #stats: MutableStats = {
     datagramsIn: 0,
     bytesIn: 0,
     datagramsOut: 0,
     bytesOut: 0,
     decodeErrors: 0,
+    authFailures: 0,
+    droppedOverBudget: 0,
+    droppedBacklog: 0,
     sendErrors: 0,
     rounds: 0,
     messagesIn: { syn: 0, synAck: 0, ack: 0, badCluster: 0 },
@@ -151,13 +175,20 @@ export class ChitchatNode implements AsyncDisposable {
         `Invalid config "advertiseAddr": required when listening on the wildcard address ${advertise}`,
       );
     }
+    const { clusterKeys: _keys, receiveLimits: _limits, ...protocolConfig } = config;
     const coreConfig: ChitchatConfig = {
-      ...config,
+      ...protocolConfig,
+      mtu: settings.coreMtu,
       id: { nodeId: config.nodeId, generationId: settings.generationId, gossipAdvertiseAddr: advertise },
       clusterId: config.clusterId ?? "default",
     };
     this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
     this.id = this.#core.id;
+    if (settings.clusterKeys !== undefined) {
+      this.#keyring = new Keyring(settings.clusterKeys, { clusterId: this.#core.clusterId });
+    }
+    this.#budget = new ReceiveBudget(settings.receiveLimits);
+    this.#maxInFlight = settings.receiveLimits.inFlight;
     this.#seeds = new SeedList(config.seeds ?? [], {
       resolver: settings.resolver ?? (systemResolver as Resolver),
       logger: this.#logger,
@@ -252,6 +283,47 @@ export class ChitchatNode implements AsyncDisposable {
     return this.#seeds.addresses;
   }
 
+  /**
+   * Replaces the cluster keys of a running node (the first seals, all open);
+   * datagrams already received are opened with the keys they met. Only a
+   * node started with `clusterKeys` takes new ones: its MTU already makes
+   * room for the seal. Throws `TypeError` naming a bad key by position.
+   */
+  setClusterKeys(keys: readonly string[]): void {
+    if (this.#keyring === undefined) {
+      throw new TypeError(`Node ${this.id.nodeId} was started without clusterKeys; it cannot take keys now`);
+    }
+    try {
+      this.#keyring = new Keyring(keys, { clusterId: this.#core.clusterId });
+    } catch (error) {
+      throw new TypeError(`Invalid cluster keys: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * True when no datagram is being opened, handled or sealed. Always true
+   * without cluster keys, where everything happens synchronously.
+   */
+  get idle(): boolean {
+    return this.#inFlight === 0;
+  }
+
+  /**
+   * Resolves once {@linkcode ChitchatNode.idle} holds. WebCrypto completes
+   * outside virtual time, so simulations await this between clock steps.
+   */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #settled(): void {
+    if (--this.#inFlight > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
   /** A copy of the counters. */
   stats(): NodeStats {
     return { ...this.#stats, messagesIn: { ...this.#stats.messagesIn } };
@@ -328,6 +400,7 @@ export class ChitchatNode implements AsyncDisposable {
     if (this.#stopped) return;
     const now = this.#clock.now();
     this.#stats.rounds++;
+    this.#budget.reset();
     try {
       this.#core.startRound();
       const targets = this.#core.gossipTargets(this.#seeds.addresses);
@@ -354,6 +427,43 @@ export class ChitchatNode implements AsyncDisposable {
     if (this.#stopped && this.#leaveWaiters.size === 0) return;
     this.#stats.datagramsIn++;
     this.#stats.bytesIn += data.byteLength;
+    if (!this.#budget.admit(from)) {
+      this.#stats.droppedOverBudget++;
+      return;
+    }
+    const keyring = this.#keyring;
+    if (keyring === undefined) {
+      this.#handleDatagram(data, from);
+      return;
+    }
+    if (data.byteLength > MAX_DATAGRAM_SIZE) {
+      this.#stats.authFailures++;
+      return;
+    }
+    if (this.#inFlight >= this.#maxInFlight) {
+      this.#stats.droppedBacklog++;
+      return;
+    }
+    this.#inFlight++;
+    const opened = keyring.open(data);
+    this.#receiveChain = this.#receiveChain
+      .then(() => opened)
+      .then((plain) => {
+        if (plain === undefined) {
+          this.#stats.authFailures++;
+          this.#logger.debug(`Dropped a datagram from ${from}: it does not open with the cluster keys`);
+        } else if (!this.#stopped || this.#leaveWaiters.size > 0) {
+          this.#handleDatagram(plain, from);
+        }
+      })
+      .catch((error) => {
+        this.#logger.error(`Handling a datagram from ${from} failed`, error);
+      })
+      .finally(() => this.#settled());
+  }
+
+  /** Decodes a plain datagram and answers it; counts and drops what does not decode. */
+  #handleDatagram(data: Uint8Array, from: string): void {
     let message: Message;
     try {
       message = decodeMessage(data);
@@ -376,6 +486,25 @@ export class ChitchatNode implements AsyncDisposable {
   }
 
   #send(data: Uint8Array, to: string): void {
+    const keyring = this.#keyring;
+    if (keyring === undefined) {
+      this.#transmit(data, to);
+      return;
+    }
+    this.#inFlight++;
+    const sealed = keyring.seal(data);
+    this.#sendChain = this.#sendChain
+      .then(() => sealed)
+      .then((bytes) => this.#transmit(bytes, to))
+      .catch((error) => {
+        // The chain never stays rejected: a failed seal or send costs this datagram only.
+        this.#stats.sendErrors++;
+        this.#logger.error(`Sealing ${data.byteLength} bytes for ${to} failed`, error);
+      })
+      .finally(() => this.#settled());
+  }
+
+  #transmit(data: Uint8Array, to: string): void {
     this.#stats.datagramsOut++;
     this.#stats.bytesOut += data.byteLength;
     this.#socket.send(data, to).catch((error) => {
@@ -401,6 +530,7 @@ export class ChitchatNode implements AsyncDisposable {
     this.#cancelRound?.();
     this.#cancelSeedRefresh?.();
     if (leave) await this.#announceLeave();
+    await this.whenIdle();
     for (const feed of [...this.#feeds]) feed.close();
     this.#feeds.clear();
     await this.#socket.close();

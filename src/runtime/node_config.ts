@@ -6,8 +6,11 @@
  */
 
 import { type AddressInput, normalizeAddress } from "../core/address.ts";
-import type { ChitchatConfig } from "../core/config.ts";
+import { MAX_DATAGRAM_SIZE } from "../core/codec.ts";
+import { type ChitchatConfig, MIN_MTU } from "../core/config.ts";
 import type { Clock } from "./clock.ts";
+import { parseClusterKeys, SEAL_OVERHEAD } from "./keyring.ts";
+import { DEFAULT_RECEIVE_LIMITS, type ReceiveLimits } from "./receive_budget.ts";
 import type { Resolver } from "./seeds.ts";
 import type { Socket, SocketOpener } from "./socket.ts";
 
@@ -53,6 +56,15 @@ export interface NodeConfig extends Omit<ChitchatConfig, "id" | "clusterId"> {
   readonly random?: () => number;
   /** Host name resolver for seeds; default the system's. */
   readonly resolver?: Resolver;
+  /**
+   * Cluster keys (base64 of 32 random bytes each; the first seals, all may
+   * open). When set, every datagram is sealed with AES-256-GCM and every
+   * received one must open, else it is dropped; the MTU then includes the
+   * seal. Default: none (plain gossip).
+   */
+  readonly clusterKeys?: readonly string[];
+  /** Bounds on the work received datagrams may cause per gossip interval. */
+  readonly receiveLimits?: ReceiveLimits;
 }
 
 /** The node settings after validation, with defaults filled in. */
@@ -77,13 +89,19 @@ export interface ValidatedNodeConfig {
   readonly random: (() => number) | undefined;
   /** Resolver, if given. */
   readonly resolver: Resolver | undefined;
+  /** Cluster keys, if given (checked). */
+  readonly clusterKeys: readonly string[] | undefined;
+  /** The MTU the protocol core gets: the configured one, less the seal with cluster keys. */
+  readonly coreMtu: number | undefined;
+  /** Receive limits with defaults filled in. */
+  readonly receiveLimits: Readonly<Required<ReceiveLimits>>;
 }
 
 const KNOWN_FIELDS = new Set([
   "nodeId", "generationId", "listenAddr", "advertiseAddr", "clusterId", "seeds", "gossipIntervalMs",
   "seedRefreshIntervalMs", "leaveTimeoutMs", "socket", "clock", "random", "resolver", "mtu",
   "failureDetector", "tombstoneGracePeriodMs", "limits", "livenessPredicate", "onCatchUp", "logger",
-  "initialKeyValues", "removedNodeMemory",
+  "initialKeyValues", "removedNodeMemory", "priorityKeyPrefixes", "clusterKeys", "receiveLimits",
 ]);
 
 function fail(field: string, problem: string, value: unknown): never {
@@ -155,6 +173,20 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
   if (config.resolver !== undefined && typeof config.resolver !== "function") {
     fail("resolver", "expected a function", config.resolver);
   }
+  const clusterKeys = config.clusterKeys;
+  if (clusterKeys !== undefined) {
+    try {
+      parseClusterKeys(clusterKeys);
+    } catch (error) {
+      // Never echo key material: name the key by position only.
+      throw new TypeError(`Invalid config "clusterKeys": ${(error as Error).message}`);
+    }
+  }
+  const mtu = config.mtu ?? MAX_DATAGRAM_SIZE;
+  const coreMtu = clusterKeys !== undefined && typeof mtu === "number" ? mtu - SEAL_OVERHEAD : config.mtu;
+  if (coreMtu !== undefined && coreMtu < MIN_MTU && clusterKeys !== undefined) {
+    fail("mtu", `expected at least ${MIN_MTU + SEAL_OVERHEAD} with clusterKeys (the seal takes ${SEAL_OVERHEAD})`, mtu);
+  }
   return {
     listenAddr,
     advertiseAddr,
@@ -166,5 +198,23 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
     clock: config.clock,
     random: config.random,
     resolver: config.resolver,
+    clusterKeys: clusterKeys === undefined ? undefined : [...clusterKeys],
+    coreMtu,
+    receiveLimits: receiveLimits(config.receiveLimits),
   };
+}
+
+function receiveLimits(value: ReceiveLimits | undefined): Readonly<Required<ReceiveLimits>> {
+  if (value === undefined) return DEFAULT_RECEIVE_LIMITS;
+  if (typeof value !== "object" || value === null) fail("receiveLimits", "expected an object", value);
+  const result = { ...DEFAULT_RECEIVE_LIMITS };
+  for (const [field, given] of Object.entries(value)) {
+    if (!(field in DEFAULT_RECEIVE_LIMITS)) fail(`receiveLimits.${field}`, "unknown option", given);
+    if (given === undefined) continue;
+    if (typeof given !== "number" || !Number.isInteger(given) || given < 1) {
+      fail(`receiveLimits.${field}`, "expected a positive integer", given);
+    }
+    result[field as keyof ReceiveLimits] = given;
+  }
+  return result;
 }

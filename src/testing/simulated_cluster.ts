@@ -141,6 +141,7 @@ export class SimulatedCluster {
     const shutdown = node.shutdown({ leave: true }).finally(() => (done = true));
     for (let i = 0; i < 10_000 && !done; i++) {
       await Promise.resolve();
+      await this.#settle(node);
       if (!done) this.clock.advanceToNextTimer();
     }
     await shutdown;
@@ -165,6 +166,19 @@ export class SimulatedCluster {
     while (this.clock.now() < end) {
       this.clock.advance(Math.min(stepMs, end - this.clock.now()));
       await Promise.resolve();
+      await this.#settle();
+    }
+  }
+
+  /**
+   * Waits for nodes with cluster keys to finish their WebCrypto work, which
+   * completes outside virtual time; nodes without keys are always idle.
+   */
+  async #settle(extra?: ChitchatNode): Promise<void> {
+    for (let pass = 0; pass < 100; pass++) {
+      const busy = [...this.#nodes.values(), ...(extra === undefined ? [] : [extra])].filter((n) => !n.idle);
+      if (busy.length === 0) return;
+      await Promise.all(busy.map((n) => n.whenIdle()));
     }
   }
 
