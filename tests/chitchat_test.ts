@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type Chitchat, LEFT_KEY, type MembershipEvent } from "../src/core/chitchat.ts";
-import type { ChitchatId } from "../src/core/chitchat_id.ts";
+import { type ChitchatId, chitchatIdFingerprint } from "../src/core/chitchat_id.ts";
 import { decodeMessage, encodeMessage } from "../src/core/codec.ts";
 import type {
   AckMessage,
@@ -26,6 +26,12 @@ const MTU = 65_507;
 const ROUND_MS = 1000;
 /** Fast failure detection for scenarios: the prior matches the round length. */
 const FAST_FD = { initialIntervalMs: ROUND_MS, deadNodeGracePeriodMs: 60_000 };
+
+/** True when `syn` lists `id`, by id or by fingerprint. */
+function lists(syn: SynMessage, id: ChitchatId): boolean {
+  const fp = chitchatIdFingerprint(id);
+  return syn.digest.some((e) => e.id.nodeId === id.nodeId) || (syn.compactDigest ?? []).some((e) => e.fingerprint === fp);
+}
 
 function cluster(n: number, options: NodeOptions = {}): Chitchat[] {
   return Array.from({ length: n }, (_, i) => createNode(`n${i}`, 10_000 + i, options));
@@ -339,16 +345,13 @@ test("Chitchat.updateLiveness() schedules a dead node at half the grace period, 
   const cHeartbeatOnA = a.nodeState(c.id)!.heartbeat;
   while (now <= death + grace / 2) {
     assert.equal(a.status(c.id), "dead");
-    assert.ok(
-      a.createSyn().digest.some((e) => e.id.nodeId === "n2"),
-      "a dead node is still gossiped",
-    );
+    assert.ok(lists(a.createSyn(), c.id), "a dead node is still gossiped");
     now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
   }
   assert.equal(a.status(c.id), "scheduled");
   assert.deepEqual(ids(a.scheduledForDeletionNodes()), ["n2"]);
   assert.deepEqual(ids(a.deadNodes()), []);
-  assert.ok(!a.createSyn().digest.some((e) => e.id.nodeId === "n2"), "not in digests any more");
+  assert.ok(!lists(a.createSyn(), c.id), "not in digests any more");
   const synAck = a.handleMessage(
     { type: "syn", clusterId: "test", digest: [] },
     now,
@@ -477,20 +480,23 @@ test("Chitchat.createSyn() sends a partial digest that fits the MTU and covers e
   const mtu = 1200;
   const a = createNode("a", 1, { mtu });
   const b = createNode("b", 2, { mtu });
-  for (let i = 0; i < 120; i++) {
+  for (let i = 0; i < 300; i++) {
     const peer = createNode(`peer-with-a-long-name-${i}`, 20_000 + i, { mtu });
     b.handleMessage(peer.createSyn(), 0);
   }
-  assert.equal(b.nodeCount, 121);
+  assert.equal(b.nodeCount, 301);
+  const byFingerprint = new Map(b.nodeStates().map((state) => [chitchatIdFingerprint(state.id), state.id.nodeId]));
   const listed = new Set<string>();
   for (let i = 0; i < 6; i++) {
     const syn = decodeMessage(encodeMessage(b.createSyn())) as SynMessage;
     assert.ok(encodeMessage(syn).length <= mtu);
     assert.equal(syn.partialDigest, true);
-    assert.equal(syn.digest[0].id.nodeId, "b", "self goes first");
+    assert.ok(syn.range !== undefined, "a partial Syn says which part of the ring it covers");
+    assert.equal(syn.digest[0].id.nodeId, "b", "self goes first, by id");
     for (const entry of syn.digest) listed.add(entry.id.nodeId);
+    for (const entry of syn.compactDigest ?? []) listed.add(byFingerprint.get(entry.fingerprint)!);
   }
-  assert.equal(listed.size, 121);
+  assert.equal(listed.size, 301);
   // The SynAck to a partial Syn fits too and does not offer nodes the Syn left out.
   const reply = a.handleMessage(b.createSyn(), 0) as SynAckMessage;
   assert.ok(encodeMessage(reply).length <= mtu);

@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chitchatIdKey } from "../src/core/chitchat_id.ts";
-import { ClusterState } from "../src/core/cluster_state.ts";
+import { chitchatIdFingerprint, chitchatIdKey } from "../src/core/chitchat_id.ts";
+import { ClusterState, inRange } from "../src/core/cluster_state.ts";
 import type { DigestEntry, NodeDelta } from "../src/core/messages.ts";
-import { mutationSize, nodeDeltaHeaderSize } from "../src/core/wire_size.ts";
+import { compactEntrySize, mutationSize, nodeDeltaHeaderSize } from "../src/core/wire_size.ts";
 import { createRandom, makeId } from "./_helpers.ts";
 
 const A = makeId("a", 7001);
@@ -358,4 +358,88 @@ test("ClusterState.applyDelta() makes two replicas equal when deltas flow both w
     assert.deepEqual([...a.get(id)!.entries()], [...b.get(id)!.entries()]);
     assert.equal(a.get(id)!.maxVersion, b.get(id)!.maxVersion);
   }
+});
+
+/** Two ids whose fingerprints collide (found by search; checked below). */
+const TWIN_A = { nodeId: "n128971", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:7000" };
+const TWIN_B = { nodeId: "n1083220", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:7000" };
+
+test("ClusterState.resolveFingerprint() finds a node by fingerprint unless two known nodes share it", () => {
+  assert.equal(chitchatIdFingerprint(TWIN_A), chitchatIdFingerprint(TWIN_B));
+  const fp = chitchatIdFingerprint(TWIN_A);
+  const cluster = new ClusterState();
+  const a = cluster.getOrCreate(TWIN_A)!;
+  assert.equal(a.fingerprint, fp);
+  assert.equal(cluster.resolveFingerprint(fp), a);
+  assert.equal(cluster.isAmbiguous(fp), false);
+  const b = cluster.getOrCreate(TWIN_B)!;
+  assert.equal(cluster.resolveFingerprint(fp), undefined);
+  assert.equal(cluster.isAmbiguous(fp), true);
+  cluster.remove(a.key);
+  assert.equal(cluster.resolveFingerprint(fp), b);
+  cluster.remove(b.key);
+  assert.equal(cluster.resolveFingerprint(fp), undefined);
+  assert.equal(cluster.isAmbiguous(fp), false);
+});
+
+test("ClusterState.pageDigest() lists by fingerprint, `full` and colliding nodes by id", () => {
+  const cluster = new ClusterState();
+  for (const id of [A, B, TWIN_A, TWIN_B]) cluster.getOrCreate(id)!.incrementHeartbeat();
+  const page = cluster.pageDigest(NONE, { budget: 10_000, cursor: 0, first: [chitchatIdKey(A)], full: new Set([chitchatIdKey(A)]) });
+  assert.equal(page.complete, true);
+  assert.equal(page.range, undefined);
+  assert.deepEqual(page.digest.map((e) => e.id.nodeId).sort(), ["a", "n1083220", "n128971"]);
+  assert.equal(page.digest[0].id, A, "`first` goes first");
+  assert.deepEqual(page.compact, [{ fingerprint: chitchatIdFingerprint(B), heartbeat: 1, lastGcVersion: 0, maxVersion: 0 }]);
+});
+
+test("ClusterState.pageDigest() goes round the ring in arcs that each list every node of the arc", () => {
+  const cluster = new ClusterState();
+  const ids = Array.from({ length: 50 }, (_, i) => makeId(`n${i}`, 7100 + i));
+  for (const id of ids) cluster.getOrCreate(id);
+  const excluded = new Set([chitchatIdKey(ids[3])]);
+  const fps = ids.map((id) => chitchatIdFingerprint(id));
+  const entry = compactEntrySize(fps[0], 0, 0, 0);
+  let cursor = 0;
+  const seen = new Set<number>();
+  for (let page = 0; page < 8; page++) {
+    const part = cluster.pageDigest(excluded, { budget: 10 * entry, cursor });
+    assert.equal(part.complete, false);
+    assert.ok(part.size <= 10 * entry);
+    const listed = new Set(part.compact.map((e) => e.fingerprint));
+    assert.ok(part.range !== undefined && part.range.start === cursor && part.range.end === part.cursor);
+    fps.forEach((fp, i) => {
+      // Every node of the arc is listed, but the excluded one; none outside it.
+      if (i === 3) assert.ok(!listed.has(fp));
+      else assert.equal(listed.has(fp), inRange(fp, part.range!), `node ${i} on page ${page}`);
+    });
+    for (const fp of listed) seen.add(fp);
+    cursor = part.cursor;
+  }
+  assert.equal(seen.size, 49, "every node but the excluded one within a few pages");
+});
+
+test("ClusterState.computeDeltaFor() offers the arc's unlisted nodes, introduces keyless ones, and nothing outside", () => {
+  const a = new ClusterState();
+  const ids = Array.from({ length: 40 }, (_, i) => makeId(`n${i}`, 7200 + i));
+  for (const [i, id] of ids.entries()) if (i % 2 === 0) a.getOrCreate(id)!.set("k", "v");
+  else a.getOrCreate(id);
+  const sorted = [...ids].sort((x, y) => chitchatIdFingerprint(x) - chitchatIdFingerprint(y));
+  const range = { start: chitchatIdFingerprint(sorted[10]), end: chitchatIdFingerprint(sorted[20]) };
+  const listed = new Map([[chitchatIdKey(sorted[10]), { heartbeat: 3, lastGcVersion: 0, maxVersion: 0 }]]);
+  const offered = (introduce: boolean) =>
+    a.computeDeltaFor(listed, { budget: 60_000, random: zero, scope: range, introduce }).delta
+      .map((d) => d.id.nodeId).sort();
+  const inArc = sorted.slice(11, 20);
+  const withKeys = (id: typeof A) => Number(id.nodeId.slice(1)) % 2 === 0;
+  const expected = inArc.filter(withKeys).map((id) => id.nodeId);
+  if (withKeys(sorted[10])) expected.push(sorted[10].nodeId);
+  assert.deepEqual(offered(false), expected.sort());
+  assert.deepEqual(offered(true), [...inArc.map((id) => id.nodeId), ...(withKeys(sorted[10]) ? [sorted[10].nodeId] : [])].sort());
+  // A listed entry of zeros is "unknown": with introductions, even a keyless node is named.
+  const keyless = ids[1];
+  const zeros = new Map([[chitchatIdKey(keyless), { heartbeat: 0, lastGcVersion: 0, maxVersion: 0 }]]);
+  const intro = a.computeDeltaFor(zeros, { budget: 60_000, random: zero, scope: "listed", introduce: true }).delta;
+  assert.deepEqual(intro, [{ id: keyless, fromVersionExcluded: 0, lastGcVersion: 0, maxVersion: 0, keyValues: [] }]);
+  assert.deepEqual(a.computeDeltaFor(zeros, { budget: 60_000, random: zero, scope: "listed" }).delta, []);
 });

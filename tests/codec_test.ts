@@ -18,6 +18,7 @@ import type {
   SynMessage,
 } from "../src/core/messages.ts";
 import {
+  compactEntrySize,
   digestEntrySize,
   headSize,
   mutationSize,
@@ -431,4 +432,59 @@ test("decodeMessage() throws only SyntaxError on mutated valid datagrams, and wh
     }
   }
   assert.ok(accepted > 0, "some mutations are still valid messages");
+});
+
+const COMPACT = [
+  { fingerprint: 0, heartbeat: 1, lastGcVersion: 0, maxVersion: 0 },
+  { fingerprint: 2 ** 32 - 1, heartbeat: 2 ** 32, lastGcVersion: 7, maxVersion: 2 ** 53 - 1 },
+];
+
+test("decodeMessage() returns compact digests and digest ranges as encodeMessage() was given them", () => {
+  const messages: Message[] = [
+    { type: "syn", clusterId: "c", digest: DIGEST.slice(0, 1), partialDigest: true, compactDigest: COMPACT, range: { start: 5, end: 3 } },
+    { type: "syn", clusterId: "c", digest: [], partialDigest: false, compactDigest: COMPACT },
+    { type: "syn", clusterId: "c", digest: [], partialDigest: true, range: { start: 0, end: 2 ** 32 - 1 } },
+    { type: "synAck", digest: DIGEST, partialDigest: true, delta: DELTA, compactDigest: COMPACT },
+  ];
+  for (const message of messages) assert.deepEqual(decodeMessage(encodeMessage(message)), message);
+});
+
+test("encodeMessage() keeps the short layouts when there is no compact digest nor range", () => {
+  assert.equal(decodeMessage(encodeMessage({ type: "syn", clusterId: "c", digest: [], compactDigest: [] }))
+    .type, "syn");
+  assert.equal(encodeMessage({ type: "syn", clusterId: "c", digest: [], compactDigest: [] })[0], 0x85);
+  assert.equal(encodeMessage({ type: "synAck", digest: [], delta: [], compactDigest: [] })[0], 0x85);
+  assert.equal(encodeMessage({ type: "syn", clusterId: "c", digest: [], compactDigest: COMPACT })[0], 0x87);
+  assert.equal(encodeMessage({ type: "synAck", digest: [], delta: [], compactDigest: COMPACT })[0], 0x86);
+});
+
+test("encodeMessage() length with compact entries and a range stays within MESSAGE_OVERHEAD of the entries", () => {
+  const compactSize = COMPACT.reduce(
+    (sum, e) => sum + compactEntrySize(e.fingerprint, e.heartbeat, e.lastGcVersion, e.maxVersion),
+    0,
+  );
+  const syn = encodeMessage({
+    type: "syn",
+    clusterId: "c",
+    digest: DIGEST,
+    partialDigest: true,
+    compactDigest: COMPACT,
+    range: { start: 2 ** 32 - 2, end: 2 ** 32 - 1 },
+  });
+  assert.ok(syn.length <= MESSAGE_OVERHEAD + textSize("c") + digestItemsSize(DIGEST) + compactSize);
+  const synAck = encodeMessage({ type: "synAck", digest: DIGEST, partialDigest: true, delta: DELTA, compactDigest: COMPACT });
+  assert.ok(synAck.length <= MESSAGE_OVERHEAD + digestItemsSize(DIGEST) + compactSize + deltaItemsSize(DELTA));
+});
+
+test("decodeMessage() refuses bad compact digests and ranges, naming the problem", () => {
+  assertRefused(cbor([1, 0, "c", [], 1, [1, 2, 3], []]), /compact digest/);
+  assertRefused(cbor([1, 0, "c", [], 1, [2 ** 32, 1, 0, 0], []]), /fingerprint/);
+  assertRefused(cbor([1, 0, "c", [], 1, ["x", 1, 0, 0], []]), /fingerprint/);
+  assertRefused(cbor([1, 0, "c", [], 1, [], [1]]), /range/);
+  assertRefused(cbor([1, 0, "c", [], 1, [], [4, 4]]), /range/);
+  assertRefused(cbor([1, 0, "c", [], 1, [], [1, 2 ** 32]]), /fingerprint/);
+  assertRefused(cbor([1, 0, "c", [], 0, [], [1, 2]]), /complete digest/);
+  assertRefused(cbor([1, 0, "c", [], 1, []]), /fields/);
+  assertRefused(cbor([1, 1, [], 1, [], [1, 1, 0]]), /compact digest/);
+  assertRefused(cbor([1, 1, [], 1, [], [], []]), /fields/);
 });

@@ -17,16 +17,34 @@ import {
 } from "./config.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import type { Logger } from "./logger.ts";
-import type { AckMessage, Digest, Message, SynAckMessage, SynMessage } from "./messages.ts";
+import type {
+  AckMessage,
+  CompactDigestEntry,
+  Digest,
+  DigestEntry,
+  Message,
+  NodeDelta,
+  NodeDigest,
+  SynAckMessage,
+  SynMessage,
+} from "./messages.ts";
 import type { KeyChange, NodeState } from "./node_state.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
-import { textSize } from "./wire_size.ts";
+import { compactEntrySize, digestEntrySize, textSize } from "./wire_size.ts";
 
 /** Keys under this prefix are the library's own; they raise no key-change event. */
 export const RESERVED_KEY_PREFIX = "__chitchat.";
 
-/** Unused room below this is not worth a second pass to grow a digest. */
-const DIGEST_TOP_UP_MIN_BYTES = 64;
+/** A received digest resolved against our nodes. */
+interface PeerDigest {
+  /** What the peer says, by node key, for every entry we could resolve. */
+  readonly listed: Map<string, NodeDigest>;
+}
+
+/** One entry of a SynAck's digest, in the form the Syn named the node. */
+type AnswerEntry =
+  | { readonly full: DigestEntry; readonly size: number }
+  | { readonly compact: CompactDigestEntry; readonly size: number };
 
 /** The key a node sets when it leaves the cluster gracefully. */
 export const LEFT_KEY = "__chitchat.left";
@@ -147,6 +165,7 @@ export class Chitchat {
   #liveView: NodeState[] = [];
   #liveViewVersion = 0;
   #digestCursor = 0;
+  #selfOnly: ReadonlySet<string>;
   /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
   #behind = new Map<string, number>();
   #scheduled = new Set<string>();
@@ -160,6 +179,7 @@ export class Chitchat {
     this.config = resolveChitchatConfig(config);
     this.id = this.config.id;
     this.#selfKey = chitchatIdKey(this.id);
+    this.#selfOnly = new Set([this.#selfKey]);
     this.#random = init.random;
     this.#now = init.now;
     this.#logger = this.config.logger;
@@ -232,20 +252,32 @@ export class Chitchat {
   }
 
   /**
-   * The `Syn` to send this round. When the digest does not fit the MTU it
-   * holds this node, then the nodes we are most behind on, then the others
-   * round-robin, so every entry is sent regularly.
+   * The `Syn` to send this round: this node by id, then the nodes we are
+   * most behind on, then the others in fingerprint order from where the last
+   * `Syn` stopped, by fingerprint. When it does not fit the MTU it says which
+   * part of the ring it lists completely, and the next one goes on from
+   * there, so every entry is sent regularly.
    */
   createSyn(): SynMessage {
     const budget = this.config.mtu - MESSAGE_OVERHEAD - textSize(this.config.clusterId);
     const excluded = this.#excluded(this.#now);
-    const part = this.#state.partialDigest(excluded, {
+    const page = this.#state.pageDigest(excluded, {
       budget,
       cursor: this.#digestCursor,
       first: [this.#selfKey, ...this.#mostBehind()],
+      full: this.#selfOnly,
     });
-    this.#digestCursor = part.cursor;
-    return { type: "syn", clusterId: this.config.clusterId, digest: part.digest, partialDigest: !part.complete };
+    this.#digestCursor = page.cursor;
+    const syn: SynMessage = {
+      type: "syn",
+      clusterId: this.config.clusterId,
+      digest: page.digest,
+      partialDigest: !page.complete,
+    };
+    if (page.compact.length === 0 && page.range === undefined) return syn;
+    return page.range === undefined
+      ? { ...syn, compactDigest: page.compact }
+      : { ...syn, compactDigest: page.compact, range: page.range };
   }
 
   /** Keys of the nodes we lag behind on, the largest lag first; forgets caught-up ones. */
@@ -268,7 +300,7 @@ export class Chitchat {
       case "synAck":
         return this.#handleSynAck(message, now);
       case "ack":
-        if (message.digest !== undefined) this.#observeDigest(message.digest, now, this.#excluded(now));
+        if (message.digest !== undefined) this.#observe(message.digest, undefined, now, this.#excluded(now));
         this.#applyDelta(message, now);
         return undefined;
       case "badCluster":
@@ -285,31 +317,91 @@ export class Chitchat {
       return { type: "badCluster" };
     }
     const excluded = this.#excluded(now);
-    this.#observeDigest(syn.digest, now, excluded);
+    const peer = this.#observe(syn.digest, syn.compactDigest, now, excluded);
     const room = this.config.mtu - MESSAGE_OVERHEAD;
-    // The digest may take up to its share; the delta takes the rest; then the
-    // digest grows into whatever the delta left unused.
-    let digest = this.#state.partialDigest(excluded, {
-      budget: Math.max(0, room - this.#minimumDeltaRoom()),
-      cursor: this.#digestCursor,
-      first: [this.#selfKey],
-    });
-    const { delta, size } = this.#state.computeDelta(syn.digest, {
-      budget: room - digest.size,
+    // The answer's digest names only Syn entries the requester should hear
+    // about: nodes we lack or lag on (so its Ack sends them), then
+    // heartbeats fresher than its own. It takes up to its share of the
+    // datagram, the delta the rest, then fresher heartbeats fill what is left.
+    const { needed, fresher } = this.#answerEntries(syn, excluded);
+    const digest: DigestEntry[] = [];
+    const compact: CompactDigestEntry[] = [];
+    let digestSize = 0;
+    let next = 0;
+    const entries = needed.concat(fresher);
+    const take = (budget: number): void => {
+      for (; next < entries.length; next++) {
+        const entry = entries[next];
+        if (digestSize + entry.size > budget) break;
+        digestSize += entry.size;
+        if ("full" in entry) digest.push(entry.full);
+        else compact.push(entry.compact);
+      }
+    };
+    take(Math.max(0, room - this.#minimumDeltaRoom()));
+    const { delta, size } = this.#state.computeDeltaFor(peer.listed, {
+      budget: room - digestSize,
       random: this.#random,
+      scope: syn.partialDigest === true ? (syn.range ?? "listed") : "all",
       priorityPrefixes: this.config.priorityKeyPrefixes,
       excluded,
-      partial: syn.partialDigest === true,
+      introduce: true,
     });
-    if (!digest.complete && room - size - digest.size >= DIGEST_TOP_UP_MIN_BYTES) {
-      digest = this.#state.partialDigest(excluded, {
-        budget: room - size,
-        cursor: this.#digestCursor,
-        first: [this.#selfKey],
-      });
+    digestSize += this.#introductions(delta, peer, digest, room - size - digestSize);
+    take(room - size);
+    const synAck: SynAckMessage = { type: "synAck", digest, partialDigest: true, delta };
+    return compact.length === 0 ? synAck : { ...synAck, compactDigest: compact };
+  }
+
+  /**
+   * Adds to `digest` (by id, within `budget` bytes) the nodes of `delta` the
+   * peer did not know, so it learns their heartbeats with them. Returns the
+   * bytes added.
+   */
+  #introductions(delta: readonly NodeDelta[], peer: PeerDigest, digest: DigestEntry[], budget: number): number {
+    let size = 0;
+    for (const nodeDelta of delta) {
+      if (nodeDelta.fromVersionExcluded !== 0) continue;
+      const state = this.#state.get(nodeDelta.id);
+      if (state === undefined || peer.listed.has(state.key)) continue;
+      const entrySize = digestEntrySize(state.id, state.heartbeat, state.lastGcVersion, state.maxVersion);
+      if (size + entrySize > budget) break;
+      size += entrySize;
+      digest.push({ id: state.id, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion });
     }
-    this.#digestCursor = digest.cursor;
-    return { type: "synAck", digest: digest.digest, partialDigest: !digest.complete, delta };
+    return size;
+  }
+
+  /**
+   * The entries of `syn`'s digest worth answering: `needed` when we lack the
+   * node or lag on its versions (all fields 0 when we do not know it), and
+   * `fresher` when our heartbeat of it is higher. Nodes named by id in the
+   * Syn are answered by id.
+   */
+  #answerEntries(syn: SynMessage, excluded: ReadonlySet<string>): { needed: AnswerEntry[]; fresher: AnswerEntry[] } {
+    const needed: AnswerEntry[] = [];
+    const fresher: AnswerEntry[] = [];
+    for (const entry of syn.digest) {
+      const state = this.#state.get(entry.id);
+      if (state === undefined || excluded.has(state.key)) continue;
+      const ours = { id: entry.id, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion };
+      const list = state.maxVersion < entry.maxVersion ? needed : state.heartbeat > entry.heartbeat ? fresher : undefined;
+      list?.push({ full: ours, size: digestEntrySize(entry.id, ours.heartbeat, ours.lastGcVersion, ours.maxVersion) });
+    }
+    for (const entry of syn.compactDigest ?? []) {
+      const fp = entry.fingerprint;
+      const state = this.#state.resolveFingerprint(fp);
+      if (state === undefined) {
+        needed.push({ compact: { fingerprint: fp, heartbeat: 0, lastGcVersion: 0, maxVersion: 0 }, size: compactEntrySize(fp, 0, 0, 0) });
+        continue;
+      }
+      if (excluded.has(state.key)) continue;
+      const list = state.maxVersion < entry.maxVersion ? needed : state.heartbeat > entry.heartbeat ? fresher : undefined;
+      if (list === undefined) continue;
+      const ours = { fingerprint: fp, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion };
+      list.push({ compact: ours, size: compactEntrySize(fp, ours.heartbeat, ours.lastGcVersion, ours.maxVersion) });
+    }
+    return { needed, fresher };
   }
 
   /** Room a SynAck keeps for its delta: half the datagram, or one largest key-value if more. */
@@ -320,21 +412,20 @@ export class Chitchat {
 
   #handleSynAck(synAck: SynAckMessage, now: number): AckMessage {
     const excluded = this.#excluded(now);
-    this.#observeDigest(synAck.digest, now, excluded);
+    const peer = this.#observe(synAck.digest, synAck.compactDigest, now, excluded);
     this.#applyDelta(synAck, now);
     const room = this.config.mtu - MESSAGE_OVERHEAD;
-    const { delta, size } = this.#state.computeDelta(synAck.digest, {
+    const { delta, size } = this.#state.computeDeltaFor(peer.listed, {
       budget: room,
       random: this.#random,
+      scope: synAck.partialDigest === true ? "listed" : "all",
       priorityPrefixes: this.config.priorityKeyPrefixes,
       excluded,
-      partial: synAck.partialDigest === true,
+      introduce: true,
     });
-    // Room the delta left carries more heartbeats: the peer only reads them.
-    if (room - size < DIGEST_TOP_UP_MIN_BYTES) return { type: "ack", delta };
-    const digest = this.#state.partialDigest(excluded, { budget: room - size, cursor: this.#digestCursor });
-    this.#digestCursor = digest.cursor;
-    return { type: "ack", delta, digest: digest.digest };
+    const digest: DigestEntry[] = [];
+    this.#introductions(delta, peer, digest, room - size);
+    return digest.length === 0 ? { type: "ack", delta } : { type: "ack", delta, digest };
   }
 
   #applyDelta(message: SynAckMessage | AckMessage, now: number): void {
@@ -351,19 +442,44 @@ export class Chitchat {
     }
   }
 
-  /** Records heartbeats of a received digest, creating nodes first seen there. */
-  #observeDigest(digest: Digest, now: number, excluded: ReadonlySet<string>): void {
+  /**
+   * Resolves a received digest to our node keys and records its heartbeats;
+   * nodes first seen there by id are created. Entries by fingerprint that we
+   * cannot resolve (unknown to us, or shared by several known nodes) are
+   * left out.
+   */
+  #observe(
+    digest: Digest,
+    compact: readonly CompactDigestEntry[] | undefined,
+    now: number,
+    excluded: ReadonlySet<string>,
+  ): PeerDigest {
+    const listed = new Map<string, NodeDigest>();
     for (const entry of digest) {
       const key = chitchatIdKey(entry.id);
+      listed.set(key, entry);
       if (key === this.#selfKey || excluded.has(key)) continue;
       const state = this.#state.getOrCreate(entry.id, entry.heartbeat);
-      if (state === undefined) continue;
-      if (entry.maxVersion > state.maxVersion && entry.maxVersion > (this.#behind.get(key) ?? 0)) {
-        this.#behind.set(key, entry.maxVersion);
+      if (state !== undefined) this.#observeEntry(key, state, entry, now);
+    }
+    if (compact !== undefined) {
+      for (const entry of compact) {
+        const state = this.#state.resolveFingerprint(entry.fingerprint);
+        if (state === undefined) continue;
+        const key = state.key;
+        listed.set(key, entry);
+        if (key !== this.#selfKey && !excluded.has(key)) this.#observeEntry(key, state, entry, now);
       }
-      if (state.observeHeartbeat(entry.heartbeat) && this.#members.get(key)?.status !== "left") {
-        this.#fd.reportHeartbeat(key, now);
-      }
+    }
+    return { listed };
+  }
+
+  #observeEntry(key: string, state: NodeState, entry: NodeDigest, now: number): void {
+    if (entry.maxVersion > state.maxVersion && entry.maxVersion > (this.#behind.get(key) ?? 0)) {
+      this.#behind.set(key, entry.maxVersion);
+    }
+    if (state.observeHeartbeat(entry.heartbeat) && this.#members.get(key)?.status !== "left") {
+      this.#fd.reportHeartbeat(key, now);
     }
   }
 

@@ -49,6 +49,38 @@ export function chitchatIdKey(id: ChitchatId): string {
 const keyCache = new WeakMap<ChitchatId, string>();
 
 /**
+ * A 32-bit fingerprint of an id (FNV-1a over its key, then the murmur3
+ * finalizer), the same on every runtime. Compact digest entries name nodes by
+ * it; equal ids give equal fingerprints, and distinct ids rarely collide
+ * (about N² / 2³³ pairs among N nodes), a case the protocol handles.
+ *
+ * @example
+ * ```ts
+ * import { chitchatIdFingerprint } from "./chitchat_id.ts";
+ * import assert from "node:assert/strict";
+ * const id = { nodeId: "a", generationId: 2, gossipAdvertiseAddr: "127.0.0.1:1" };
+ * const fp = chitchatIdFingerprint(id);
+ * assert.ok(Number.isInteger(fp) && fp >= 0 && fp < 2 ** 32);
+ * assert.equal(chitchatIdFingerprint({ ...id }), fp);
+ * ```
+ */
+export function chitchatIdFingerprint(id: ChitchatId): number {
+  let fp = fingerprintCache.get(id);
+  if (fp === undefined) {
+    const key = chitchatIdKey(id);
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    fp = (h ^ (h >>> 16)) >>> 0;
+    fingerprintCache.set(id, fp);
+  }
+  return fp;
+}
+
+const fingerprintCache = new WeakMap<ChitchatId, number>();
+
+/**
  * Orders ids by node id, then generation, then address (a total order).
  *
  * @example

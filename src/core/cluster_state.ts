@@ -8,9 +8,17 @@
 
 import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
 import type { Logger } from "./logger.ts";
-import type { Digest, DigestEntry, KeyValueMutation, NodeDelta, NodeDigest } from "./messages.ts";
+import type {
+  CompactDigestEntry,
+  Digest,
+  DigestEntry,
+  DigestRange,
+  KeyValueMutation,
+  NodeDelta,
+  NodeDigest,
+} from "./messages.ts";
 import { type KeyChange, NodeState, type NodeStateLimits, type VersionedValue } from "./node_state.ts";
-import { digestEntrySize, MAX_UINT_SIZE, mutationSize, nodeDeltaHeaderSize } from "./wire_size.ts";
+import { compactEntrySize, digestEntrySize, MAX_UINT_SIZE, mutationSize, nodeDeltaHeaderSize } from "./wire_size.ts";
 
 /** Options for {@linkcode ClusterState}. */
 export interface ClusterStateOptions {
@@ -32,11 +40,58 @@ export interface SizedDelta {
   readonly size: number;
 }
 
+/**
+ * Which nodes a peer's digest speaks for: every node it knows (`all`), only
+ * the nodes it lists (`listed`), or the listed ones plus every node in a part
+ * of the fingerprint ring (a {@linkcode DigestRange}). A node the digest
+ * speaks for but does not list is unknown to the peer.
+ */
+export type DigestScope = "all" | "listed" | DigestRange;
+
+/** One page of this node's digest, as `pageDigest` cuts it. */
+export interface DigestPage {
+  /** Entries sent with the node's id (the `full` keys, and fingerprints that collide here). */
+  readonly digest: DigestEntry[];
+  /** Entries sent by fingerprint. */
+  readonly compact: CompactDigestEntry[];
+  /** Bytes the entries take. */
+  readonly size: number;
+  /** True when every node (but the excluded ones) is listed. */
+  readonly complete: boolean;
+  /** When not complete: the part of the ring listed completely, if any. */
+  readonly range: DigestRange | undefined;
+  /** Where the next page starts on the ring. */
+  readonly cursor: number;
+}
+
+/** True when `fp` lies in the ring range `[start, end)`. */
+export function inRange(fp: number, range: DigestRange): boolean {
+  return range.start < range.end ? fp >= range.start && fp < range.end : fp >= range.start || fp < range.end;
+}
+
+function compareRing(a: NodeState, b: NodeState): number {
+  return a.fingerprint - b.fingerprint || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/** Index of the first state of `ring` whose fingerprint is at least `fp`. */
+function lowerBound(ring: readonly NodeState[], fp: number): number {
+  let lo = 0;
+  let hi = ring.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ring[mid].fingerprint < fp) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 interface StaleNode {
   readonly key: string;
   readonly state: NodeState;
   readonly from: number;
   readonly unknown: boolean;
+  /** Sent even without entries: the peer does not know the node at all. */
+  readonly intro: boolean;
   readonly staleCount: number;
   readonly hasPriority: boolean;
   readonly tieBreak: number;
@@ -61,6 +116,11 @@ interface StaleNode {
  */
 export class ClusterState {
   #nodes = new Map<string, NodeState>();
+  /** Fingerprint -> the node, or null when several known nodes share it. */
+  #byFingerprint = new Map<number, NodeState | null>();
+  /** Nodes sorted by fingerprint (then key), once `#pending` is merged in. */
+  #ring: NodeState[] = [];
+  #pending: NodeState[] = [];
   #removed = new Map<string, number>();
   #removedLimit: number;
   #options: ClusterStateOptions;
@@ -116,7 +176,55 @@ export class ClusterState {
       onKeyChange: this.#options.onKeyChange,
     });
     this.#nodes.set(key, state);
+    const fp = state.fingerprint;
+    this.#byFingerprint.set(fp, this.#byFingerprint.has(fp) ? null : state);
+    this.#pending.push(state);
     return state;
+  }
+
+  /** The known node with fingerprint `fp`, unless none or several have it. */
+  resolveFingerprint(fp: number): NodeState | undefined {
+    return this.#byFingerprint.get(fp) ?? undefined;
+  }
+
+  /** True when several known nodes share the fingerprint `fp`. */
+  isAmbiguous(fp: number): boolean {
+    return this.#byFingerprint.get(fp) === null;
+  }
+
+  /** The nodes sorted by fingerprint. */
+  #sortedRing(): NodeState[] {
+    const pending = this.#pending;
+    if (pending.length === 0) return this.#ring;
+    const ring = this.#ring;
+    if (pending.length < 16) {
+      for (const state of pending) {
+        let i = lowerBound(ring, state.fingerprint);
+        while (i < ring.length && compareRing(ring[i], state) < 0) i++;
+        ring.splice(i, 0, state);
+      }
+    } else {
+      for (const state of pending) ring.push(state);
+      ring.sort(compareRing);
+    }
+    this.#pending = [];
+    return ring;
+  }
+
+  #forgetFingerprint(state: NodeState): void {
+    const ring = this.#sortedRing();
+    const fp = state.fingerprint;
+    let i = lowerBound(ring, fp);
+    while (i < ring.length && ring[i] !== state) i++;
+    if (i < ring.length) ring.splice(i, 1);
+    if (this.#byFingerprint.get(fp) !== null) {
+      this.#byFingerprint.delete(fp);
+      return;
+    }
+    const same = [];
+    for (let j = lowerBound(ring, fp); j < ring.length && ring[j].fingerprint === fp; j++) same.push(ring[j]);
+    this.#byFingerprint.set(fp, same.length === 1 ? same[0] : null);
+    if (same.length === 0) this.#byFingerprint.delete(fp);
   }
 
   /** Removes a node, remembering its heartbeat so older gossip cannot recreate it. */
@@ -124,6 +232,7 @@ export class ClusterState {
     const state = this.#nodes.get(key);
     if (state === undefined) return undefined;
     this.#nodes.delete(key);
+    this.#forgetFingerprint(state);
     this.#removed.delete(key);
     this.#removed.set(key, state.heartbeat);
     if (this.#removed.size > this.#removedLimit) {
@@ -191,6 +300,64 @@ export class ClusterState {
   }
 
   /**
+   * One page of the digest in at most `budget` bytes: the `first` nodes (in
+   * that order), then the others in fingerprint order from `cursor`, so that
+   * successive pages go round the ring. Nodes in `full`, and nodes whose
+   * fingerprint collides here, are listed with their id; the others by
+   * fingerprint. When not everything fits, the page states the part of the
+   * ring it lists completely, `[cursor, first fingerprint left out)`, and
+   * the next cursor is that end.
+   */
+  pageDigest(
+    excluded: ReadonlySet<string>,
+    options: { budget: number; cursor: number; first?: readonly string[]; full?: ReadonlySet<string> },
+  ): DigestPage {
+    const digest: DigestEntry[] = [];
+    const compact: CompactDigestEntry[] = [];
+    const taken = new Set<string>();
+    const full = options.full;
+    let size = 0;
+    const add = (state: NodeState): boolean => {
+      const hb = state.heartbeat;
+      const gc = state.lastGcVersion;
+      const max = state.maxVersion;
+      const fp = state.fingerprint;
+      if (full?.has(state.key) || this.#byFingerprint.get(fp) === null) {
+        const entrySize = digestEntrySize(state.id, hb, gc, max);
+        if (size + entrySize > options.budget) return false;
+        size += entrySize;
+        digest.push({ id: state.id, heartbeat: hb, lastGcVersion: gc, maxVersion: max });
+      } else {
+        const entrySize = compactEntrySize(fp, hb, gc, max);
+        if (size + entrySize > options.budget) return false;
+        size += entrySize;
+        compact.push({ fingerprint: fp, heartbeat: hb, lastGcVersion: gc, maxVersion: max });
+      }
+      return true;
+    };
+    for (const key of options.first ?? []) {
+      const state = this.#nodes.get(key);
+      if (state === undefined || excluded.has(key) || taken.has(key)) continue;
+      if (!add(state)) break;
+      taken.add(key);
+    }
+    const ring = this.#sortedRing();
+    const n = ring.length;
+    const cursor = options.cursor;
+    const start = lowerBound(ring, cursor);
+    for (let i = 0; i < n; i++) {
+      const state = ring[(start + i) % n];
+      if (taken.has(state.key) || excluded.has(state.key)) continue;
+      if (!add(state)) {
+        const end = state.fingerprint;
+        const range = end === cursor ? undefined : { start: cursor, end };
+        return { digest, compact, size, complete: false, range, cursor: end };
+      }
+    }
+    return { digest, compact, size, complete: true, range: undefined, cursor };
+  }
+
+  /**
    * What a peer with `digest` lacks, cut so that its items fit in `budget`
    * bytes. Nodes holding stale keys under `priorityPrefixes` go first, then
    * unknown nodes (lowest max version first), then nodes by number of stale
@@ -210,23 +377,43 @@ export class ClusterState {
       priorityPrefixes?: readonly string[];
     },
   ): SizedDelta {
-    const prefixes = options.priorityPrefixes ?? [];
     const known = new Map<string, NodeDigest>();
     for (const entry of digest) known.set(chitchatIdKey(entry.id), entry);
+    return this.computeDeltaFor(known, { ...options, scope: options.partial ? "listed" : "all" });
+  }
+
+  /**
+   * What a peer lacks, from its digest resolved to our node keys (`listed`)
+   * and what that digest speaks for (`scope`): nodes it lists with a lower
+   * max version, and nodes in scope it does not list (unknown to it, sent
+   * from version 0). With `introduce`, a node unknown to the peer goes even
+   * when it has no keys (a header naming it), and a listed entry with every
+   * field 0 counts as unknown. Cut to `budget` and ordered as
+   * {@linkcode ClusterState.computeDelta} says.
+   */
+  computeDeltaFor(
+    listed: ReadonlyMap<string, NodeDigest>,
+    options: {
+      budget: number;
+      random: () => number;
+      scope: DigestScope;
+      excluded?: ReadonlySet<string>;
+      priorityPrefixes?: readonly string[];
+      introduce?: boolean;
+    },
+  ): SizedDelta {
+    const prefixes = options.priorityPrefixes ?? [];
+    const excluded = options.excluded;
+    const introduce = options.introduce === true;
     const stale: StaleNode[] = [];
-    // A partial digest only asks about the nodes it lists: visit just those.
-    const candidates: Iterable<[string, NodeState]> = options.partial
-      ? [...known.keys()].flatMap((key): Array<[string, NodeState]> => {
-        const state = this.#nodes.get(key);
-        return state === undefined ? [] : [[key, state]];
-      })
-      : this.#nodes;
-    for (const [key, state] of candidates) {
-      if (options.excluded?.has(key)) continue;
-      const theirs = known.get(key);
+    const consider = (key: string, state: NodeState): void => {
+      if (excluded?.has(key)) return;
+      const theirs = listed.get(key);
       const theirMax = theirs?.maxVersion ?? 0;
       const theirGc = theirs?.lastGcVersion ?? 0;
-      if (state.maxVersion <= theirMax) continue;
+      const unknown = theirs === undefined || (theirs.heartbeat === 0 && theirMax === 0 && theirGc === 0);
+      const intro = introduce && unknown;
+      if (state.maxVersion <= theirMax && !intro) return;
       const reset = theirGc < state.lastGcVersion && theirMax < state.lastGcVersion;
       const from = reset ? 0 : theirMax;
       stale.push({
@@ -234,10 +421,31 @@ export class ClusterState {
         state,
         from,
         unknown: from === 0,
+        intro,
         staleCount: state.staleCount(from),
         hasPriority: prefixes.length > 0 && hasStalePriorityKey(state, from, prefixes),
         tieBreak: options.random(),
       });
+    };
+    const scope = options.scope;
+    if (scope === "all") {
+      for (const [key, state] of this.#nodes) consider(key, state);
+    } else {
+      for (const key of listed.keys()) {
+        const state = this.#nodes.get(key);
+        if (state !== undefined) consider(key, state);
+      }
+      if (scope !== "listed") {
+        // Nodes of the range the peer does not list: it does not know them.
+        const ring = this.#sortedRing();
+        const n = ring.length;
+        const start = lowerBound(ring, scope.start);
+        for (let i = 0; i < n; i++) {
+          const state = ring[(start + i) % n];
+          if (!inRange(state.fingerprint, scope)) break;
+          if (!listed.has(state.key)) consider(state.key, state);
+        }
+      }
     }
     stale.sort(compareStaleness);
     return buildDelta(stale, options.budget, prefixes);
@@ -374,7 +582,7 @@ function buildDelta(stale: readonly StaleNode[], budget: number, prefixes: reado
     const kept = inOrder.filter((entry) => entry[1].version <= maxVersion);
     if (kept.length === 0 && ahead.length === 0) {
       if (truncated) break;
-      if (maxVersion <= node.from) continue;
+      if (maxVersion <= node.from && !node.intro) continue;
     }
     ahead.sort((x, y) => x[1].version - y[1].version);
     delta.push({

@@ -4,9 +4,11 @@
  * throws `SyntaxError` on anything malformed, so a bad datagram is dropped
  * whole and never applied half-way.
  *
- * Layout (a digest is flat: 6 items per node; mutations are flat: 4 per key):
+ * Layout (a digest is flat: 6 items per node; mutations are flat: 4 per key;
+ * a compact digest is flat: 4 items per node, [fingerprint, heartbeat, lastGc, max]):
  * - Syn:        [1, 0, clusterId, [nodeId, gen, addr, heartbeat, lastGc, max, ...], partial]
- * - SynAck:     [1, 1, digest, partial, [nodeDelta, ...]]
+ *               or [1, 0, clusterId, digest, partial, compactDigest, [] | [rangeStart, rangeEnd]]
+ * - SynAck:     [1, 1, digest, partial, [nodeDelta, ...]] or [..., compactDigest]
  * - Ack:        [1, 2, [nodeDelta, ...], digest]  (the digest fills unused room; heartbeats only)
  * - BadCluster: [1, 3]
  * - nodeDelta:  [nodeId, gen, addr, fromExcluded, lastGc, max, [key, value, version, status, ...]]
@@ -19,7 +21,15 @@ import { Decoder } from "cbor-x/decode";
 import { Encoder } from "cbor-x/encode";
 import { isIPv4, isIPv6 } from "./address.ts";
 import type { ChitchatId } from "./chitchat_id.ts";
-import type { Digest, DigestEntry, KeyValueMutation, Message, NodeDelta } from "./messages.ts";
+import type {
+  CompactDigestEntry,
+  Digest,
+  DigestEntry,
+  DigestRange,
+  KeyValueMutation,
+  Message,
+  NodeDelta,
+} from "./messages.ts";
 import type { KeyStatus } from "./node_state.ts";
 import { utf8Length } from "./utf8.ts";
 
@@ -29,8 +39,14 @@ export const PROTOCOL_VERSION = 1;
 /** The largest UDP payload over IPv4, and the default MTU. */
 export const MAX_DATAGRAM_SIZE = 65_507;
 
-/** Bytes a message takes besides its digest items and delta items (heads, tags, flags). */
-export const MESSAGE_OVERHEAD = 16;
+/**
+ * Bytes a message takes besides its digest items, compact digest items and
+ * delta items (heads, tags, flags, a digest range).
+ */
+export const MESSAGE_OVERHEAD = 32;
+
+/** Largest fingerprint: they are 32-bit. */
+const MAX_FINGERPRINT = 0xffff_ffff;
 
 /** Longest accepted node id, cluster id or key on the wire, in UTF-8 bytes. */
 export const MAX_WIRE_NAME_BYTES = 1024;
@@ -64,9 +80,14 @@ export function encodeMessage(message: Message): Uint8Array {
   switch (message.type) {
     case "syn":
       wire = [PROTOCOL_VERSION, TYPE_SYN, message.clusterId, flattenDigest(message.digest), 0];
+      if ((message.compactDigest?.length ?? 0) > 0 || message.range !== undefined) {
+        const range = message.range;
+        wire.push(flattenCompact(message.compactDigest ?? []), range === undefined ? [] : [range.start, range.end]);
+      }
       break;
     case "synAck":
       wire = [PROTOCOL_VERSION, TYPE_SYN_ACK, flattenDigest(message.digest), 0, message.delta.map(nodeDeltaToWire)];
+      if ((message.compactDigest?.length ?? 0) > 0) wire.push(flattenCompact(message.compactDigest!));
       break;
     case "ack":
       wire = [PROTOCOL_VERSION, TYPE_ACK, message.delta.map(nodeDeltaToWire), flattenDigest(message.digest ?? [])];
@@ -89,6 +110,18 @@ function flattenDigest(digest: Digest): unknown[] {
     flat[i++] = entry.id.nodeId;
     flat[i++] = entry.id.generationId;
     flat[i++] = entry.id.gossipAdvertiseAddr;
+    flat[i++] = entry.heartbeat;
+    flat[i++] = entry.lastGcVersion;
+    flat[i++] = entry.maxVersion;
+  }
+  return flat;
+}
+
+function flattenCompact(digest: readonly CompactDigestEntry[]): number[] {
+  const flat: number[] = new Array(digest.length * 4);
+  let i = 0;
+  for (const entry of digest) {
+    flat[i++] = entry.fingerprint;
     flat[i++] = entry.heartbeat;
     flat[i++] = entry.lastGcVersion;
     flat[i++] = entry.maxVersion;
@@ -145,22 +178,36 @@ export function decodeMessage(bytes: Uint8Array): Message {
     throw new SyntaxError(`Unsupported protocol version ${String(wire[0])}`);
   }
   switch (wire[1]) {
-    case TYPE_SYN:
-      expectLength(wire, 5, "Syn");
-      return {
-        type: "syn",
+    case TYPE_SYN: {
+      if (wire.length !== 7) expectLength(wire, 5, "Syn");
+      const syn = {
+        type: "syn" as const,
         clusterId: name(wire[2], "cluster id"),
         digest: digestFromWire(wire[3]),
         partialDigest: flag(wire[4]),
       };
-    case TYPE_SYN_ACK:
-      expectLength(wire, 5, "SynAck");
+      if (wire.length === 5) return syn;
+      const compactDigest = compactFromWire(wire[5]);
+      const range = rangeFromWire(wire[6]);
+      if (range !== undefined && !syn.partialDigest) throw new SyntaxError("Bad Syn: a range on a complete digest");
       return {
-        type: "synAck",
+        ...syn,
+        ...(compactDigest.length > 0 ? { compactDigest } : {}),
+        ...(range !== undefined ? { range } : {}),
+      };
+    }
+    case TYPE_SYN_ACK: {
+      if (wire.length !== 6) expectLength(wire, 5, "SynAck");
+      const synAck = {
+        type: "synAck" as const,
         digest: digestFromWire(wire[2]),
         partialDigest: flag(wire[3]),
         delta: deltaFromWire(wire[4]),
       };
+      if (wire.length === 5) return synAck;
+      const compactDigest = compactFromWire(wire[5]);
+      return compactDigest.length > 0 ? { ...synAck, compactDigest } : synAck;
+    }
     case TYPE_ACK: {
       expectLength(wire, 4, "Ack");
       const delta = deltaFromWire(wire[2]);
@@ -336,6 +383,39 @@ function digestFromWire(value: unknown): Digest {
     };
   }
   return digest;
+}
+
+function fingerprint(value: unknown): number {
+  const fp = uint(value, "fingerprint");
+  if (fp > MAX_FINGERPRINT) throw new SyntaxError(`Bad fingerprint: ${fp}`);
+  return fp;
+}
+
+function compactFromWire(value: unknown): CompactDigestEntry[] {
+  if (!Array.isArray(value) || value.length % 4 !== 0) {
+    throw new SyntaxError("Bad compact digest: expected a flat list of 4 items per node");
+  }
+  const digest: CompactDigestEntry[] = new Array(value.length / 4);
+  for (let i = 0, j = 0; i < value.length; i += 4, j++) {
+    digest[j] = {
+      fingerprint: fingerprint(value[i]),
+      heartbeat: uint(value[i + 1], "heartbeat"),
+      lastGcVersion: uint(value[i + 2], "last GC version"),
+      maxVersion: uint(value[i + 3], "max version"),
+    };
+  }
+  return digest;
+}
+
+function rangeFromWire(value: unknown): DigestRange | undefined {
+  if (!Array.isArray(value) || (value.length !== 0 && value.length !== 2)) {
+    throw new SyntaxError("Bad digest range: expected [] or [start, end]");
+  }
+  if (value.length === 0) return undefined;
+  const start = fingerprint(value[0]);
+  const end = fingerprint(value[1]);
+  if (start === end) throw new SyntaxError(`Bad digest range: empty (${start}, ${end})`);
+  return { start, end };
 }
 
 function deltaFromWire(value: unknown): NodeDelta[] {

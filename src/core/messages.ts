@@ -27,6 +27,28 @@ export interface DigestEntry extends NodeDigest {
 /** A digest: what the sender knows, per node (possibly a part of it). */
 export type Digest = readonly DigestEntry[];
 
+/**
+ * A digest entry naming its node by fingerprint (`chitchatIdFingerprint`)
+ * instead of its id: a quarter of the bytes. Only meaningful to a receiver
+ * that knows the node; see docs/ALGORITHM.md.
+ */
+export interface CompactDigestEntry extends NodeDigest {
+  /** The node's 32-bit fingerprint. */
+  readonly fingerprint: number;
+}
+
+/**
+ * A part of the fingerprint ring, `[start, end)` going up and wrapping after
+ * 2³² - 1. A digest with a range lists every node the sender knows (and does
+ * not exclude) whose fingerprint lies in it.
+ */
+export interface DigestRange {
+  /** First fingerprint covered. */
+  readonly start: number;
+  /** First fingerprint not covered (different from `start`). */
+  readonly end: number;
+}
+
 /** One key mutation carried by a delta: always the newest version of the key. */
 export interface KeyValueMutation {
   /** The key. */
@@ -66,6 +88,10 @@ export interface SynMessage {
   readonly digest: Digest;
   /** True when the digest leaves nodes out (it did not fit the datagram). */
   readonly partialDigest?: boolean;
+  /** More of the digest, by fingerprint. */
+  readonly compactDigest?: readonly CompactDigestEntry[];
+  /** With `partialDigest`: the part of the ring the digest covers completely. */
+  readonly range?: DigestRange;
 }
 
 /** Answers a `Syn`: the responder's digest and what the requester lacks. */
@@ -76,6 +102,8 @@ export interface SynAckMessage {
   readonly digest: Digest;
   /** True when the digest leaves nodes out (it did not fit the datagram). */
   readonly partialDigest?: boolean;
+  /** More of the digest, by fingerprint (nodes the requester's `Syn` listed). */
+  readonly compactDigest?: readonly CompactDigestEntry[];
   /** What the requester lacks. */
   readonly delta: Delta;
 }

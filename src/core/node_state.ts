@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ChitchatId } from "./chitchat_id.ts";
+import { type ChitchatId, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { NodeDelta, NodeDigest } from "./messages.ts";
 import { utf8Length } from "./utf8.ts";
@@ -111,6 +111,10 @@ export type DeltaStatus = "rejected" | "applied" | "reset";
 export class NodeState {
   /** The node this state belongs to. */
   readonly id: ChitchatId;
+  /** The node's key (`chitchatIdKey(id)`). */
+  readonly key: string;
+  /** The node's fingerprint (`chitchatIdFingerprint(id)`). */
+  readonly fingerprint: number;
   #kvs = new Map<string, VersionedValue>();
   /** True while the map's insertion order is increasing version order. */
   #ordered = true;
@@ -127,6 +131,8 @@ export class NodeState {
   /** Creates an empty state for `id`. */
   constructor(id: ChitchatId, options: NodeStateOptions = {}) {
     this.id = id;
+    this.key = chitchatIdKey(id);
+    this.fingerprint = chitchatIdFingerprint(id);
     this.#logger = options.logger ?? silentLogger;
     this.#limits = options.limits ?? DEFAULT_NODE_STATE_LIMITS;
     this.#onKeyChange = options.onKeyChange;

@@ -43,6 +43,16 @@ export function digestEntrySize(
   return idFieldsSize(id) + uintSize(heartbeat) + uintSize(lastGcVersion) + uintSize(maxVersion);
 }
 
+/** Size of one compact digest entry: 4 items (fingerprint, heartbeat, lastGc, max). */
+export function compactEntrySize(
+  fingerprint: number,
+  heartbeat: number,
+  lastGcVersion: number,
+  maxVersion: number,
+): number {
+  return uintSize(fingerprint) + uintSize(heartbeat) + uintSize(lastGcVersion) + uintSize(maxVersion);
+}
+
 /** Size of one key mutation in a node delta's flat list (key, value, version, status). */
 export function mutationSize(key: string, value: string, version: number): number {
   return textSize(key) + textSize(value) + uintSize(version) + 1;
