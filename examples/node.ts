@@ -13,7 +13,7 @@
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import process from "node:process";
-import { type ChitchatNode, formatAddress, parseAddress, spawnChitchat } from "../mod.ts";
+import { type ChitchatNode, formatAddress, parseAddress, parseClusterKeys, spawnChitchat } from "../mod.ts";
 import { type CliOptions, HELP, parseCli, UsageError } from "./node/cli.ts";
 import { createApiHandler } from "./node/http_api.ts";
 import { consoleLogger } from "./node/logger.ts";
@@ -34,6 +34,24 @@ if (options.help) {
   process.exit(0);
 }
 
+/** Reads the key file: one base64 key a line; blank lines and `#` comments are skipped. */
+async function readClusterKeys(path: string): Promise<string[]> {
+  const text = await readFile(path, "utf8");
+  const keys = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
+  parseClusterKeys(keys);
+  return keys;
+}
+
+let clusterKeys: string[] | undefined;
+if (options.keyFile !== undefined) {
+  try {
+    clusterKeys = await readClusterKeys(options.keyFile);
+  } catch (error) {
+    console.error(`error: --key-file ${options.keyFile}: ${(error as Error).message}`);
+    process.exit(2);
+  }
+}
+
 const logger = consoleLogger(options.logLevel, options.nodeId);
 let node: ChitchatNode;
 try {
@@ -51,6 +69,7 @@ try {
     },
     initialKeyValues: options.keys,
     logger,
+    ...(clusterKeys === undefined ? {} : { clusterKeys }),
   });
 } catch (error) {
   console.error(`error: cannot start the node: ${(error as Error).message}`);
@@ -91,6 +110,7 @@ console.log(
 );
 console.log(`Gossip address: ${node.id.gossipAdvertiseAddr} (UDP, bound to ${node.localAddr})`);
 console.log(`Dashboard: http://${formatAddress({ hostname: browsable, port: httpPort })}/`);
+if (clusterKeys !== undefined) console.log(`Gossip sealed with ${clusterKeys.length} cluster key(s) from ${options.keyFile}`);
 
 void (async () => {
   for await (const event of node.events()) {
@@ -117,6 +137,19 @@ async function stop(signal: string): Promise<void> {
   server.closeAllConnections?.();
   clearTimeout(timeout);
   process.exit(0);
+}
+if (options.keyFile !== undefined) {
+  const keyFile = options.keyFile;
+  // Key rotation on a running node: edit the file, then send SIGHUP.
+  process.on("SIGHUP", () => {
+    readClusterKeys(keyFile).then(
+      (keys) => {
+        node.setClusterKeys(keys);
+        logger.info(`SIGHUP: ${keys.length} cluster key(s) loaded from ${keyFile}`);
+      },
+      (error) => logger.error(`SIGHUP: keeping the current keys: ${keyFile}: ${error.message}`),
+    );
+  });
 }
 process.on("SIGINT", () => void stop("SIGINT"));
 process.on("SIGTERM", () => void stop("SIGTERM"));

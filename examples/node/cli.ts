@@ -49,6 +49,8 @@ export interface CliOptions {
   readonly keys: Record<string, string>;
   /** Least severe level printed. */
   readonly logLevel: LogLevel;
+  /** File of base64 cluster keys, one a line, the first one primary. */
+  readonly keyFile: string | undefined;
   /** True when `--help` was given. */
   readonly help: boolean;
 }
@@ -73,6 +75,8 @@ Flags:
   --http HOST:PORT            HTTP API and dashboard, over TCP (default: the listen address)
   --key K=V                   an initial key-value; repeatable
   --log-level L               debug, info, warn or error (default info)
+  --key-file PATH             seal gossip with the cluster keys in PATH: one base64 key
+                              (32 bytes) a line, the first is primary; SIGHUP reloads it
   --help                      print this and exit
 
 HTTP API:
@@ -98,6 +102,7 @@ const FLAGS = {
   http: { type: "string" },
   key: { type: "string", multiple: true },
   "log-level": { type: "string" },
+  "key-file": { type: "string" },
   help: { type: "boolean" },
 } as const;
 
@@ -187,6 +192,7 @@ export function parseCli(args: readonly string[]): CliOptions {
     http: address("--http", one("http") ?? listen),
     keys,
     logLevel: logLevel as LogLevel,
+    keyFile: one("key-file"),
     help,
   };
 }
