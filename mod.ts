@@ -43,6 +43,7 @@ export {
   DEFAULT_TOMBSTONE_GRACE_PERIOD_MS,
   MIN_MTU,
   type ReadonlyNodeStateLike,
+  invalidConfig,
   resolveChitchatConfig,
   type ResolvedChitchatConfig,
 } from "./src/core/config.ts";

@@ -97,7 +97,18 @@ export interface ResolvedChitchatConfig {
   readonly largestMutationBytes: number;
 }
 
-function fail(field: string, problem: string, value: unknown): never {
+/**
+ * Throws the `TypeError` every config check uses: it names the field, says
+ * what was expected and shows the value given.
+ *
+ * @example
+ * ```ts
+ * import { invalidConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => invalidConfig("mtu", "expected an integer", "big"), /"mtu": expected an integer \(got "big"\)/);
+ * ```
+ */
+export function invalidConfig(field: string, problem: string, value: unknown): never {
   let shown: string;
   try {
     shown = typeof value === "function" ? "a function" : JSON.stringify(value) ?? String(value);
@@ -109,21 +120,21 @@ function fail(field: string, problem: string, value: unknown): never {
 
 function integer(field: string, value: unknown, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    fail(field, `expected an integer from ${min} to ${max}`, value);
+    invalidConfig(field, `expected an integer from ${min} to ${max}`, value);
   }
   return value;
 }
 
 function positive(field: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    fail(field, "expected a positive number", value);
+    invalidConfig(field, "expected a positive number", value);
   }
   return value;
 }
 
 function text(field: string, value: unknown): string {
   if (typeof value !== "string" || value.length === 0 || utf8Length(value) > MAX_WIRE_NAME_BYTES) {
-    fail(field, `expected a non-empty string of at most ${MAX_WIRE_NAME_BYTES} bytes`, value);
+    invalidConfig(field, `expected a non-empty string of at most ${MAX_WIRE_NAME_BYTES} bytes`, value);
   }
   return value;
 }
@@ -142,19 +153,19 @@ function text(field: string, value: unknown): string {
  * ```
  */
 export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatConfig {
-  if (typeof config !== "object" || config === null) fail("config", "expected an object", config);
+  if (typeof config !== "object" || config === null) invalidConfig("config", "expected an object", config);
   const id = config.id;
-  if (typeof id !== "object" || id === null) fail("id", "expected { nodeId, generationId, gossipAdvertiseAddr }", id);
+  if (typeof id !== "object" || id === null) invalidConfig("id", "expected { nodeId, generationId, gossipAdvertiseAddr }", id);
   text("id.nodeId", id.nodeId);
   integer("id.generationId", id.generationId, 0);
   let addr: string;
   try {
     addr = normalizeAddress(id.gossipAdvertiseAddr);
   } catch (error) {
-    fail("id.gossipAdvertiseAddr", (error as Error).message, id.gossipAdvertiseAddr);
+    invalidConfig("id.gossipAdvertiseAddr", (error as Error).message, id.gossipAdvertiseAddr);
   }
   if (!/^(\d+\.\d+\.\d+\.\d+|\[[0-9A-Fa-f:.]+\]):\d+$/.test(addr) || addr.endsWith(":0")) {
-    fail("id.gossipAdvertiseAddr", "expected an IP address with a non-zero port", id.gossipAdvertiseAddr);
+    invalidConfig("id.gossipAdvertiseAddr", "expected an IP address with a non-zero port", id.gossipAdvertiseAddr);
   }
   const clusterId = text("clusterId", config.clusterId);
   const mtu = integer("mtu", config.mtu ?? MAX_DATAGRAM_SIZE, MIN_MTU, MAX_DATAGRAM_SIZE);
@@ -171,7 +182,7 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
   // One largest key-value must fit a delta, next to this node's id and address.
   const available = mtu - KEY_VALUE_ENVELOPE_BYTES - utf8Length(id.nodeId) - addr.length;
   if (available < 2) {
-    fail("mtu", `too small for a key-value next to a node id of ${utf8Length(id.nodeId)} bytes`, mtu);
+    invalidConfig("mtu", `too small for a key-value next to a node id of ${utf8Length(id.nodeId)} bytes`, mtu);
   }
   const maxKeyBytes = integer(
     "limits.maxKeyBytes",
@@ -188,14 +199,14 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
   );
   const maxKeys = integer("limits.maxKeys", config.limits?.maxKeys ?? 10_000, 1);
   if (config.livenessPredicate !== undefined && typeof config.livenessPredicate !== "function") {
-    fail("livenessPredicate", "expected a function", config.livenessPredicate);
+    invalidConfig("livenessPredicate", "expected a function", config.livenessPredicate);
   }
   if (config.onCatchUp !== undefined && typeof config.onCatchUp !== "function") {
-    fail("onCatchUp", "expected a function", config.onCatchUp);
+    invalidConfig("onCatchUp", "expected a function", config.onCatchUp);
   }
   const logger = config.logger ?? silentLogger;
   for (const level of ["debug", "info", "warn", "error"] as const) {
-    if (typeof logger[level] !== "function") fail("logger", `expected a ${level}() method`, typeof logger);
+    if (typeof logger[level] !== "function") invalidConfig("logger", `expected a ${level}() method`, typeof logger);
   }
   const initial = config.initialKeyValues ?? [];
   const initialKeyValues: Array<readonly [string, string]> = Symbol.iterator in Object(initial)
@@ -203,13 +214,13 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     : Object.entries(initial as Record<string, string>);
   for (const pair of initialKeyValues) {
     if (!Array.isArray(pair) || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
-      fail("initialKeyValues", "expected [key, value] string pairs", pair);
+      invalidConfig("initialKeyValues", "expected [key, value] string pairs", pair);
     }
   }
   const removedNodeMemory = integer("removedNodeMemory", config.removedNodeMemory ?? 500, 0);
   const priorityKeyPrefixes = config.priorityKeyPrefixes ?? [];
   if (!Array.isArray(priorityKeyPrefixes) || priorityKeyPrefixes.some((p) => typeof p !== "string" || p === "")) {
-    fail("priorityKeyPrefixes", "expected an array of non-empty strings", priorityKeyPrefixes);
+    invalidConfig("priorityKeyPrefixes", "expected an array of non-empty strings", priorityKeyPrefixes);
   }
   return {
     id: { nodeId: id.nodeId, generationId: id.generationId, gossipAdvertiseAddr: addr },

@@ -7,7 +7,7 @@
 
 import { type AddressInput, normalizeAddress } from "../core/address.ts";
 import { MAX_DATAGRAM_SIZE } from "../core/codec.ts";
-import { type ChitchatConfig, MIN_MTU } from "../core/config.ts";
+import { type ChitchatConfig, invalidConfig, MIN_MTU } from "../core/config.ts";
 import type { Clock } from "./clock.ts";
 import { parseClusterKeys, SEAL_OVERHEAD } from "./keyring.ts";
 import { DEFAULT_RECEIVE_LIMITS, type ReceiveLimits } from "./receive_budget.ts";
@@ -104,15 +104,7 @@ const KNOWN_FIELDS = new Set([
   "initialKeyValues", "removedNodeMemory", "priorityKeyPrefixes", "clusterKeys", "receiveLimits",
 ]);
 
-function fail(field: string, problem: string, value: unknown): never {
-  let shown: string;
-  try {
-    shown = typeof value === "function" ? "a function" : JSON.stringify(value) ?? String(value);
-  } catch {
-    shown = String(value);
-  }
-  throw new TypeError(`Invalid config "${field}": ${problem} (got ${shown})`);
-}
+const fail: (field: string, problem: string, value: unknown) => never = invalidConfig;
 
 function duration(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
