@@ -503,3 +503,28 @@ test("Chitchat.createSyn() sends a partial digest that fits the MTU and covers e
   const ack = b.handleMessage(reply, 0) as AckMessage;
   assert.ok(encodeMessage(ack).length <= mtu);
 });
+
+test("Chitchat.handleMessage() passes on, in its Ack, heartbeats another peer's SynAck raised since its Syn", () => {
+  const [a, b, c, x] = cluster(4, { failureDetector: FAST_FD });
+  // Everyone learns everyone.
+  let now = rounds([a, b, c, x], 0, 4);
+  // x beats twice more and only c hears of it.
+  x.startRound();
+  x.startRound();
+  handshake(x, c, now, { mtu: MTU });
+  const fresh = x.self.heartbeat;
+  assert.ok(a.nodeState(x.id)!.heartbeat < fresh && b.nodeState(x.id)!.heartbeat < fresh);
+  now += 10;
+  const syn = a.createSyn();
+  const fromC = c.handleMessage(syn, now) as SynAckMessage;
+  const fromB = b.handleMessage(syn, now) as SynAckMessage;
+  a.handleMessage(fromC, now);
+  assert.equal(a.nodeState(x.id)!.heartbeat, fresh, "c's SynAck told a");
+  const ack = decodeMessage(encodeMessage(a.handleMessage(fromB, now)!)) as AckMessage;
+  assert.ok(
+    (ack.compactDigest ?? []).some((e) => e.fingerprint === chitchatIdFingerprint(x.id) && e.heartbeat === fresh),
+    "the Ack to b carries x's fresher heartbeat",
+  );
+  b.handleMessage(ack, now);
+  assert.equal(b.nodeState(x.id)!.heartbeat, fresh);
+});

@@ -445,6 +445,8 @@ test("decodeMessage() returns compact digests and digest ranges as encodeMessage
     { type: "syn", clusterId: "c", digest: [], partialDigest: false, compactDigest: COMPACT },
     { type: "syn", clusterId: "c", digest: [], partialDigest: true, range: { start: 0, end: 2 ** 32 - 1 } },
     { type: "synAck", digest: DIGEST, partialDigest: true, delta: DELTA, compactDigest: COMPACT },
+    { type: "ack", delta: DELTA, compactDigest: COMPACT },
+    { type: "ack", delta: [], digest: DIGEST, compactDigest: COMPACT },
   ];
   for (const message of messages) assert.deepEqual(decodeMessage(encodeMessage(message)), message);
 });
@@ -487,4 +489,6 @@ test("decodeMessage() refuses bad compact digests and ranges, naming the problem
   assertRefused(cbor([1, 0, "c", [], 1, []]), /fields/);
   assertRefused(cbor([1, 1, [], 1, [], [1, 1, 0]]), /compact digest/);
   assertRefused(cbor([1, 1, [], 1, [], [], []]), /fields/);
+  assertRefused(cbor([1, 2, [], [], [7]]), /compact digest/);
+  assertRefused(cbor([1, 2, [], [], [], []]), /fields/);
 });

@@ -166,6 +166,9 @@ export class Chitchat {
   #liveViewVersion = 0;
   #digestCursor = 0;
   #selfOnly: ReadonlySet<string>;
+  /** Nodes whose heartbeat rose since our last Syn: our Acks pass them on. */
+  #raised: NodeState[] = [];
+  #raisedSet = new Set<NodeState>();
   /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
   #behind = new Map<string, number>();
   #scheduled = new Set<string>();
@@ -268,6 +271,8 @@ export class Chitchat {
       full: this.#selfOnly,
     });
     this.#digestCursor = page.cursor;
+    this.#raised = [];
+    this.#raisedSet.clear();
     const syn: SynMessage = {
       type: "syn",
       clusterId: this.config.clusterId,
@@ -300,7 +305,9 @@ export class Chitchat {
       case "synAck":
         return this.#handleSynAck(message, now);
       case "ack":
-        if (message.digest !== undefined) this.#observe(message.digest, undefined, now, this.#excluded(now));
+        if (message.digest !== undefined || message.compactDigest !== undefined) {
+          this.#observe(message.digest ?? [], message.compactDigest, now, this.#excluded(now));
+        }
         this.#applyDelta(message, now);
         return undefined;
       case "badCluster":
@@ -424,8 +431,24 @@ export class Chitchat {
       introduce: true,
     });
     const digest: DigestEntry[] = [];
-    this.#introductions(delta, peer, digest, room - size);
-    return digest.length === 0 ? { type: "ack", delta } : { type: "ack", delta, digest };
+    let used = size + this.#introductions(delta, peer, digest, room - size);
+    // Heartbeats that rose since our Syn (other peers' SynAcks told us), fresher than the peer's.
+    const compact: CompactDigestEntry[] = [];
+    for (const state of this.#raised) {
+      const theirs = peer.listed.get(state.key)?.heartbeat ?? 0;
+      if (state.heartbeat <= theirs || excluded.has(state.key)) continue;
+      const entrySize = compactEntrySize(state.fingerprint, state.heartbeat, state.lastGcVersion, state.maxVersion);
+      if (used + entrySize > room) break;
+      used += entrySize;
+      compact.push({
+        fingerprint: state.fingerprint,
+        heartbeat: state.heartbeat,
+        lastGcVersion: state.lastGcVersion,
+        maxVersion: state.maxVersion,
+      });
+    }
+    const ack: AckMessage = digest.length === 0 ? { type: "ack", delta } : { type: "ack", delta, digest };
+    return compact.length === 0 ? ack : { ...ack, compactDigest: compact };
   }
 
   #applyDelta(message: SynAckMessage | AckMessage, now: number): void {
@@ -478,8 +501,13 @@ export class Chitchat {
     if (entry.maxVersion > state.maxVersion && entry.maxVersion > (this.#behind.get(key) ?? 0)) {
       this.#behind.set(key, entry.maxVersion);
     }
+    const before = state.heartbeat;
     if (state.observeHeartbeat(entry.heartbeat) && this.#members.get(key)?.status !== "left") {
       this.#fd.reportHeartbeat(key, now);
+    }
+    if (state.heartbeat > before && !this.#raisedSet.has(state)) {
+      this.#raisedSet.add(state);
+      this.#raised.push(state);
     }
   }
 

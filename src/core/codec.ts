@@ -9,7 +9,7 @@
  * - Syn:        [1, 0, clusterId, [nodeId, gen, addr, heartbeat, lastGc, max, ...], partial]
  *               or [1, 0, clusterId, digest, partial, compactDigest, [] | [rangeStart, rangeEnd]]
  * - SynAck:     [1, 1, digest, partial, [nodeDelta, ...]] or [..., compactDigest]
- * - Ack:        [1, 2, [nodeDelta, ...], digest]  (the digest fills unused room; heartbeats only)
+ * - Ack:        [1, 2, [nodeDelta, ...], digest] or [..., compactDigest]  (heartbeats only)
  * - BadCluster: [1, 3]
  * - nodeDelta:  [nodeId, gen, addr, fromExcluded, lastGc, max, [key, value, version, status, ...]]
  *   with versions strictly increasing and above `fromExcluded`; those above
@@ -91,6 +91,7 @@ export function encodeMessage(message: Message): Uint8Array {
       break;
     case "ack":
       wire = [PROTOCOL_VERSION, TYPE_ACK, message.delta.map(nodeDeltaToWire), flattenDigest(message.digest ?? [])];
+      if ((message.compactDigest?.length ?? 0) > 0) wire.push(flattenCompact(message.compactDigest!));
       break;
     case "badCluster":
       wire = [PROTOCOL_VERSION, TYPE_BAD_CLUSTER];
@@ -209,10 +210,16 @@ export function decodeMessage(bytes: Uint8Array): Message {
       return compactDigest.length > 0 ? { ...synAck, compactDigest } : synAck;
     }
     case TYPE_ACK: {
-      expectLength(wire, 4, "Ack");
+      if (wire.length !== 5) expectLength(wire, 4, "Ack");
       const delta = deltaFromWire(wire[2]);
       const digest = digestFromWire(wire[3]);
-      return digest.length === 0 ? { type: "ack", delta } : { type: "ack", delta, digest };
+      const compactDigest = wire.length === 5 ? compactFromWire(wire[4]) : [];
+      return {
+        type: "ack",
+        delta,
+        ...(digest.length > 0 ? { digest } : {}),
+        ...(compactDigest.length > 0 ? { compactDigest } : {}),
+      };
     }
     case TYPE_BAD_CLUSTER:
       expectLength(wire, 2, "BadCluster");

@@ -116,6 +116,8 @@ export interface AckMessage {
   readonly delta: Delta;
   /** Extra digest entries filling unused room: only their heartbeats are read. */
   readonly digest?: Digest;
+  /** More of those, by fingerprint. */
+  readonly compactDigest?: readonly CompactDigestEntry[];
 }
 
 /** Answers a `Syn` from another cluster; nothing else is exchanged. */
