@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
+import { type ChitchatId, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
 import { ClusterState } from "./cluster_state.ts";
 import { MESSAGE_OVERHEAD } from "./codec.ts";
 import {
@@ -34,6 +34,9 @@ import { compactEntrySize, digestEntrySize, textSize } from "./wire_size.ts";
 
 /** Keys under this prefix are the library's own; they raise no key-change event. */
 export const RESERVED_KEY_PREFIX = "__chitchat.";
+
+/** Free room below this is not worth filling with more heartbeats. */
+const DIGEST_TOP_UP_MIN_BYTES = 64;
 
 /** A received digest resolved against our nodes. */
 interface PeerDigest {
@@ -165,8 +168,10 @@ export class Chitchat {
   #liveView: NodeState[] = [];
   #liveViewVersion = 0;
   #digestCursor = 0;
+  /** Where the heartbeats filling a SynAck's free room go on from. */
+  #answerCursor = 0;
   #selfOnly: ReadonlySet<string>;
-  /** Nodes whose heartbeat rose since our last Syn: our Acks pass them on. */
+  /** Nodes whose heartbeat rose since this round's Syns: our Acks pass them on. */
   #raised: NodeState[] = [];
   #raisedSet = new Set<NodeState>();
   /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
@@ -234,6 +239,8 @@ export class Chitchat {
   /** Bumps this node's heartbeat: call once at the start of each gossip round. */
   startRound(): void {
     this.self.incrementHeartbeat();
+    this.#raised = [];
+    this.#raisedSet.clear();
   }
 
   /** Peers to gossip with this round, given the resolved seed addresses. */
@@ -271,8 +278,6 @@ export class Chitchat {
       full: this.#selfOnly,
     });
     this.#digestCursor = page.cursor;
-    this.#raised = [];
-    this.#raisedSet.clear();
     const syn: SynMessage = {
       type: "syn",
       clusterId: this.config.clusterId,
@@ -305,10 +310,7 @@ export class Chitchat {
       case "synAck":
         return this.#handleSynAck(message, now);
       case "ack":
-        if (message.digest !== undefined || message.compactDigest !== undefined) {
-          this.#observe(message.digest ?? [], message.compactDigest, now, this.#excluded(now));
-        }
-        this.#applyDelta(message, now);
+        this.#receive(message, now, this.#excluded(now));
         return undefined;
       case "badCluster":
         this.#logger.warn(`A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`);
@@ -353,28 +355,48 @@ export class Chitchat {
       priorityPrefixes: this.config.priorityKeyPrefixes,
       excluded,
       introduce: true,
+      first: peer.listed.has(this.#selfKey) ? undefined : this.#selfKey,
     });
-    digestSize += this.#introductions(delta, peer, digest, room - size - digestSize);
+    digestSize += this.#introductions(delta, peer, compact, room - size - digestSize);
     take(room - size);
+    if (syn.partialDigest === true && next === entries.length) {
+      // The Syn left nodes out: room still free carries heartbeats of others,
+      // round the ring, at most as many bytes as the Syn's own entries took.
+      const synBytes = (syn.compactDigest?.length ?? 0) * 10 + syn.digest.length * 40;
+      const budget = Math.min(room - size - digestSize, synBytes);
+      if (budget >= DIGEST_TOP_UP_MIN_BYTES) {
+        const extra = this.#state.pageDigest(excluded, { budget, cursor: this.#answerCursor, skip: peer.listed });
+        this.#answerCursor = extra.cursor;
+        for (const entry of extra.digest) digest.push(entry);
+        for (const entry of extra.compact) compact.push(entry);
+      }
+    }
     const synAck: SynAckMessage = { type: "synAck", digest, partialDigest: true, delta };
     return compact.length === 0 ? synAck : { ...synAck, compactDigest: compact };
   }
 
   /**
-   * Adds to `digest` (by id, within `budget` bytes) the nodes of `delta` the
-   * peer did not know, so it learns their heartbeats with them. Returns the
+   * Adds to `compact` (within `budget` bytes) the nodes of `delta` the peer
+   * did not know, so it learns their heartbeats with them (the delta names
+   * them: the receiver applies it before reading the digest). Returns the
    * bytes added.
    */
-  #introductions(delta: readonly NodeDelta[], peer: PeerDigest, digest: DigestEntry[], budget: number): number {
+  #introductions(
+    delta: readonly NodeDelta[],
+    peer: PeerDigest,
+    compact: CompactDigestEntry[],
+    budget: number,
+  ): number {
     let size = 0;
     for (const nodeDelta of delta) {
       if (nodeDelta.fromVersionExcluded !== 0) continue;
       const state = this.#state.get(nodeDelta.id);
       if (state === undefined || peer.listed.has(state.key)) continue;
-      const entrySize = digestEntrySize(state.id, state.heartbeat, state.lastGcVersion, state.maxVersion);
+      const fp = state.fingerprint;
+      const entrySize = compactEntrySize(fp, state.heartbeat, state.lastGcVersion, state.maxVersion);
       if (size + entrySize > budget) break;
       size += entrySize;
-      digest.push({ id: state.id, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion });
+      compact.push({ fingerprint: fp, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion });
     }
     return size;
   }
@@ -419,8 +441,7 @@ export class Chitchat {
 
   #handleSynAck(synAck: SynAckMessage, now: number): AckMessage {
     const excluded = this.#excluded(now);
-    const peer = this.#observe(synAck.digest, synAck.compactDigest, now, excluded);
-    this.#applyDelta(synAck, now);
+    const peer = this.#receive(synAck, now, excluded);
     const room = this.config.mtu - MESSAGE_OVERHEAD;
     const { delta, size } = this.#state.computeDeltaFor(peer.listed, {
       budget: room,
@@ -430,10 +451,9 @@ export class Chitchat {
       excluded,
       introduce: true,
     });
-    const digest: DigestEntry[] = [];
-    let used = size + this.#introductions(delta, peer, digest, room - size);
-    // Heartbeats that rose since our Syn (other peers' SynAcks told us), fresher than the peer's.
     const compact: CompactDigestEntry[] = [];
+    let used = size + this.#introductions(delta, peer, compact, room - size);
+    // Heartbeats that rose since our Syn (other peers' SynAcks told us), fresher than the peer's.
     for (const state of this.#raised) {
       const theirs = peer.listed.get(state.key)?.heartbeat ?? 0;
       if (state.heartbeat <= theirs || excluded.has(state.key)) continue;
@@ -447,14 +467,35 @@ export class Chitchat {
         maxVersion: state.maxVersion,
       });
     }
-    const ack: AckMessage = digest.length === 0 ? { type: "ack", delta } : { type: "ack", delta, digest };
-    return compact.length === 0 ? ack : { ...ack, compactDigest: compact };
+    return compact.length === 0 ? { type: "ack", delta } : { type: "ack", delta, compactDigest: compact };
   }
 
-  #applyDelta(message: SynAckMessage | AckMessage, now: number): void {
+  /**
+   * Takes in a SynAck or an Ack: first its delta (which names the nodes it
+   * introduces), then its digest, so introduced nodes resolve by
+   * fingerprint and nodes just caught up on do not look behind.
+   */
+  #receive(message: SynAckMessage | AckMessage, now: number, excluded: ReadonlySet<string>): PeerDigest {
+    const digest = message.digest ?? [];
+    const compact = message.compactDigest;
+    let hints: Map<number, number> | undefined;
+    // A node forgotten after its grace period comes back only with a higher heartbeat.
+    const heartbeatOf = (fp: number): number | undefined => {
+      if (hints === undefined) {
+        hints = new Map();
+        for (const entry of digest) hints.set(chitchatIdFingerprint(entry.id), entry.heartbeat);
+        for (const entry of compact ?? []) hints.set(entry.fingerprint, entry.heartbeat);
+      }
+      return hints.get(fp);
+    };
+    this.#applyDelta(message, now, heartbeatOf);
+    return this.#observe(digest, compact, now, excluded);
+  }
+
+  #applyDelta(message: SynAckMessage | AckMessage, now: number, heartbeatOf: (fp: number) => number | undefined): void {
     const excluded = this.#excluded(now);
     excluded.add(this.#selfKey);
-    const resets = this.#state.applyDelta(message.delta, { now, excluded });
+    const resets = this.#state.applyDelta(message.delta, { now, excluded, heartbeatOf });
     for (const node of resets) {
       this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`);
       try {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
+import { type ChitchatId, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
 import type { Logger } from "./logger.ts";
 import type {
   CompactDigestEntry,
@@ -310,7 +310,14 @@ export class ClusterState {
    */
   pageDigest(
     excluded: ReadonlySet<string>,
-    options: { budget: number; cursor: number; first?: readonly string[]; full?: ReadonlySet<string> },
+    options: {
+      budget: number;
+      cursor: number;
+      first?: readonly string[];
+      full?: ReadonlySet<string>;
+      /** Nodes to leave out as if excluded. */
+      skip?: ReadonlyMap<string, unknown>;
+    },
   ): DigestPage {
     const digest: DigestEntry[] = [];
     const compact: CompactDigestEntry[] = [];
@@ -347,7 +354,7 @@ export class ClusterState {
     const start = lowerBound(ring, cursor);
     for (let i = 0; i < n; i++) {
       const state = ring[(start + i) % n];
-      if (taken.has(state.key) || excluded.has(state.key)) continue;
+      if (taken.has(state.key) || excluded.has(state.key) || options.skip?.has(state.key)) continue;
       if (!add(state)) {
         const end = state.fingerprint;
         const range = end === cursor ? undefined : { start: cursor, end };
@@ -400,6 +407,8 @@ export class ClusterState {
       excluded?: ReadonlySet<string>;
       priorityPrefixes?: readonly string[];
       introduce?: boolean;
+      /** A node that goes before all others when stale (the sender itself: a peer must learn who answers it). */
+      first?: string;
     },
   ): SizedDelta {
     const prefixes = options.priorityPrefixes ?? [];
@@ -448,6 +457,8 @@ export class ClusterState {
       }
     }
     stale.sort(compareStaleness);
+    const first = options.first === undefined ? -1 : stale.findIndex((node) => node.key === options.first);
+    if (first > 0) stale.unshift(...stale.splice(first, 1));
     return buildDelta(stale, options.budget, prefixes);
   }
 
@@ -458,13 +469,22 @@ export class ClusterState {
    */
   applyDelta(
     delta: readonly NodeDelta[],
-    options: { now: number; excluded: ReadonlySet<string> },
+    options: {
+      now: number;
+      excluded: ReadonlySet<string>;
+      /** The heartbeat the same message gives a node, by fingerprint: a removed node with a higher one is recreated. */
+      heartbeatOf?: (fingerprint: number) => number | undefined;
+    },
   ): ChitchatId[] {
     const resets: ChitchatId[] = [];
     for (const nodeDelta of delta) {
       const key = chitchatIdKey(nodeDelta.id);
       if (options.excluded.has(key)) continue;
-      const state = this.#nodes.get(key) ?? this.getOrCreate(nodeDelta.id);
+      const state = this.#nodes.get(key) ??
+        this.getOrCreate(
+          nodeDelta.id,
+          this.#removed.has(key) ? options.heartbeatOf?.(chitchatIdFingerprint(nodeDelta.id)) : undefined,
+        );
       if (state === undefined) continue;
       if (state.applyDelta(nodeDelta, options.now) === "reset") resets.push(state.id);
     }
@@ -484,6 +504,8 @@ function hasStalePriorityKey(state: NodeState, from: number, prefixes: readonly 
 
 function compareStaleness(a: StaleNode, b: StaleNode): number {
   if (a.hasPriority !== b.hasPriority) return a.hasPriority ? -1 : 1;
+  // Nodes the peer has never heard of before nodes it knows without their keys.
+  if (a.intro !== b.intro) return a.intro ? -1 : 1;
   if (a.unknown !== b.unknown) return a.unknown ? -1 : 1;
   if (a.unknown && a.state.maxVersion !== b.state.maxVersion) {
     return a.state.maxVersion - b.state.maxVersion;

@@ -404,9 +404,15 @@ export class ChitchatNode implements AsyncDisposable {
     try {
       this.#core.startRound();
       const targets = this.#core.gossipTargets(this.#seeds.addresses);
-      if (targets.length > 0) {
-        const syn = encodeMessage(this.#core.createSyn());
-        for (const target of targets) this.#send(syn, target);
+      let syn: Message | undefined;
+      let bytes: Uint8Array | undefined;
+      for (const target of targets) {
+        // A partial digest goes on round the ring from one target to the next.
+        if (bytes === undefined || (syn?.type === "syn" && syn.partialDigest === true)) {
+          syn = this.#core.createSyn();
+          bytes = encodeMessage(syn);
+        }
+        this.#send(bytes, target);
       }
       this.#core.updateLiveness(now);
     } catch (error) {
