@@ -164,8 +164,9 @@ export class Chitchat {
   #random: () => number;
   #logger: Logger;
   #members = new Map<string, MemberRecord>();
-  #previousView = new Map<string, number>();
   #liveView: NodeState[] = [];
+  /** The max version of each node of `#liveView` when it was made. */
+  #liveVersions: number[] = [];
   #liveViewVersion = 0;
   #digestCursor = 0;
   /** Where the heartbeats filling a SynAck's free room go on from. */
@@ -203,7 +204,7 @@ export class Chitchat {
     for (const [key, value] of this.config.initialKeyValues) self.set(key, value);
     this.#members.set(this.#selfKey, { status: "live", everLive: true });
     this.#liveView = [self];
-    this.#previousView.set(this.#selfKey, self.maxVersion);
+    this.#liveVersions = [self.maxVersion];
   }
 
   /** This node's own state: the only one to write to (`set`, `delete`, ...). */
@@ -454,7 +455,9 @@ export class Chitchat {
     const compact: CompactDigestEntry[] = [];
     let used = size + this.#introductions(delta, peer, compact, room - size);
     // Heartbeats that rose since our Syn (other peers' SynAcks told us), fresher than the peer's.
+    let checks = 2 * Math.ceil(room / 8);
     for (const state of this.#raised) {
+      if (--checks < 0) break;
       const theirs = peer.listed.get(state.key)?.heartbeat ?? 0;
       if (state.heartbeat <= theirs || excluded.has(state.key)) continue;
       const entrySize = compactEntrySize(state.fingerprint, state.heartbeat, state.lastGcVersion, state.maxVersion);
@@ -613,25 +616,22 @@ export class Chitchat {
 
   #refreshLiveView(): void {
     const view: NodeState[] = [];
-    const versions = new Map<string, number>();
+    const versions: number[] = [];
     const predicate = this.config.livenessPredicate;
+    const previous = this.#liveView;
+    const previousVersions = this.#liveVersions;
+    let changed = false;
     for (const [key, state] of this.#state.entries()) {
       if (this.#members.get(key)?.status !== "live") continue;
       if (predicate !== undefined && key !== this.#selfKey && !this.#safePredicate(predicate, state)) continue;
+      // The nodes come in the same order each time: compare position by position.
+      const i = view.length;
+      if (!changed && (previous[i] !== state || previousVersions[i] !== state.maxVersion)) changed = true;
       view.push(state);
-      versions.set(key, state.maxVersion);
+      versions.push(state.maxVersion);
     }
-    let changed = versions.size !== this.#previousView.size;
-    if (!changed) {
-      for (const [key, version] of versions) {
-        if (this.#previousView.get(key) !== version) {
-          changed = true;
-          break;
-        }
-      }
-    }
-    if (!changed) return;
-    this.#previousView = versions;
+    if (!changed && view.length === previous.length) return;
+    this.#liveVersions = versions;
     this.#liveView = view;
     this.#liveViewVersion++;
     for (const listener of this.#viewListeners) {

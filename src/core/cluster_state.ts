@@ -526,85 +526,125 @@ function toMutation([key, vv]: Entry): KeyValueMutation {
   return { key, value: vv.value, version: vv.version, status: vv.status };
 }
 
+interface NodePlan {
+  readonly node: StaleNode;
+  /** The node's stale entries, in version order. */
+  readonly entries: Entry[];
+  /** Priority entries taken ahead of their turn. */
+  readonly reserved: Set<Entry>;
+}
+
 /**
  * Fills node deltas in staleness order until the next item would exceed
- * `budget`. Within a node, entries matching a priority prefix are reserved
- * first (in prefix order); then entries go in version order. A node cut
- * short gets the version of its last in-order entry as max version; reserved
- * entries above it travel as "ahead" mutations the receiver keeps without
- * moving its max version.
+ * `budget`. First, the priority entries (in prefix order) of every node that
+ * has some: all of the first such node's if they leave room for its next
+ * in-order entry, then other nodes' within half of the budget, so that a
+ * joining node gets every node's priority keys early while ordinary
+ * entries still make progress. Then entries go in version order, node by
+ * node. A node cut short gets the version of its last in-order entry as max
+ * version; reserved entries above it travel as "ahead" mutations the
+ * receiver keeps without moving its max version.
  */
 function buildDelta(stale: readonly StaleNode[], budget: number, prefixes: readonly string[]): SizedDelta {
-  const delta: NodeDelta[] = [];
-  let size = 0;
-  for (const node of stale) {
+  let used = 0;
+  const plans: NodePlan[] = [];
+  const planOf = new Map<StaleNode, NodePlan>();
+  const open = (node: StaleNode): NodePlan | undefined => {
     const state = node.state;
     const versions = { from: node.from, lastGc: state.lastGcVersion, max: state.maxVersion };
     // The mutation list head is counted at its largest (a 9-byte count never occurs).
     const header = nodeDeltaHeaderSize(state.id, versions, 0) - 1 + 5;
-    if (size + header > budget) break;
-    let used = size + header;
-    const entries = [...state.staleEntries(node.from)];
-    const reserved = new Set<Entry>();
-    if (node.hasPriority) {
-      const candidates = entries
-        .map((entry) => ({ entry, rank: priorityOf(entry[0], prefixes) }))
-        .filter((c) => c.rank >= 0 && c.entry[1].version <= state.maxVersion)
-        .sort((x, y) => x.rank - y.rank || x.entry[1].version - y.entry[1].version);
-      const order: Entry[] = [];
-      for (const { entry } of candidates) {
-        const itemSize = mutationSize(entry[0], entry[1].value, entry[1].version);
-        if (used + itemSize > budget) break;
-        used += itemSize;
-        reserved.add(entry);
-        order.push(entry);
-      }
+    if (used + header > budget) return undefined;
+    used += header;
+    const plan = { node, entries: [...state.staleEntries(node.from)], reserved: new Set<Entry>() };
+    plans.push(plan);
+    planOf.set(node, plan);
+    return plan;
+  };
+  const entrySize = (entry: Entry): number => mutationSize(entry[0], entry[1].value, entry[1].version);
+  for (const node of stale) {
+    if (!node.hasPriority) break; // they come first
+    const first = plans.length === 0;
+    const limit = first ? budget : Math.floor(budget / 2);
+    if (!first && used >= limit) break;
+    const plan = open(node);
+    if (plan === undefined) break;
+    const max = node.state.maxVersion;
+    const candidates = plan.entries
+      .map((entry) => ({ entry, rank: priorityOf(entry[0], prefixes) }))
+      .filter((c) => c.rank >= 0 && c.entry[1].version <= max)
+      .sort((x, y) => x.rank - y.rank || x.entry[1].version - y.entry[1].version);
+    const order: Entry[] = [];
+    for (const { entry } of candidates) {
+      const size = entrySize(entry);
+      if (used + size > limit) break;
+      used += size;
+      plan.reserved.add(entry);
+      order.push(entry);
+    }
+    if (first) {
       // Reservations must leave room for the next in-order entry, or the node
       // would never move forward: give back the least important ones.
-      const next = entries.find((entry) => entry[1].version <= state.maxVersion && !reserved.has(entry));
+      const next = plan.entries.find((entry) => entry[1].version <= max && !plan.reserved.has(entry));
       if (next !== undefined) {
-        const nextSize = mutationSize(next[0], next[1].value, next[1].version);
+        const nextSize = entrySize(next);
         while (order.length > 0 && used + nextSize > budget) {
           const dropped = order.pop()!;
-          reserved.delete(dropped);
-          used -= mutationSize(dropped[0], dropped[1].value, dropped[1].version);
+          plan.reserved.delete(dropped);
+          used -= entrySize(dropped);
         }
       }
     }
-    const inOrder: Entry[] = [];
+  }
+  // In version order, node by node, until something does not fit.
+  const maxVersions = new Map<NodePlan, number>();
+  let truncatedPlan: NodePlan | undefined;
+  for (const node of stale) {
+    const plan = planOf.get(node) ?? open(node);
+    if (plan === undefined) break;
+    const state = node.state;
+    let last: number | undefined;
     let truncated = false;
-    for (const entry of entries) {
+    for (const entry of plan.entries) {
       if (entry[1].version > state.maxVersion) break;
-      if (reserved.has(entry)) {
-        inOrder.push(entry);
-        continue;
+      if (!plan.reserved.has(entry)) {
+        const size = entrySize(entry);
+        if (used + size > budget) {
+          truncated = true;
+          break;
+        }
+        used += size;
       }
-      const itemSize = mutationSize(entry[0], entry[1].value, entry[1].version);
-      if (used + itemSize > budget) {
-        truncated = true;
-        break;
-      }
-      used += itemSize;
-      inOrder.push(entry);
+      last = entry[1].version;
     }
-    const maxVersion = truncated
-      ? (inOrder.length === 0 ? node.from : inOrder[inOrder.length - 1][1].version)
-      : state.maxVersion;
+    maxVersions.set(plan, truncated ? (last ?? node.from) : state.maxVersion);
+    if (truncated) {
+      truncatedPlan = plan;
+      break;
+    }
+  }
+  const delta: NodeDelta[] = [];
+  for (const plan of plans) {
+    const { node, entries, reserved } = plan;
+    const state = node.state;
+    // Nodes only planned for their priority entries stay at their `from`.
+    const maxVersion = maxVersions.get(plan) ?? node.from;
+    const kept = entries.filter((entry) => entry[1].version <= maxVersion);
     const ahead = [...reserved].filter((entry) => entry[1].version > maxVersion);
-    if (!truncated) {
+    if (maxVersion === state.maxVersion && plan !== truncatedPlan) {
       // Entries we hold above our own max version (received ahead) go along if they fit.
       for (const entry of entries) {
         if (entry[1].version <= state.maxVersion) continue;
-        const itemSize = mutationSize(entry[0], entry[1].value, entry[1].version);
-        if (used + itemSize > budget) break;
-        used += itemSize;
+        const size = entrySize(entry);
+        if (used + size > budget) break;
+        used += size;
         ahead.push(entry);
       }
     }
-    const kept = inOrder.filter((entry) => entry[1].version <= maxVersion);
-    if (kept.length === 0 && ahead.length === 0) {
-      if (truncated) break;
-      if (maxVersion <= node.from && !node.intro) continue;
+    if (kept.length === 0 && ahead.length === 0 && maxVersion <= node.from && !node.intro) {
+      used -= nodeDeltaHeaderSize(state.id, { from: node.from, lastGc: state.lastGcVersion, max: state.maxVersion }, 0) -
+        1 + 5;
+      continue;
     }
     ahead.sort((x, y) => x[1].version - y[1].version);
     delta.push({
@@ -614,10 +654,8 @@ function buildDelta(stale: readonly StaleNode[], budget: number, prefixes: reado
       maxVersion,
       keyValues: [...kept, ...ahead].map(toMutation),
     });
-    size = used;
-    if (truncated) break;
   }
-  return { delta, size };
+  return { delta, size: used };
 }
 
 /** Bytes a node delta header may take beyond its id fields, for budget planning. */
