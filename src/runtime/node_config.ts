@@ -46,7 +46,7 @@ export interface NodeConfig extends Omit<ChitchatConfig, "id" | "clusterId"> {
   readonly gossipIntervalMs?: number;
   /** Time between DNS resolutions of named seeds. Default 60 000 ms. */
   readonly seedRefreshIntervalMs?: number;
-  /** Longest wait for peers to take a graceful leave. Default: the gossip interval, at most 2 s. */
+  /** Longest wait for peers to take a graceful leave. Default: the gossip interval, within 0.5 to 2 s. */
   readonly leaveTimeoutMs?: number;
   /** An open socket, or a function opening one; default: real UDP for this runtime. */
   readonly socket?: Socket | SocketOpener;
@@ -185,7 +185,11 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
     generationId,
     gossipIntervalMs,
     seedRefreshIntervalMs: duration("seedRefreshIntervalMs", config.seedRefreshIntervalMs, 60_000),
-    leaveTimeoutMs: duration("leaveTimeoutMs", config.leaveTimeoutMs, Math.min(gossipIntervalMs, 2000)),
+    leaveTimeoutMs: duration(
+      "leaveTimeoutMs",
+      config.leaveTimeoutMs,
+      Math.min(2000, Math.max(500, gossipIntervalMs)),
+    ),
     socket,
     clock: config.clock,
     random: config.random,
