@@ -1,0 +1,96 @@
+/**
+ * Convergence: rounds and virtual seconds until every node sees every other
+ * as live (all started within one interval, one seed), then until a key set
+ * on one node is on all of them; at MTU 65 507 and 1 400. Compared with the
+ * epidemic lower bound log2(N) and the target 2 log2(N) + 5 rounds. Counts
+ * come from the deterministic simulator and repeat exactly.
+ * @module
+ */
+
+import { advanceUntil, allLive, type Benchmark, type BenchResult, cpuMicros, round, startCluster } from "./_util.ts";
+
+const INTERVAL_MS = 300;
+const MTUS = [65_507, 1_400];
+
+/** See the module documentation. */
+export const convergence: Benchmark = {
+  name: "convergence",
+  defaultSizes: [10, 100, 1_000],
+  fullSizes: [10, 100, 1_000, 10_000],
+  perRuntime: false,
+  async run({ sizes, log }): Promise<BenchResult> {
+    const rows: BenchResult["rows"][number][] = [];
+    for (const n of sizes) {
+      for (const mtu of MTUS) {
+        const started = cpuMicros();
+        let maxDatagram = 0;
+        const cluster = await startCluster({
+          n,
+          seed: 1,
+          mtu,
+          intervalMs: INTERVAL_MS,
+          extra: { onDatagram: (_from, _to, bytes) => void (maxDatagram = Math.max(maxDatagram, bytes.length)) },
+        });
+        const maxMs = INTERVAL_MS * (200 + 4 * Math.log2(n));
+        const live = await advanceUntil(cluster, () => allLive(cluster), { maxMs, stepMs: 10 });
+        let key: number | undefined;
+        if (live !== undefined) {
+          const owner = cluster.node(cluster.nodeIds[n >> 1]);
+          owner.set("bench.new_key", "fresh");
+          const setAt = cluster.clock.now();
+          const done = await advanceUntil(cluster, () => everywhere(cluster, owner.id), { maxMs, stepMs: 10 });
+          key = done === undefined ? undefined : done - setAt;
+        }
+        const log2 = Math.log2(n);
+        const liveRounds = live === undefined ? undefined : live / INTERVAL_MS;
+        const keyRounds = key === undefined ? undefined : key / INTERVAL_MS;
+        rows.push({
+          N: n,
+          MTU: mtu,
+          "all live (rounds)": liveRounds === undefined ? null : round(liveRounds, 1),
+          "all live (s)": live === undefined ? null : round(live / 1000, 2),
+          "rounds / log2 N": liveRounds === undefined ? null : round(liveRounds / log2, 2),
+          "target 2 log2 N + 5": round(2 * log2 + 5, 1),
+          met: liveRounds !== undefined && liveRounds <= 2 * log2 + 5,
+          "key everywhere (rounds)": keyRounds === undefined ? null : round(keyRounds, 1),
+          "largest datagram": maxDatagram,
+          "sim CPU (s)": round((cpuMicros() - started) / 1e6, 1),
+        });
+        log(`convergence N=${n} MTU=${mtu}: all live ${liveRounds?.toFixed(1)} rounds, key ${keyRounds?.toFixed(1)}`);
+        await cluster.close();
+      }
+    }
+    return {
+      title: "Convergence (simulator, counts repeat exactly)",
+      columns: [
+        "N",
+        "MTU",
+        "all live (rounds)",
+        "all live (s)",
+        "rounds / log2 N",
+        "target 2 log2 N + 5",
+        "met",
+        "key everywhere (rounds)",
+        "largest datagram",
+        "sim CPU (s)",
+      ],
+      rows,
+      notes: [
+        `Interval ${INTERVAL_MS} ms, initialIntervalMs ${INTERVAL_MS}, phi 8, fanout 3, one seed (node_0), ` +
+        `nodes started evenly over the first interval, 1 key per node, latency 1-2 ms, no loss. ` +
+        `"All live" counts from the first node's start until every live view holds all N nodes; ` +
+        `"key everywhere" from a set on one node until all N nodes hold it.`,
+      ],
+    };
+  },
+};
+
+function everywhere(
+  cluster: Awaited<ReturnType<typeof startCluster>>,
+  owner: { nodeId: string; generationId: number; gossipAdvertiseAddr: string },
+): boolean {
+  for (const id of cluster.nodeIds) {
+    if (cluster.node(id).nodeState(owner)?.get("bench.new_key") !== "fresh") return false;
+  }
+  return true;
+}
