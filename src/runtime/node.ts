@@ -12,7 +12,7 @@ import type { ChitchatId } from "../core/chitchat_id.ts";
 import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../core/codec.ts";
 import type { ChitchatConfig, ReadonlyNodeStateLike } from "../core/config.ts";
 import { type Logger, silentLogger } from "../core/logger.ts";
-import type { Message } from "../core/messages.ts";
+import type { AckMessage, Message } from "../core/messages.ts";
 import type { KeyChange } from "../core/node_state.ts";
 import { openUdpSocket } from "../adapters/open.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -22,7 +22,7 @@ import type { Socket, SocketOpener } from "./socket.ts";
 import { type NodeConfig, validateNodeConfig } from "./node_config.ts";
 import { Keyring } from "./keyring.ts";
 import { ReceiveBudget } from "./receive_budget.ts";
-import { RESERVED_KEY_PREFIX } from "../core/chitchat.ts";
+import { LEFT_KEY, RESERVED_KEY_PREFIX } from "../core/chitchat.ts";
 
 export type { NodeConfig } from "./node_config.ts";
 
@@ -551,6 +551,7 @@ export class ChitchatNode implements AsyncDisposable {
       .slice(0, MAX_LEAVE_NOTICES);
     if (peers.length === 0) return;
     const syn = encodeMessage(this.#core.createSyn());
+    const notice = encodeMessage(this.#leaveNotice());
     let cancelTimer = (): void => {};
     await new Promise<void>((resolve) => {
       let pending = peers.length;
@@ -564,10 +565,33 @@ export class ChitchatNode implements AsyncDisposable {
           if (!this.#leaveWaiters.delete(peer)) return;
           if (--pending === 0) done();
         });
+        this.#send(notice, peer);
         this.#send(syn, peer);
       }
       cancelTimer = this.#clock.setTimer(this.#leaveTimeoutMs, done);
     });
+  }
+
+  /**
+   * An unsolicited `Ack` carrying just the leave key, from the version before
+   * it: a peer that was up to date with this node applies it at once. The
+   * `Syn` sent with it covers peers that were behind (their `SynAck` gets the
+   * whole delta in our `Ack`), but a `SynAck` to an earlier `Syn` may answer
+   * first, and its `Ack` would not carry the leave.
+   */
+  #leaveNotice(): AckMessage {
+    const self = this.#core.self;
+    const left = self.getVersioned(LEFT_KEY)!;
+    return {
+      type: "ack",
+      delta: [{
+        id: this.id,
+        fromVersionExcluded: left.version - 1,
+        lastGcVersion: self.lastGcVersion,
+        maxVersion: self.maxVersion,
+        keyValues: [{ key: LEFT_KEY, value: left.value, version: left.version, status: left.status }],
+      }],
+    };
   }
 
   /** Same as `shutdown()`: graceful leave, then close. */
