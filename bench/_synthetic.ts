@@ -80,3 +80,25 @@ export function syntheticMachine(name: string, ids: readonly ChitchatId[], keys:
   target.updateLiveness(FED_UNTIL);
   return target;
 }
+
+/**
+ * Feeds `machine` `beats` more heartbeats of every node of `ids`, one every
+ * `intervalMs` after `from` (through SynAck digests), so that failure
+ * detector windows fill as in a long-running cluster. Returns the time reached.
+ */
+export function feedHeartbeats(machine: Chitchat, ids: readonly ChitchatId[], beats: number, from: number, intervalMs = 300): number {
+  let now = from;
+  const chunk = 2_000;
+  for (let beat = 0; beat < beats; beat++) {
+    now += intervalMs;
+    for (let start = 0; start < ids.length; start += chunk) {
+      const digest: DigestEntry[] = [];
+      for (let i = start; i < Math.min(ids.length, start + chunk); i++) {
+        digest.push({ id: ids[i], heartbeat: 10 + beat, lastGcVersion: 0, maxVersion: 0 });
+      }
+      machine.handleMessage({ type: "synAck", digest, partialDigest: true, delta: [] }, now);
+    }
+  }
+  machine.updateLiveness(now);
+  return now;
+}

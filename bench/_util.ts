@@ -99,7 +99,7 @@ export function collectGarbage(): boolean {
   return false;
 }
 
-/** Bytes of live JS heap after a full GC (or as is, when GC cannot be forced). */
+/** Bytes of live JS heap (and array buffers) after a full GC (or as is, when GC cannot be forced). */
 export async function heapAfterGc(): Promise<number> {
   for (let i = 0; i < 4; i++) {
     collectGarbage();
@@ -110,7 +110,9 @@ export async function heapAfterGc(): Promise<number> {
     const jsc = await import("bun:jsc" as string) as { heapStats(): { heapSize: number } };
     return jsc.heapStats().heapSize;
   }
-  return process.memoryUsage().heapUsed;
+  // Typed array storage lives outside the V8 heap: count it too.
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.external;
 }
 
 /** The median of `values` (mean of the two middle ones for an even count). */

@@ -6,7 +6,7 @@
  */
 
 import { type Benchmark, type BenchResult, collectGarbage, heapAfterGc, round, runtimeVersion } from "./_util.ts";
-import { syntheticId, syntheticMachine } from "./_synthetic.ts";
+import { feedHeartbeats, syntheticId, syntheticMachine } from "./_synthetic.ts";
 
 /** See the module documentation. */
 export const memory: Benchmark = {
@@ -18,17 +18,18 @@ export const memory: Benchmark = {
     const rows: BenchResult["rows"][number][] = [];
     const gcWorks = collectGarbage();
     const kept: unknown[] = [];
-    for (const n of sizes) {
-      for (const keys of [10, 100]) {
+    const cases: Array<{ n: number; keys: number; beats: number }> = [];
+    for (const n of sizes) for (const keys of [10, 100]) cases.push({ n, keys, beats: 0 });
+    // Steady state: every detector window full (1 000 intervals, about 5 minutes at 300 ms).
+    if (sizes.length > 0) cases.push({ n: Math.min(...sizes), keys: 10, beats: 1_000 });
+    for (const { n, keys, beats } of cases) {
+      {
         // Warm the code paths and caches once, so the measured growth is the state alone.
         syntheticMachine("warm", Array.from({ length: 50 }, (_, i) => syntheticId(1_000_000 + i)), keys, 0);
         const before = await heapAfterGc();
-        const machine = syntheticMachine(
-          "a",
-          Array.from({ length: n }, (_, i) => syntheticId(i)),
-          keys,
-          0,
-        );
+        const ids = Array.from({ length: n }, (_, i) => syntheticId(i));
+        const machine = syntheticMachine("a", ids, keys, 0);
+        if (beats > 0) feedHeartbeats(machine, ids, beats, 10_000);
         const after = await heapAfterGc();
         const live = machine.liveNodes().length;
         // Kept alive: a dropped machine might still be found by a conservative stack scan (Bun).
@@ -37,17 +38,18 @@ export const memory: Benchmark = {
         rows.push({
           N: n,
           "keys per node": keys,
+          "detector samples": beats === 0 ? 2 : beats,
           "live nodes seen": live - 1,
           "bytes per known node": Math.round(perNode),
           "bytes per key": round((perNode) / keys, 0),
           "MB per machine": round((after - before) / 1e6, 1),
         });
-        log(`memory N=${n} keys=${keys}: ${Math.round(perNode)} B per node`);
+        log(`memory N=${n} keys=${keys} samples=${beats}: ${Math.round(perNode)} B per node`);
       }
     }
     return {
       title: `Memory per known node (${runtimeVersion()})`,
-      columns: ["N", "keys per node", "live nodes seen", "bytes per known node", "bytes per key", "MB per machine"],
+      columns: ["N", "keys per node", "detector samples", "live nodes seen", "bytes per known node", "bytes per key", "MB per machine"],
       rows,
       notes: [
         `Heap growth after a full GC${gcWorks ? "" : " (GC could not be forced: figures are rough)"} for one state machine that ` +

@@ -32,11 +32,14 @@ export const DEFAULT_FAILURE_DETECTOR_CONFIG: FailureDetectorConfig = {
 const PRIOR_WEIGHT = 5;
 
 /**
- * A ring buffer of intervals with a running sum. Its storage grows with the
- * samples up to the window size, so thousands of young windows stay small.
+ * A ring buffer of intervals with a running sum. Intervals are kept as 32-bit
+ * floats (sub-microsecond at these magnitudes) in storage that grows with the
+ * samples up to the window size: 4 KB for a full window of 1 000, and
+ * thousands of young windows stay small.
  */
 class SamplingWindow {
-  #values: number[] = [];
+  #values: Float32Array | undefined = undefined;
+  #length = 0;
   #size: number;
   #index = 0;
   #sum = 0;
@@ -47,7 +50,7 @@ class SamplingWindow {
   }
 
   get length(): number {
-    return this.#values.length;
+    return this.#length;
   }
 
   get sum(): number {
@@ -55,18 +58,27 @@ class SamplingWindow {
   }
 
   add(interval: number): void {
-    if (this.#values.length < this.#size) {
-      this.#values.push(interval);
+    const value = Math.fround(interval);
+    if (this.#length < this.#size) {
+      let values = this.#values;
+      if (values === undefined || this.#length === values.length) {
+        const grown = new Float32Array(Math.min(this.#size, Math.max(8, 2 * this.#length)));
+        if (values !== undefined) grown.set(values);
+        this.#values = values = grown;
+      }
+      values[this.#length++] = value;
     } else {
-      this.#sum -= this.#values[this.#index];
-      this.#values[this.#index] = interval;
+      const values = this.#values!;
+      this.#sum -= values[this.#index];
+      values[this.#index] = value;
       this.#index = (this.#index + 1) % this.#size;
     }
-    this.#sum += interval;
+    this.#sum += value;
   }
 
   clear(): void {
-    this.#values = [];
+    this.#values = undefined;
+    this.#length = 0;
     this.#index = 0;
     this.#sum = 0;
   }
