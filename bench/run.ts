@@ -12,7 +12,8 @@
  * Options: `--only a,b` (convergence, bandwidth, detection, cpu, memory,
  * udp), `--sizes 10,100` (override each selected benchmark's sizes),
  * `--full` (the issue's full sizes, 10 000 included), `--runs 5` (batches
- * per timed figure), `--runtimes deno,bun` (also `node`), `--json`.
+ * per timed figure), `--runtimes deno,bun` (also `node`), `--json` (print
+ * JSON instead of tables), `--json-file f.json` (tables, and JSON to a file).
  * @module
  */
 
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "5" },
     runtimes: { type: "string", default: "deno,bun" },
     json: { type: "boolean", default: false },
+    "json-file": { type: "string" },
     child: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -49,7 +51,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "Usage: bench/run.ts [--only convergence,bandwidth,detection,cpu,memory,udp] [--sizes 10,100] [--full]\n" +
-      "                    [--runs 5] [--runtimes deno,bun,node] [--json]",
+      "                    [--runs 5] [--runtimes deno,bun,node] [--json] [--json-file figures.json]",
   );
   process.exit(0);
 }
@@ -147,8 +149,13 @@ for (const bench of selected) {
     }
   }
 }
+const document = JSON.stringify({ machine, seconds: (Date.now() - started) / 1000, results }, null, 2);
+if (values["json-file"] !== undefined) {
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(values["json-file"], `${document}\n`);
+}
 if (values.json) {
-  console.log(JSON.stringify({ machine, seconds: (Date.now() - started) / 1000, results }, null, 2));
+  console.log(document);
 } else {
   console.log(`Total: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
 }
