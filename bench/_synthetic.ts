@@ -29,10 +29,10 @@ export function syntheticId(i: number): ChitchatId {
   };
 }
 
-function machine(name: string, mtu: number): Chitchat {
+function machine(name: string, mtu: number, random: () => number): Chitchat {
   return new Chitchat(
     { id: { nodeId: name, generationId: 1, gossipAdvertiseAddr: `10.255.255.${name === "a" ? 1 : 2}:7280` }, clusterId: "bench", mtu },
-    { now: 0, random: Math.random },
+    { now: 0, random },
   );
 }
 
@@ -48,15 +48,23 @@ export function syntheticPair(n: number, keys: number, mtu = 65_507): SyntheticP
   return { a, b, now: FED_UNTIL };
 }
 
-const FED_UNTIL = 4_000;
+/** The time a synthetic machine was last fed at: its nodes are live then. */
+export const FED_UNTIL = 4_000;
 
 /**
  * One machine knowing the nodes `ids`, `keys` keys each, live at time
  * {@linkcode SyntheticPair.now}; the nodes whose index has parity `fresh`
- * are one heartbeat ahead.
+ * are one heartbeat ahead. `random` drives its peer choice and tie breaks.
  */
-export function syntheticMachine(name: string, ids: readonly ChitchatId[], keys: number, fresh: number, mtu = 65_507): Chitchat {
-  const target = machine(name, mtu);
+export function syntheticMachine(
+  name: string,
+  ids: readonly ChitchatId[],
+  keys: number,
+  fresh: number,
+  mtu = 65_507,
+  random: () => number = Math.random,
+): Chitchat {
+  const target = machine(name, mtu, random);
   const n = ids.length;
   const feed = (heartbeat: (i: number) => number, withKeys: boolean, now: number): void => {
     const chunk = Math.max(1, Math.floor(40_000 / (60 + keys * 30)));

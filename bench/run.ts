@@ -25,11 +25,12 @@ import { bandwidth } from "./bandwidth.ts";
 import { convergence } from "./convergence.ts";
 import { cpu } from "./cpu.ts";
 import { detection } from "./detection.ts";
+import { join } from "./join.ts";
 import { memory } from "./memory.ts";
 import { udp } from "./udp.ts";
 import { type Benchmark, type BenchResult, formatTable, runtimeName, runtimeVersion, selfCommand } from "./_util.ts";
 
-const BENCHMARKS: readonly Benchmark[] = [convergence, bandwidth, detection, cpu, memory, udp];
+const BENCHMARKS: readonly Benchmark[] = [convergence, join, bandwidth, detection, cpu, memory, udp];
 const RUNTIMES = ["deno", "bun", "node"] as const;
 type RuntimeName = typeof RUNTIMES[number];
 

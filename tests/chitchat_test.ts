@@ -528,3 +528,32 @@ test("Chitchat.handleMessage() passes on, in its Ack, heartbeats another peer's 
   b.handleMessage(ack, now);
   assert.equal(b.nodeState(x.id)!.heartbeat, fresh);
 });
+
+test("a Syn that cannot list everyone lists nodes never seen live first, and its pages still go round the ring", () => {
+  const node = createNode("observer", 9000, { mtu: 1_200, failureDetector: { initialIntervalMs: 1_000 } });
+  const ids: ChitchatId[] = Array.from({ length: 400 }, (_, i) => ({
+    nodeId: `member-${i}`,
+    generationId: 1,
+    gossipAdvertiseAddr: `10.0.${i >> 8}.${i & 255}:7000`,
+  }));
+  const young = new Set(ids.slice(380).map((id) => chitchatIdFingerprint(id)));
+  // Members 0..379 show three heartbeat values (live); 380..399 only one.
+  for (let beat = 1; beat <= 3; beat++) {
+    const digest = ids.slice(0, beat === 1 ? 400 : 380).map((id) => ({ id, heartbeat: beat, lastGcVersion: 0, maxVersion: 0 }));
+    node.handleMessage({ type: "synAck", digest, partialDigest: true, delta: [] }, beat * 1000);
+  }
+  node.updateLiveness(3_100);
+  assert.equal(node.liveNodes().length, 381);
+  const listed = new Set<number>();
+  let youngInFirst = 0;
+  for (let i = 0; i < 12; i++) {
+    const syn = decodeMessage(encodeMessage(node.createSyn())) as SynMessage;
+    assert.equal(syn.partialDigest, true);
+    const fps = (syn.compactDigest ?? []).map((entry) => entry.fingerprint);
+    if (i === 0) youngInFirst = fps.filter((fp) => young.has(fp)).length;
+    for (const fp of fps) listed.add(fp);
+  }
+  // A page of ~100 of 400 entries would hold ~5 of the 20 young nodes; up to a quarter of the Syn goes to them.
+  assert.equal(youngInFirst, 20, "every never-live node is in the first Syn");
+  assert.equal(listed.size, 400, "every member is listed within 12 Syns");
+});

@@ -35,6 +35,9 @@ import { compactEntrySize, digestEntrySize, textSize } from "./wire_size.ts";
 /** Keys under this prefix are the library's own; they raise no key-change event. */
 export const RESERVED_KEY_PREFIX = "__chitchat.";
 
+/** Bytes of a compact digest entry of a young node, to size the share of never-live nodes in a Syn. */
+const NOT_YET_LIVE_ENTRY_BYTES = 12;
+
 /** Free room below this is not worth filling with more heartbeats. */
 const DIGEST_TOP_UP_MIN_BYTES = 64;
 
@@ -275,7 +278,7 @@ export class Chitchat {
     const page = this.#state.pageDigest(excluded, {
       budget,
       cursor: this.#digestCursor,
-      first: [this.#selfKey, ...this.#mostBehind()],
+      first: [this.#selfKey, ...this.#mostBehind(), ...this.#notYetLive(budget)],
       full: this.#selfOnly,
     });
     this.#digestCursor = page.cursor;
@@ -289,6 +292,28 @@ export class Chitchat {
     return page.range === undefined
       ? { ...syn, compactDigest: page.compact }
       : { ...syn, compactDigest: page.compact, range: page.range };
+  }
+
+  /**
+   * Up to a quarter of a Syn's worth of nodes known but never seen live,
+   * picked at random: a node turns live only after a few heartbeat rises,
+   * and listing it asks the peer for a fresher heartbeat.
+   */
+  #notYetLive(budget: number): string[] {
+    const cap = Math.floor(budget / 4 / NOT_YET_LIVE_ENTRY_BYTES);
+    const picked: string[] = [];
+    let seen = 0;
+    for (const [key, record] of this.#members) {
+      if (record.everLive || record.status !== "dead") continue;
+      // Reservoir sampling: every such node has the same chance.
+      seen++;
+      if (picked.length < cap) picked.push(key);
+      else {
+        const j = Math.floor(this.#random() * seen);
+        if (j < cap) picked[j] = key;
+      }
+    }
+    return picked;
   }
 
   /** Keys of the nodes we lag behind on, the largest lag first; forgets caught-up ones. */
