@@ -557,3 +557,76 @@ test("a Syn that cannot list everyone lists nodes never seen live first, and its
   assert.equal(youngInFirst, 20, "every never-live node is in the first Syn");
   assert.equal(listed.size, 400, "every member is listed within 12 Syns");
 });
+
+/** `count` members, each seen with heartbeats 1..`beats` (fed through SynAck digests). */
+function feedMembers(node: Chitchat, count: number, beats: number): ChitchatId[] {
+  const ids: ChitchatId[] = Array.from({ length: count }, (_, i) => ({
+    nodeId: `member-${i}`,
+    generationId: 1,
+    gossipAdvertiseAddr: `10.1.${i >> 8}.${i & 255}:7000`,
+  }));
+  for (let beat = 1; beat <= beats; beat++) {
+    const digest = ids.map((id) => ({ id, heartbeat: beat, lastGcVersion: 0, maxVersion: 0 }));
+    node.handleMessage({ type: "synAck", digest, partialDigest: true, delta: [] }, beat * 100);
+  }
+  return ids;
+}
+
+test("a SynAck keeps half the datagram for its digest while a backlog of deltas is waiting", () => {
+  const mtu = 1_200;
+  const a = createNode("a", 9101, { mtu });
+  const b = createNode("b", 9102, { mtu });
+  feedMembers(a, 150, 2);
+  feedMembers(b, 150, 6); // b's heartbeats of every member are fresher than a's
+  for (let i = 0; i < 80; i++) b.self.set(`key-${i}`, "v".repeat(40)); // a lacks ~5 KB of b's keys
+  const synAck = decodeMessage(encodeMessage(b.handleMessage(a.createSyn(), 1_000)!)) as SynAckMessage;
+  const entries = synAck.digest.length + (synAck.compactDigest?.length ?? 0);
+  assert.ok(synAck.delta.length > 0 && synAck.delta[0].keyValues.length > 0, "the delta carries b's keys");
+  assert.ok(entries >= 30, `the digest still answers with fresher heartbeats (${entries} entries)`);
+  assert.ok(encodeMessage(synAck).length <= mtu);
+});
+
+/** Feeds `node` heartbeat `beat` of every member in `ids` at `now`. */
+function raise(node: Chitchat, ids: readonly ChitchatId[], beat: number, now: number): void {
+  const digest = ids.map((id) => ({ id, heartbeat: beat, lastGcVersion: 0, maxVersion: 0 }));
+  node.handleMessage({ type: "synAck", digest, partialDigest: true, delta: [] }, now);
+}
+
+test("a value as large as the MTU allows still goes out in a SynAck whose digest share is busy", () => {
+  const mtu = 1_200;
+  const a = createNode("a", 9103, { mtu });
+  const b = createNode("b", 9104, { mtu });
+  // 70 members: a's Syn lists them all, and b always has fresher heartbeats for ~700 bytes of answer.
+  const ids = feedMembers(a, 70, 2);
+  feedMembers(b, 70, 2);
+  const largest = b.config.limits.maxValueBytes;
+  assert.ok(largest > mtu / 2);
+  b.self.set("big", "x".repeat(largest));
+  for (let round = 0; round < 3 && a.nodeState(b.id)?.get("big") === undefined; round++) {
+    raise(b, ids, 10 + round, 1_000 + round * 100);
+    handshake(a, b, 1_000 + round * 100, { mtu });
+  }
+  assert.equal(a.nodeState(b.id)?.get("big")?.length, largest);
+});
+
+test("a large value reaches a peer while small updates keep coming", () => {
+  const mtu = 1_200;
+  const a = createNode("a", 9105, { mtu });
+  const b = createNode("b", 9106, { mtu });
+  const c = createNode("c", 9107, { mtu });
+  const ids = feedMembers(a, 70, 2);
+  feedMembers(b, 70, 2);
+  handshake(a, c, 900, { mtu });
+  b.self.set("big", "x".repeat(b.config.limits.maxValueBytes));
+  let rounds = 0;
+  for (; rounds < 60 && a.nodeState(b.id)?.get("big") === undefined; rounds++) {
+    const now = 1_000 + rounds * 100;
+    raise(b, ids, 10 + rounds, now);
+    // c keeps changing and b hears of it before a does: b always has something small for a too.
+    for (let k = 0; k < 4; k++) c.self.set(`tick-${k}`, `${rounds}`);
+    handshake(b, c, now, { mtu });
+    handshake(a, b, now + 50, { mtu });
+  }
+  assert.ok(rounds < 60, "the large value reached a");
+  assert.equal(a.nodeState(b.id)?.get("big")?.length, b.config.limits.maxValueBytes);
+});

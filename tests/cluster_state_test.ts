@@ -278,7 +278,10 @@ test("ClusterState.computeDelta() cuts a node short at the budget with its last 
 test("ClusterState.computeDelta() returns nothing when not even a node header fits", () => {
   const a = new ClusterState();
   a.getOrCreate(A)!.set("k", "v");
-  assert.deepEqual(a.computeDelta([], { budget: 10, random: zero }), { delta: [], size: 0 });
+  assert.deepEqual(a.computeDelta([], { budget: 10, random: zero }), { delta: [], size: 0, complete: false });
+  // With room, the same delta is complete; with nothing stale, an empty delta is complete too.
+  assert.equal(a.computeDelta([], { budget: 1_000, random: zero }).complete, true);
+  assert.deepEqual(new ClusterState().computeDelta([], { budget: 10, random: zero }), { delta: [], size: 0, complete: true });
 });
 
 test("ClusterState.computeDelta() stops after the node that was cut short", () => {
@@ -288,8 +291,9 @@ test("ClusterState.computeDelta() stops after the node that was cut short", () =
   for (let i = 0; i < 7; i++) a.getOrCreate(C)!.set(`c${i}`, "");
   // B (max 3) goes first, then A (max 5) is cut short by its big values; C's
   // small entries would fit in what is left, but a delta never skips ahead.
-  const { delta: out } = a.computeDelta([], { budget: 200, random: zero });
+  const { delta: out, complete } = a.computeDelta([], { budget: 200, random: zero });
   assert.deepEqual(out.map((d) => d.id), [B, A]);
+  assert.equal(complete, false);
   assert.equal(out[0].maxVersion, 3);
   assert.ok(out[1].maxVersion < 5);
   assert.equal(out[1].maxVersion, out[1].keyValues.at(-1)?.version);

@@ -38,6 +38,12 @@ export const RESERVED_KEY_PREFIX = "__chitchat.";
 /** Bytes of a compact digest entry of a young node, to size the share of never-live nodes in a Syn. */
 const NOT_YET_LIVE_ENTRY_BYTES = 12;
 
+/**
+ * Share of SynAcks whose delta, when it does not fit beside the digest, takes
+ * the whole datagram instead (so a value near the MTU is never starved).
+ */
+const WHOLE_DATAGRAM_DELTA_SHARE = 0.25;
+
 /** Free room below this is not worth filling with more heartbeats. */
 const DIGEST_TOP_UP_MIN_BYTES = 64;
 
@@ -373,16 +379,29 @@ export class Chitchat {
         else compact.push(entry.compact);
       }
     };
-    take(Math.max(0, room - this.#minimumDeltaRoom()));
-    const { delta, size } = this.#state.computeDeltaFor(peer.listed, {
-      budget: room - digestSize,
+    take(Math.floor(room / 2));
+    const deltaOptions = {
       random: this.#random,
       scope: syn.partialDigest === true ? (syn.range ?? "listed") : "all",
       priorityPrefixes: this.config.priorityKeyPrefixes,
       excluded,
       introduce: true,
       first: peer.listed.has(this.#selfKey) ? undefined : this.#selfKey,
-    });
+    } as const;
+    let computed = this.#state.computeDeltaFor(peer.listed, { ...deltaOptions, budget: room - digestSize });
+    if (
+      !computed.complete && digestSize > 0 &&
+      (computed.delta.length === 0 || this.#random() < WHOLE_DATAGRAM_DELTA_SHARE)
+    ) {
+      // What did not fit beside the digest may be a value as large as the
+      // datagram: then, and on some answers, the delta takes all the room.
+      digest.length = 0;
+      compact.length = 0;
+      digestSize = 0;
+      next = 0;
+      computed = this.#state.computeDeltaFor(peer.listed, { ...deltaOptions, budget: room });
+    }
+    const { delta, size } = computed;
     digestSize += this.#introductions(delta, peer, compact, room - size - digestSize);
     take(room - size);
     if (syn.partialDigest === true && next === entries.length) {
@@ -457,12 +476,6 @@ export class Chitchat {
       list.push({ compact: ours, size: compactEntrySize(fp, ours.heartbeat, ours.lastGcVersion, ours.maxVersion) });
     }
     return { needed, fresher };
-  }
-
-  /** Room a SynAck keeps for its delta: half the datagram, or one largest key-value if more. */
-  #minimumDeltaRoom(): number {
-    const room = this.config.mtu - MESSAGE_OVERHEAD;
-    return Math.min(room, Math.max(Math.floor(room / 2), this.config.largestMutationBytes));
   }
 
   #handleSynAck(synAck: SynAckMessage, now: number): AckMessage {

@@ -38,6 +38,8 @@ export interface SizedDelta {
   readonly delta: NodeDelta[];
   /** Bytes the delta's items take, excluding the list head. */
   readonly size: number;
+  /** False when something stale was left out for lack of room. */
+  readonly complete: boolean;
 }
 
 /**
@@ -599,9 +601,13 @@ function buildDelta(stale: readonly StaleNode[], budget: number, prefixes: reado
   // In version order, node by node, until something does not fit.
   const maxVersions = new Map<NodePlan, number>();
   let truncatedPlan: NodePlan | undefined;
+  let complete = true;
   for (const node of stale) {
     const plan = planOf.get(node) ?? open(node);
-    if (plan === undefined) break;
+    if (plan === undefined) {
+      complete = false;
+      break;
+    }
     const state = node.state;
     let last: number | undefined;
     let truncated = false;
@@ -620,6 +626,7 @@ function buildDelta(stale: readonly StaleNode[], budget: number, prefixes: reado
     maxVersions.set(plan, truncated ? (last ?? node.from) : state.maxVersion);
     if (truncated) {
       truncatedPlan = plan;
+      complete = false;
       break;
     }
   }
@@ -655,7 +662,7 @@ function buildDelta(stale: readonly StaleNode[], budget: number, prefixes: reado
       keyValues: [...kept, ...ahead].map(toMutation),
     });
   }
-  return { delta, size: used };
+  return { delta, size: used, complete };
 }
 
 /** Bytes a node delta header may take beyond its id fields, for budget planning. */
