@@ -630,3 +630,32 @@ test("a large value reaches a peer while small updates keep coming", () => {
   assert.ok(rounds < 60, "the large value reached a");
   assert.equal(a.nodeState(b.id)?.get("big")?.length, b.config.limits.maxValueBytes);
 });
+
+test("a Syn asks about live nodes not heard of for a while, and a node that really died is still declared dead on time", () => {
+  // Heartbeats every 100 ms and a 100 ms prior: phi = silence / 100 ms, dead above 8.
+  const node = createNode("observer", 9200, { mtu: 1_200, failureDetector: { initialIntervalMs: 100 } });
+  const ids = feedMembers(node, 400, 3); // heartbeats at 100, 200, 300 ms: all live
+  const quiet = ids.slice(0, 20);
+  const quietFps = new Set(quiet.map((id) => chitchatIdFingerprint(id)));
+  // Everyone but the first 20 keeps beating every 100 ms until 1 s; the 20 are then at phi 7.
+  let now = 300;
+  for (let beat = 4; now < 1_000; beat++) {
+    now += 100;
+    raise(node, ids.slice(20), beat, now);
+  }
+  node.updateLiveness(now);
+  assert.equal(node.liveNodes().length, 401);
+  const syn = decodeMessage(encodeMessage(node.createSyn())) as SynMessage;
+  const asked = (syn.compactDigest ?? []).filter((entry) => quietFps.has(entry.fingerprint)).length;
+  // A first page of ~100 of 400 would hold ~5 of them.
+  assert.equal(asked, 20, "every quiet live node is in the Syn");
+  // Nobody has news of them: they still die as soon as phi crosses 8 (silence over 800 ms).
+  let died = 0;
+  node.subscribeMembership((event) => void (event.type === "died" && quietFps.has(chitchatIdFingerprint(event.node)) && died++));
+  for (let beat = 20; now < 1_200; beat++) {
+    now += 100;
+    raise(node, ids.slice(20), beat, now);
+    node.updateLiveness(now);
+  }
+  assert.equal(died, 20);
+});

@@ -35,8 +35,11 @@ import { compactEntrySize, digestEntrySize, textSize } from "./wire_size.ts";
 /** Keys under this prefix are the library's own; they raise no key-change event. */
 export const RESERVED_KEY_PREFIX = "__chitchat.";
 
-/** Bytes of a compact digest entry of a young node, to size the share of never-live nodes in a Syn. */
-const NOT_YET_LIVE_ENTRY_BYTES = 12;
+/** Bytes of a compact digest entry, to size the share of a Syn that asks about chosen nodes. */
+const ASKED_ENTRY_BYTES = 12;
+
+/** A live node whose phi is above this share of the threshold is asked about in our Syns. */
+const AT_RISK_PHI_SHARE = 0.5;
 
 /**
  * Share of SynAcks whose delta, when it does not fit beside the digest, takes
@@ -187,6 +190,8 @@ export class Chitchat {
   /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
   #behind = new Map<string, number>();
   #scheduled = new Set<string>();
+  /** Live nodes not heard of for a while, highest phi first (computed by `updateLiveness`). */
+  #atRisk: string[] = [];
   #now: number;
   #keyListeners = new Set<{ prefix: string; fn: (change: KeyChange) => void }>();
   #memberListeners = new Set<(event: MembershipEvent) => void>();
@@ -284,7 +289,7 @@ export class Chitchat {
     const page = this.#state.pageDigest(excluded, {
       budget,
       cursor: this.#digestCursor,
-      first: [this.#selfKey, ...this.#mostBehind(), ...this.#notYetLive(budget)],
+      first: [this.#selfKey, ...this.#mostBehind(), ...this.#askAbout(budget)],
       full: this.#selfOnly,
     });
     this.#digestCursor = page.cursor;
@@ -301,21 +306,25 @@ export class Chitchat {
   }
 
   /**
-   * Up to a quarter of a Syn's worth of nodes known but never seen live,
-   * picked at random: a node turns live only after a few heartbeat rises,
-   * and listing it asks the peer for a fresher heartbeat.
+   * Nodes whose heartbeat we most need, up to a quarter of a Syn's worth:
+   * live nodes not heard of for a while (highest phi first), then nodes known
+   * but never seen live (picked at random). Listing a node asks the peer for
+   * a fresher heartbeat: a live node is not declared dead just because no
+   * page happened to carry it, and a new node turns live sooner. A node that
+   * really died has no fresher heartbeat anywhere, so detection is not delayed.
    */
-  #notYetLive(budget: number): string[] {
-    const cap = Math.floor(budget / 4 / NOT_YET_LIVE_ENTRY_BYTES);
-    const picked: string[] = [];
+  #askAbout(budget: number): string[] {
+    const cap = Math.floor(budget / 4 / ASKED_ENTRY_BYTES);
+    const picked = this.#atRisk.slice(0, cap);
     let seen = 0;
+    const start = picked.length;
     for (const [key, record] of this.#members) {
       if (record.everLive || record.status !== "dead") continue;
       // Reservoir sampling: every such node has the same chance.
       seen++;
       if (picked.length < cap) picked.push(key);
-      else {
-        const j = Math.floor(this.#random() * seen);
+      else if (start < cap) {
+        const j = start + Math.floor(this.#random() * seen);
         if (j < cap) picked[j] = key;
       }
     }
@@ -610,6 +619,8 @@ export class Chitchat {
   updateLiveness(now: number): void {
     this.#now = Math.max(this.#now, now);
     const events: MembershipEvent[] = [];
+    const atRisk: Array<[string, number]> = [];
+    const riskPhi = this.config.failureDetector.phiThreshold * AT_RISK_PHI_SHARE;
     for (const [key, state] of this.#state.entries()) {
       if (key === this.#selfKey) continue;
       let record = this.#members.get(key);
@@ -626,6 +637,8 @@ export class Chitchat {
         }
       } else if (this.#fd.updateLiveness(key, now)) {
         status = "live";
+        const phi = this.#fd.phi(key, now)!;
+        if (phi >= riskPhi) atRisk.push([key, phi]);
         if (record.status !== "live") {
           events.push({ type: record.everLive ? "revived" : "joined", node: state.id });
         }
@@ -636,6 +649,7 @@ export class Chitchat {
       }
       record.status = status;
     }
+    this.#atRisk = atRisk.sort((x, y) => y[1] - x[1]).map(([key]) => key);
     this.#scheduled.clear();
     for (const [key, record] of this.#members) if (record.status === "scheduled") this.#scheduled.add(key);
     for (const key of this.#fd.collectGarbage(now)) {
