@@ -12,6 +12,8 @@ import { advanceUntil, allLive, type Benchmark, type BenchResult, cpuMicros, rou
 
 const INTERVAL_MS = 300;
 const MTUS = [65_507, 1_400];
+/** Steady state watched for false deaths after convergence. */
+const STEADY_MS = 30_000;
 /** Heap per (node, known node) pair in the simulator, measured at N = 1 000 (1.5 GB). */
 const BYTES_PER_PAIR = 1_500;
 
@@ -49,8 +51,13 @@ export const convergence: Benchmark = {
           intervalMs: INTERVAL_MS,
           extra: { onDatagram: (_from, _to, bytes) => void (maxDatagram = Math.max(maxDatagram, bytes.length)) },
         });
+        let deaths = 0;
+        for (const id of cluster.nodeIds) {
+          cluster.node(id).chitchat.subscribeMembership((event) => void (event.type === "died" && deaths++));
+        }
         const maxMs = INTERVAL_MS * (200 + 4 * Math.log2(n));
         const live = await advanceUntil(cluster, () => allLive(cluster), { maxMs, stepMs: 10 });
+        const deathsUntilLive = deaths;
         let key: number | undefined;
         if (live !== undefined) {
           const owner = cluster.node(cluster.nodeIds[n >> 1]);
@@ -59,6 +66,10 @@ export const convergence: Benchmark = {
           const done = await advanceUntil(cluster, () => everywhere(cluster, owner.id), { maxMs, stepMs: 10 });
           key = done === undefined ? undefined : done - setAt;
         }
+        // Then 30 s of steady state: any death now is a false one (nobody stops).
+        deaths = 0;
+        if (live !== undefined) await cluster.advance(STEADY_MS, 10);
+        const steadyDeaths = live === undefined ? null : deaths;
         const log2 = Math.log2(n);
         const liveRounds = live === undefined ? undefined : live / INTERVAL_MS;
         const keyRounds = key === undefined ? undefined : key / INTERVAL_MS;
@@ -71,6 +82,8 @@ export const convergence: Benchmark = {
           "target 2 log2 N + 5": round(2 * log2 + 5, 1),
           met: liveRounds !== undefined && liveRounds <= 2 * log2 + 5,
           "key everywhere (rounds)": keyRounds === undefined ? null : round(keyRounds, 1),
+          "false deaths until all live": deathsUntilLive,
+          "false deaths in next 30 s": steadyDeaths,
           "largest datagram": maxDatagram,
           "sim CPU (s)": round((cpuMicros() - started) / 1e6, 1),
         });
@@ -89,6 +102,8 @@ export const convergence: Benchmark = {
         "target 2 log2 N + 5",
         "met",
         "key everywhere (rounds)",
+        "false deaths until all live",
+        "false deaths in next 30 s",
         "largest datagram",
         "sim CPU (s)",
       ],
@@ -97,7 +112,8 @@ export const convergence: Benchmark = {
         `Interval ${INTERVAL_MS} ms, initialIntervalMs ${INTERVAL_MS}, phi 8, fanout 3, one seed (node_0), ` +
         `nodes started evenly over the first interval, 1 key per node, latency 1-2 ms, no loss. ` +
         `"All live" counts from the first node's start until every live view holds all N nodes; ` +
-        `"key everywhere" from a set on one node until all N nodes hold it. At MTU 1 400 and N = 1 000 a node hears of a ` +
+        `"key everywhere" from a set on one node until all N nodes hold it. "False deaths": "died" events summed over ` +
+        `all observers (nobody stops in this run), while converging and in the following 30 virtual seconds. At MTU 1 400 and N = 1 000 a node hears of a ` +
         `given node's heartbeat about every two to three rounds (a datagram carries ~130 of 1 000 entries), and a node ` +
         `is live only after three heartbeat values (as in the Rust crate): that, not the detector's prior, sets the pace. ` +
         `N = 10 000 cannot run here; \`--only join\` measures a node joining a converged 10 000-node cluster instead.`,
