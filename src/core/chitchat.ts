@@ -47,6 +47,9 @@ const AT_RISK_PHI_SHARE = 0.5;
  */
 const WHOLE_DATAGRAM_DELTA_SHARE = 0.25;
 
+/** Share of a SynAck that fresher heartbeats may take before its delta (they fill what the delta leaves too). */
+const FRESHER_SHARE = 0.25;
+
 /** Free room below this is not worth filling with more heartbeats. */
 const DIGEST_TOP_UP_MIN_BYTES = 64;
 
@@ -379,8 +382,8 @@ export class Chitchat {
     let digestSize = 0;
     let next = 0;
     const entries = needed.concat(fresher);
-    const take = (budget: number): void => {
-      for (; next < entries.length; next++) {
+    const take = (budget: number, end = entries.length): void => {
+      for (; next < end; next++) {
         const entry = entries[next];
         if (digestSize + entry.size > budget) break;
         digestSize += entry.size;
@@ -388,7 +391,11 @@ export class Chitchat {
         else compact.push(entry.compact);
       }
     };
-    take(Math.floor(room / 2));
+    // Up to half the datagram: nodes we lack or lag on first, then fresher
+    // heartbeats within a smaller share while the delta needs room.
+    const half = Math.floor(room / 2);
+    take(half, needed.length);
+    take(Math.min(half, digestSize + Math.floor(room * FRESHER_SHARE)));
     const deltaOptions = {
       random: this.#random,
       scope: syn.partialDigest === true ? (syn.range ?? "listed") : "all",
