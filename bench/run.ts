@@ -5,11 +5,11 @@
  * running this script; runtime-dependent ones (cpu, memory, udp) once per
  * runtime of `--runtimes`.
  *
- *   deno task bench                                   # defaults, < 10 min
+ *   deno task bench                                   # defaults, about 20 min
  *   bun bench/run.ts --only convergence --sizes 10,100
  *   deno run -A bench/run.ts --full --json > figures.json
  *
- * Options: `--only a,b` (convergence, bandwidth, detection, cpu, memory,
+ * Options: `--only a,b` (convergence, join, bandwidth, detection, cpu, memory,
  * udp), `--sizes 10,100` (override each selected benchmark's sizes),
  * `--full` (the issue's full sizes, 10 000 included), `--runs 5` (batches
  * per timed figure), `--runtimes deno,bun` (also `node`), `--json` (print
@@ -51,7 +51,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    "Usage: bench/run.ts [--only convergence,bandwidth,detection,cpu,memory,udp] [--sizes 10,100] [--full]\n" +
+    "Usage: bench/run.ts [--only convergence,join,bandwidth,detection,cpu,memory,udp] [--sizes 10,100] [--full]\n" +
       "                    [--runs 5] [--runtimes deno,bun,node] [--json] [--json-file figures.json]",
   );
   process.exit(0);
