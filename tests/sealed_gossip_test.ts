@@ -12,6 +12,21 @@ const K1 = generateClusterKey();
 const K2 = generateClusterKey();
 const FAST = { failureDetector: { initialIntervalMs: 1000 } };
 
+/** A node sealed with K1 listening on 127.0.0.1:1 of a fresh memory network. */
+async function sealedNode(seed: number, extra: Partial<NodeConfig> = {}) {
+  const clock = new ManualClock();
+  const network = new MemoryNetwork({ clock, seed });
+  const node = await spawnChitchat({
+    nodeId: "a",
+    listenAddr: "127.0.0.1:1",
+    socket: network.opener,
+    clock,
+    clusterKeys: [K1],
+    ...extra,
+  });
+  return { clock, network, node };
+}
+
 test("nodes sharing a cluster key converge and replicate keys", async () => {
   const cluster = new SimulatedCluster({ seed: 31, nodeDefaults: { clusterKeys: [K1], ...FAST } });
   try {
@@ -66,15 +81,7 @@ test("nodes with different keys do not talk", async () => {
 });
 
 test("a plain, valid Syn sent to a sealed node is dropped undecoded", async () => {
-  const clock = new ManualClock();
-  const network = new MemoryNetwork({ clock, seed: 34 });
-  const node = await spawnChitchat({
-    nodeId: "a",
-    listenAddr: "127.0.0.1:1",
-    socket: network.opener,
-    clock,
-    clusterKeys: [K1],
-  });
+  const { clock, network, node } = await sealedNode(34);
   const outsider = await network.open("127.0.0.1:2");
   const syn = encodeMessage({ type: "syn", clusterId: "default", digest: [], partialDigest: false });
   await outsider.send(syn, "127.0.0.1:1");
@@ -156,16 +163,7 @@ test("sealed datagrams never exceed the configured MTU", async () => {
 });
 
 test("at most receiveLimits.inFlight datagrams are opened at once; the rest are dropped and counted", async () => {
-  const clock = new ManualClock();
-  const network = new MemoryNetwork({ clock, seed: 37 });
-  const node = await spawnChitchat({
-    nodeId: "a",
-    listenAddr: "127.0.0.1:1",
-    socket: network.opener,
-    clock,
-    clusterKeys: [K1],
-    receiveLimits: { inFlight: 8, perSender: 1000 },
-  });
+  const { clock, network, node } = await sealedNode(37, { receiveLimits: { inFlight: 8, perSender: 1000 } });
   const attacker = await network.open("127.0.0.1:2");
   for (let i = 0; i < 100; i++) await attacker.send(new Uint8Array(64).fill(i), "127.0.0.1:1");
   clock.advance(1);

@@ -93,8 +93,6 @@ export interface ResolvedChitchatConfig {
   readonly removedNodeMemory: number;
   /** See {@linkcode ChitchatConfig.priorityKeyPrefixes}. */
   readonly priorityKeyPrefixes: readonly string[];
-  /** Bytes a message carrying one largest key-value of this node takes at most. */
-  readonly largestMutationBytes: number;
 }
 
 /**
@@ -235,6 +233,5 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     initialKeyValues,
     removedNodeMemory,
     priorityKeyPrefixes: [...priorityKeyPrefixes],
-    largestMutationBytes: mtu - available + maxKeyBytes + maxValueBytes,
   };
 }
