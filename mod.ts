@@ -8,7 +8,7 @@
  *
  * @example Start a node, publish a key, watch the live view
  * ```ts
- * import { spawnChitchat } from "./mod.ts";
+ * import { spawnChitchat } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  *
  * await using node = await spawnChitchat({
@@ -36,7 +36,13 @@ export {
   RESERVED_KEY_PREFIX,
 } from "./src/core/chitchat.ts";
 export { type ChitchatId, chitchatIdKey, compareChitchatIds, formatChitchatId } from "./src/core/chitchat_id.ts";
-export { ClusterState, type ClusterStateOptions, type SizedDelta } from "./src/core/cluster_state.ts";
+export {
+  ClusterState,
+  type ClusterStateOptions,
+  type DigestPage,
+  type DigestScope,
+  type SizedDelta,
+} from "./src/core/cluster_state.ts";
 export { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE, PROTOCOL_VERSION } from "./src/core/codec.ts";
 export {
   type ChitchatConfig,
@@ -56,9 +62,11 @@ export { type Logger, silentLogger } from "./src/core/logger.ts";
 export type {
   AckMessage,
   BadClusterMessage,
+  CompactDigestEntry,
   Delta,
   Digest,
   DigestEntry,
+  DigestRange,
   KeyValueMutation,
   Message,
   NodeDelta,
@@ -80,6 +88,7 @@ export { GOSSIP_FANOUT, type PeerSets, selectGossipTargets } from "./src/core/pe
 export { openUdpSocket } from "./src/adapters/open.ts";
 export { type Clock, systemClock } from "./src/runtime/clock.ts";
 export {
+  BaseFeed,
   type Feed,
   type FeedOptions,
   type FeedOverflow,

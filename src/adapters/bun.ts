@@ -8,6 +8,9 @@ import { lookup } from "node:dns/promises";
 import { formatAddress, isIPv4, isIPv6, normalizeAddress, parseAddress } from "../core/address.ts";
 import { AddressInUseError, type DatagramHandler, type Socket } from "../runtime/socket.ts";
 
+// The interface the socket implements, so this entry point documents on its own.
+export type { DatagramHandler, Socket } from "../runtime/socket.ts";
+
 /**
  * How many times a send is retried when it fails with `ECONNREFUSED`. Bun
  * turns on `IP_RECVERR`, so the ICMP "port unreachable" earned by an earlier
@@ -165,7 +168,7 @@ class BunUdpSocket implements Socket {
  *
  * @example Two sockets on loopback (Bun only)
  * ```ts ignore
- * import { openBunUdpSocket } from "./bun.ts";
+ * import { openBunUdpSocket } from "@scope/chitchat/bun";
  * import assert from "node:assert/strict";
  * const a = await openBunUdpSocket("127.0.0.1:0");
  * const b = await openBunUdpSocket("127.0.0.1:0");

@@ -7,6 +7,9 @@
 import { formatAddress, isIPv4, isIPv6, normalizeAddress, parseAddress } from "../core/address.ts";
 import { AddressInUseError, type DatagramHandler, type Socket } from "../runtime/socket.ts";
 
+// The interface the socket implements, so this entry point documents on its own.
+export type { DatagramHandler, Socket } from "../runtime/socket.ts";
+
 /** Larger than any UDP payload (65 507 bytes over IPv4, 65 527 over IPv6): receives never truncate. */
 const MAX_DATAGRAM = 65_536;
 
@@ -135,7 +138,7 @@ class DenoUdpSocket implements Socket {
  *
  * @example Two sockets on loopback
  * ```ts
- * import { openDenoUdpSocket } from "./deno.ts";
+ * import { openDenoUdpSocket } from "@scope/chitchat/deno";
  * import assert from "node:assert/strict";
  * const a = await openDenoUdpSocket("127.0.0.1:0");
  * const b = await openDenoUdpSocket("127.0.0.1:0");

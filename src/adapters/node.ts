@@ -9,6 +9,9 @@ import { lookup } from "node:dns/promises";
 import { formatAddress, isIPv4, isIPv6, normalizeAddress, parseAddress } from "../core/address.ts";
 import { AddressInUseError, type DatagramHandler, type Socket } from "../runtime/socket.ts";
 
+// The interface the socket implements, so this entry point documents on its own.
+export type { DatagramHandler, Socket } from "../runtime/socket.ts";
+
 /** How many times a send failing with a stale `ECONNREFUSED` is retried (see `send`). */
 const STALE_ERROR_RETRIES = 16;
 
@@ -112,7 +115,7 @@ function bind(dgram: DgramSocket, address: string, port: number): Promise<void> 
  *
  * @example Two sockets on loopback
  * ```ts
- * import { openNodeUdpSocket } from "./node.ts";
+ * import { openNodeUdpSocket } from "@scope/chitchat/node";
  * import assert from "node:assert/strict";
  * const a = await openNodeUdpSocket("127.0.0.1:0");
  * const b = await openNodeUdpSocket("127.0.0.1:0");

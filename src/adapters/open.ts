@@ -20,7 +20,7 @@ import type { Socket } from "../runtime/socket.ts";
  *
  * @example Open, exchange one datagram, close
  * ```ts
- * import { openUdpSocket } from "./open.ts";
+ * import { openUdpSocket } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const a = await openUdpSocket("127.0.0.1:0");
  * const b = await openUdpSocket({ hostname: "127.0.0.1", port: 0 });

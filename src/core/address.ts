@@ -161,7 +161,7 @@ function checkHost(host: string, quoted: string): string {
  *
  * @example
  * ```ts
- * import { parseAddress } from "./address.ts";
+ * import { parseAddress } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * assert.deepEqual(parseAddress("[::1]:7000"), { hostname: "::1", port: 7000 });
  * assert.deepEqual(parseAddress("127.0.0.1:10000"), { hostname: "127.0.0.1", port: 10000 });
@@ -223,7 +223,7 @@ export function parseAddress(input: AddressInput): SocketAddress {
  *
  * @example
  * ```ts
- * import { formatAddress } from "./address.ts";
+ * import { formatAddress } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * assert.equal(formatAddress({ hostname: "::1", port: 7000 }), "[::1]:7000");
  * ```
@@ -240,7 +240,7 @@ export function formatAddress(addr: SocketAddress): string {
  *
  * @example
  * ```ts
- * import { normalizeAddress } from "./address.ts";
+ * import { normalizeAddress } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * assert.equal(normalizeAddress({ hostname: "[::1]", port: 1 }), "[::1]:1");
  * ```

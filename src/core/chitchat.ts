@@ -77,7 +77,7 @@ export type MemberStatus = "live" | "dead" | "scheduled" | "left";
  *
  * @example
  * ```ts
- * import type { MembershipEvent } from "./chitchat.ts";
+ * import type { MembershipEvent } from "@scope/chitchat";
  * const event: MembershipEvent = {
  *   type: "joined",
  *   node: { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:1" },
@@ -151,7 +151,7 @@ interface MemberRecord {
  *
  * @example Two state machines converge by exchanging messages in memory
  * ```ts
- * import { Chitchat } from "./chitchat.ts";
+ * import { Chitchat } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const a = new Chitchat(
  *   { id: { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:1" }, clusterId: "c" },

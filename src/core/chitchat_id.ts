@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import type { ChitchatId } from "./chitchat_id.ts";
+ * import type { ChitchatId } from "@scope/chitchat";
  * const id: ChitchatId = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:10000" };
  * console.assert(id.nodeId === "a");
  * ```
@@ -30,7 +30,7 @@ export interface ChitchatId {
  *
  * @example
  * ```ts
- * import { chitchatIdKey } from "./chitchat_id.ts";
+ * import { chitchatIdKey } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const key = chitchatIdKey({ nodeId: "a", generationId: 2, gossipAdvertiseAddr: "127.0.0.1:1" });
  * assert.equal(key, '["a",2,"127.0.0.1:1"]');
@@ -85,7 +85,7 @@ const fingerprintCache = new WeakMap<ChitchatId, number>();
  *
  * @example
  * ```ts
- * import { compareChitchatIds } from "./chitchat_id.ts";
+ * import { compareChitchatIds } from "@scope/chitchat";
  * const a = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" };
  * const b = { nodeId: "a", generationId: 2, gossipAdvertiseAddr: "h:1" };
  * console.assert(compareChitchatIds(a, b) < 0);
@@ -105,7 +105,7 @@ export function compareChitchatIds(a: ChitchatId, b: ChitchatId): number {
  *
  * @example
  * ```ts
- * import { formatChitchatId } from "./chitchat_id.ts";
+ * import { formatChitchatId } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const text = formatChitchatId({ nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" });
  * assert.equal(text, "a (generation 1, h:1)");

@@ -104,7 +104,7 @@ interface StaleNode {
  *
  * @example Two nodes reconcile through a digest and a delta
  * ```ts
- * import { ClusterState } from "./cluster_state.ts";
+ * import { ClusterState } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const id = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" };
  * const a = new ClusterState();

@@ -69,7 +69,7 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: false } as never
  *
  * @example
  * ```ts
- * import { decodeMessage, encodeMessage } from "./codec.ts";
+ * import { decodeMessage, encodeMessage } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const bytes = encodeMessage({ type: "badCluster" });
  * assert.deepEqual(decodeMessage(bytes), { type: "badCluster" });
@@ -158,7 +158,7 @@ function nodeDeltaToWire(delta: NodeDelta): unknown[] {
  *
  * @example
  * ```ts
- * import { decodeMessage } from "./codec.ts";
+ * import { decodeMessage } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * assert.throws(() => decodeMessage(new Uint8Array([0xff])), SyntaxError);
  * ```

@@ -101,7 +101,7 @@ export interface ResolvedChitchatConfig {
  *
  * @example
  * ```ts
- * import { invalidConfig } from "./config.ts";
+ * import { invalidConfig } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * assert.throws(() => invalidConfig("mtu", "expected an integer", "big"), /"mtu": expected an integer \(got "big"\)/);
  * ```
@@ -143,7 +143,7 @@ function text(field: string, value: unknown): string {
  *
  * @example
  * ```ts
- * import { resolveChitchatConfig } from "./config.ts";
+ * import { resolveChitchatConfig } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const id = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:10000" };
  * assert.equal(resolveChitchatConfig({ id, clusterId: "c" }).mtu, 65_507);

@@ -93,7 +93,7 @@ class SamplingWindow {
  *
  * @example
  * ```ts
- * import { FailureDetector } from "./failure_detector.ts";
+ * import { FailureDetector } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const fd = new FailureDetector();
  * for (let t = 0; t <= 10_000; t += 1000) fd.reportHeartbeat("a", t);

@@ -10,7 +10,7 @@
  *
  * @example Passing console as a logger
  * ```ts
- * import type { Logger } from "./logger.ts";
+ * import type { Logger } from "@scope/chitchat";
  * const logger: Logger = console;
  * logger.debug("ready");
  * ```
@@ -33,7 +33,7 @@ function ignore(): void {}
  *
  * @example
  * ```ts
- * import { silentLogger } from "./logger.ts";
+ * import { silentLogger } from "@scope/chitchat";
  * silentLogger.warn("nobody hears this");
  * ```
  */

@@ -131,7 +131,7 @@ export interface BadClusterMessage {
  *
  * @example
  * ```ts
- * import type { Message } from "./messages.ts";
+ * import type { Message } from "@scope/chitchat";
  * const message: Message = { type: "syn", clusterId: "prod", digest: [] };
  * console.assert(message.type === "syn");
  * ```

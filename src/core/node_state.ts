@@ -20,7 +20,7 @@ export type KeyStatus = "set" | "deleted" | "deleteAfterTtl";
  *
  * @example
  * ```ts
- * import type { VersionedValue } from "./node_state.ts";
+ * import type { VersionedValue } from "@scope/chitchat";
  * const v: VersionedValue = { value: "x", version: 1, status: "set", statusSince: undefined };
  * console.assert(v.version === 1);
  * ```
@@ -41,7 +41,7 @@ export interface VersionedValue {
  *
  * @example
  * ```ts
- * import type { KeyChange } from "./node_state.ts";
+ * import type { KeyChange } from "@scope/chitchat";
  * const change: KeyChange = {
  *   node: { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" },
  *   key: "role", value: "indexer", version: 3, deleted: false,
@@ -97,7 +97,7 @@ export type DeltaStatus = "rejected" | "applied" | "reset";
  *
  * @example
  * ```ts
- * import { NodeState } from "./node_state.ts";
+ * import { NodeState } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const state = new NodeState({ nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" });
  * state.set("role", "indexer");

@@ -30,7 +30,7 @@ export const GOSSIP_FANOUT = 3;
  *
  * @example
  * ```ts
- * import { selectGossipTargets } from "./peer_selection.ts";
+ * import { selectGossipTargets } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const targets = selectGossipTargets(
  *   { peers: [], live: [], dead: [], seeds: ["10.0.0.1:7000"] },

@@ -9,7 +9,7 @@
  *
  * @example A fixed-time clock that never fires
  * ```ts
- * import type { Clock } from "./clock.ts";
+ * import type { Clock } from "@scope/chitchat";
  * const frozen: Clock = { now: () => 0, setTimer: () => () => {} };
  * console.assert(frozen.now() === 0);
  * ```
@@ -26,7 +26,7 @@ export interface Clock {
  *
  * @example
  * ```ts
- * import { systemClock } from "./clock.ts";
+ * import { systemClock } from "@scope/chitchat";
  * const cancel = systemClock.setTimer(10, () => {});
  * cancel();
  * ```

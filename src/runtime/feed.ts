@@ -41,13 +41,47 @@ export interface Feed<T> extends AsyncIterableIterator<T>, AsyncDisposable {
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
-abstract class BaseFeed<T> implements Feed<T> {
+/**
+ * What {@linkcode WatchFeed} and {@linkcode QueueFeed} share: the single
+ * pending reader, the end on abort, on `close()` and on leaving a
+ * `for await`, and `await using` disposal. A subclass says what is ready
+ * (`take`) and what to forget when the feed ends (`dropBuffered`), and calls
+ * `wake()` when something new is ready.
+ *
+ * @example A feed of fixed items
+ * ```ts
+ * import { BaseFeed } from "@scope/chitchat";
+ * import assert from "node:assert/strict";
+ *
+ * class ItemsFeed<T> extends BaseFeed<T> {
+ *   #items: T[];
+ *   constructor(items: readonly T[]) {
+ *     super(() => {}, undefined);
+ *     this.#items = [...items];
+ *   }
+ *   protected take(): IteratorResult<T> | undefined {
+ *     if (this.#items.length === 0) return undefined;
+ *     return { done: false, value: this.#items.shift() as T };
+ *   }
+ *   protected dropBuffered(): void {
+ *     this.#items = [];
+ *   }
+ * }
+ *
+ * const feed = new ItemsFeed(["a", "b"]);
+ * assert.deepEqual(await feed.next(), { done: false, value: "a" });
+ * feed.close();
+ * assert.equal((await feed.next()).done, true);
+ * ```
+ */
+export abstract class BaseFeed<T> implements Feed<T> {
   #closed = false;
   #waiter: ((result: IteratorResult<T>) => void) | undefined;
   #onClose: () => void;
   #signal: AbortSignal | undefined;
   #abort = (): void => this.close();
 
+  /** `onClose` runs once when the feed ends; an aborted `signal` ends it at once. */
   constructor(onClose: () => void, signal: AbortSignal | undefined) {
     this.#onClose = onClose;
     this.#signal = signal;
@@ -60,10 +94,12 @@ abstract class BaseFeed<T> implements Feed<T> {
     }
   }
 
+  /** True once the feed has ended. */
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** The next ready result, or `undefined` when nothing is ready yet. */
   protected abstract take(): IteratorResult<T> | undefined;
 
   /** Wakes a pending reader when an item is ready. */
@@ -76,6 +112,7 @@ abstract class BaseFeed<T> implements Feed<T> {
     waiter(result);
   }
 
+  /** The next item, waiting for one; done once the feed has ended. One pending call at a time. */
   next(): Promise<IteratorResult<T>> {
     if (this.#waiter !== undefined) {
       return Promise.reject(new TypeError("This feed already has a pending next() call"));
@@ -86,11 +123,13 @@ abstract class BaseFeed<T> implements Feed<T> {
     return new Promise((resolve) => (this.#waiter = resolve));
   }
 
+  /** Ends the feed (called when a `for await` loop is left). */
   return(): Promise<IteratorResult<T>> {
     this.close();
     return Promise.resolve(DONE);
   }
 
+  /** Ends the feed: a pending `next()` resolves as done. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -102,12 +141,15 @@ abstract class BaseFeed<T> implements Feed<T> {
     waiter?.(DONE);
   }
 
+  /** Forgets whatever is buffered; called once when the feed ends. */
   protected abstract dropBuffered(): void;
 
+  /** The feed is its own iterator. */
   [Symbol.asyncIterator](): this {
     return this;
   }
 
+  /** Ends the feed (for `await using`). */
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
@@ -120,7 +162,7 @@ abstract class BaseFeed<T> implements Feed<T> {
  *
  * @example
  * ```ts
- * import { WatchFeed } from "./feed.ts";
+ * import { WatchFeed } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const feed = new WatchFeed(1, () => {});
  * feed.publish(2);
@@ -148,12 +190,14 @@ export class WatchFeed<T> extends BaseFeed<T> {
     this.wake();
   }
 
+  /** The latest value when the reader has not seen it yet. */
   protected take(): IteratorResult<T> | undefined {
     if (!this.#fresh || this.closed) return undefined;
     this.#fresh = false;
     return { done: false, value: this.#value };
   }
 
+  /** Marks the latest value as seen. */
   protected dropBuffered(): void {
     this.#fresh = false;
   }
@@ -166,7 +210,7 @@ export class WatchFeed<T> extends BaseFeed<T> {
  *
  * @example
  * ```ts
- * import { QueueFeed } from "./feed.ts";
+ * import { QueueFeed } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const feed = new QueueFeed<number>(() => {}, { bufferSize: 2 });
  * feed.push(1);
@@ -212,6 +256,7 @@ export class QueueFeed<T> extends BaseFeed<T | FeedOverflow> {
     this.wake();
   }
 
+  /** The overflow marker when items were dropped, else the oldest buffered item. */
   protected take(): IteratorResult<T | FeedOverflow> | undefined {
     if (this.closed) return undefined;
     if (this.#dropped > 0) {
@@ -230,6 +275,7 @@ export class QueueFeed<T> extends BaseFeed<T | FeedOverflow> {
     return { done: false, value };
   }
 
+  /** Empties the buffer and forgets the dropped count. */
   protected dropBuffered(): void {
     this.#items = [];
     this.#head = 0;

@@ -18,7 +18,7 @@ import { PROTOCOL_VERSION } from "../core/codec.ts";
 export const SEALED_FORMAT_MARKER = 0xc7;
 
 /** Bytes sealing adds to a datagram: marker, key id, nonce and tag. */
-export const SEAL_OVERHEAD = 1 + 4 + 12 + 16;
+export const SEAL_OVERHEAD: number = 1 + 4 + 12 + 16;
 
 /** Size of a cluster key in bytes (AES-256). */
 export const CLUSTER_KEY_BYTES = 32;
@@ -46,7 +46,7 @@ interface KeyEntry {
  *
  * @example
  * ```ts
- * import { generateClusterKey, parseClusterKeys } from "./keyring.ts";
+ * import { generateClusterKey, parseClusterKeys } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * assert.equal(parseClusterKeys([generateClusterKey()])[0].length, 32);
  * assert.throws(() => parseClusterKeys(["c2hvcnQ="]), /key #1 .*5 bytes/);
@@ -85,7 +85,7 @@ export function parseClusterKeys(keys: readonly string[]): Uint8Array[] {
  *
  * @example
  * ```ts
- * import { generateClusterKey } from "./keyring.ts";
+ * import { generateClusterKey } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * assert.match(generateClusterKey(), /^[A-Za-z0-9+/]{43}=$/);
  * ```
@@ -108,7 +108,7 @@ export function generateClusterKey(): string {
  *
  * @example Seal and open
  * ```ts
- * import { generateClusterKey, Keyring, SEAL_OVERHEAD } from "./keyring.ts";
+ * import { generateClusterKey, Keyring, SEAL_OVERHEAD } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const key = generateClusterKey();
  * const a = new Keyring([key], { clusterId: "prod" });

@@ -91,7 +91,7 @@ export interface ShutdownOptions {
  *
  * @example A node alone on loopback
  * ```ts
- * import { spawnChitchat } from "./node.ts";
+ * import { spawnChitchat } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * await using node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:0" });
  * node.set("role", "api");

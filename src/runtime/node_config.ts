@@ -19,7 +19,7 @@ import type { Socket, SocketOpener } from "./socket.ts";
  *
  * @example
  * ```ts
- * import type { NodeConfig } from "./node_config.ts";
+ * import type { NodeConfig } from "@scope/chitchat";
  * const config: NodeConfig = {
  *   nodeId: "api-1",
  *   listenAddr: "127.0.0.1:10000",
@@ -129,7 +129,7 @@ function address(field: string, value: AddressInput): string {
  *
  * @example
  * ```ts
- * import { validateNodeConfig } from "./node_config.ts";
+ * import { validateNodeConfig } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * assert.throws(() => validateNodeConfig({ nodeId: "a", listenAddr: "nowhere" }), /"listenAddr"/);
  * ```

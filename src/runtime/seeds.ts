@@ -17,7 +17,7 @@ export type Resolver = (hostname: string) => Promise<string[]>;
  *
  * @example
  * ```ts
- * import { systemResolver } from "./seeds.ts";
+ * import { systemResolver } from "@scope/chitchat";
  * const addresses = await systemResolver("localhost");
  * console.assert(addresses.length > 0);
  * ```
@@ -33,7 +33,7 @@ export async function systemResolver(hostname: string): Promise<string[]> {
  *
  * @example
  * ```ts
- * import { SeedList } from "./seeds.ts";
+ * import { SeedList } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * const seeds = new SeedList(["127.0.0.1:7000", "[::1]:7001"], { resolver: async () => [] });
  * assert.deepEqual(seeds.addresses, ["127.0.0.1:7000", "[::1]:7001"]);

@@ -20,7 +20,7 @@ export type DatagramHandler = (data: Uint8Array, from: string) => void;
  *
  * @example An in-memory echo through the testing network
  * ```ts
- * import type { Socket } from "./socket.ts";
+ * import type { Socket } from "@scope/chitchat";
  * function echo(socket: Socket): void {
  *   socket.listen((data, from) => void socket.send(data, from));
  * }
@@ -49,7 +49,7 @@ export type SocketOpener = (addr: string) => Promise<Socket>;
  *
  * @example
  * ```ts
- * import { AddressInUseError } from "./socket.ts";
+ * import { AddressInUseError } from "@scope/chitchat";
  * const error = new AddressInUseError("127.0.0.1:10000");
  * console.assert(error.message.includes("127.0.0.1:10000"));
  * ```

@@ -50,7 +50,7 @@ function checkSpan(value: number, what: string): number {
  *
  * @example Timers fire as time is advanced
  * ```ts
- * import { ManualClock } from "./manual_clock.ts";
+ * import { ManualClock } from "@scope/chitchat/testing";
  * import assert from "node:assert/strict";
  * const clock = new ManualClock();
  * const fired: number[] = [];

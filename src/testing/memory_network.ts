@@ -46,8 +46,8 @@ const EPHEMERAL_PORTS = 65536 - FIRST_EPHEMERAL_PORT;
  *
  * @example Two sockets, one datagram, one millisecond
  * ```ts
- * import { ManualClock } from "./manual_clock.ts";
- * import { MemoryNetwork } from "./memory_network.ts";
+ * import { ManualClock } from "@scope/chitchat/testing";
+ * import { MemoryNetwork } from "@scope/chitchat/testing";
  * import assert from "node:assert/strict";
  * const clock = new ManualClock();
  * const network = new MemoryNetwork({ clock, seed: 1, latencyMs: 1 });

@@ -6,7 +6,7 @@
  *
  * @example A seeded network on a manual clock
  * ```ts
- * import { ManualClock, MemoryNetwork } from "./mod.ts";
+ * import { ManualClock, MemoryNetwork } from "@scope/chitchat/testing";
  * import assert from "node:assert/strict";
  * const clock = new ManualClock();
  * const network = new MemoryNetwork({ clock, seed: 7, latencyMs: 5, loss: 0 });

@@ -34,7 +34,7 @@ function splitmix32(state: number): [number, number] {
  *
  * @example Same seed, same sequence
  * ```ts
- * import { createRandom } from "./random.ts";
+ * import { createRandom } from "@scope/chitchat/testing";
  * import assert from "node:assert/strict";
  * const a = createRandom(42);
  * const b = createRandom(42);
@@ -77,7 +77,7 @@ export function createRandom(seed: number): Random {
  *
  * @example Roll a die
  * ```ts
- * import { createRandom, randomInt } from "./random.ts";
+ * import { createRandom, randomInt } from "@scope/chitchat/testing";
  * import assert from "node:assert/strict";
  * const roll = randomInt(createRandom(7), 6) + 1;
  * assert.ok(roll >= 1 && roll <= 6);
@@ -98,7 +98,7 @@ export function randomInt(random: Random, n: number): number {
  *
  * @example
  * ```ts
- * import { createRandom, shuffle } from "./random.ts";
+ * import { createRandom, shuffle } from "@scope/chitchat/testing";
  * import assert from "node:assert/strict";
  * const deck = shuffle(createRandom(1), [1, 2, 3, 4, 5]);
  * assert.deepEqual([...deck].sort(), [1, 2, 3, 4, 5]);

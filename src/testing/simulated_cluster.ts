@@ -40,7 +40,7 @@ export interface AddNodeOptions extends Partial<NodeConfig> {
  *
  * @example Three nodes converge within a few virtual seconds
  * ```ts
- * import { SimulatedCluster } from "./simulated_cluster.ts";
+ * import { SimulatedCluster } from "@scope/chitchat/testing";
  * import assert from "node:assert/strict";
  * const cluster = new SimulatedCluster({ seed: 1 });
  * for (const id of ["a", "b", "c"]) await cluster.addNode(id);
