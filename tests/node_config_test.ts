@@ -36,6 +36,19 @@ test("spawnChitchat() refuses an unknown limit, naming its path and the near mis
   );
 });
 
+test("validateNodeConfig() refuses nested typos itself, before spawnChitchat() opens a socket", () => {
+  const base = { nodeId: "a", listenAddr: "127.0.0.1:1" };
+  assert.throws(
+    () =>
+      validateNodeConfig({ ...base, failureDetector: { phiTreshold: 5 } } as unknown as NodeConfig),
+    /"failureDetector\.phiTreshold": unknown option; did you mean "phiThreshold"\?/,
+  );
+  assert.throws(
+    () => validateNodeConfig({ ...base, limits: "small" } as unknown as NodeConfig),
+    /"limits": expected an object/,
+  );
+});
+
 test("spawnChitchat() refuses a nested setting that is not an object", async () => {
   for (const bad of ["fast", 5, null, [1], true]) {
     await assertSpawnRefused({ failureDetector: bad }, /"failureDetector": expected an object/);
@@ -57,7 +70,8 @@ test("validateNodeConfig() hints at the known name of a mistyped top-level or re
   // A far miss gets no guess.
   assert.throws(
     () => validateNodeConfig({ ...base, colour: "blue" } as unknown as NodeConfig),
-    (error: unknown) => error instanceof TypeError && /"colour": unknown option \(got "blue"\)$/.test(error.message),
+    (error: unknown) =>
+      error instanceof TypeError && /"colour": unknown option \(got "blue"\)$/.test(error.message),
   );
 });
 
@@ -133,7 +147,10 @@ test("a bad advertise address is refused naming advertiseAddr, before any socket
       spawnChitchat({ ...config, advertiseAddr }),
       (error: unknown) => {
         assert.ok(error instanceof TypeError);
-        assert.match(error.message, /^Invalid config "advertiseAddr": expected an IP address with a non-zero port/);
+        assert.match(
+          error.message,
+          /^Invalid config "advertiseAddr": expected an IP address with a non-zero port/,
+        );
         assert.doesNotMatch(error.message, /gossipAdvertiseAddr/);
         return true;
       },
@@ -148,8 +165,14 @@ test("config errors name the field as the user wrote it, with the value given", 
   await assertSpawnRefused({ generationId: -1 }, /^Invalid config "generationId": /);
   const clusterKeys = [generateClusterKey()];
   // With cluster keys the core gets a smaller MTU; the error still shows the one given.
-  await assertSpawnRefused({ clusterKeys, mtu: 1500.5 }, /^Invalid config "mtu": .*\(got 1500\.5\)$/);
+  await assertSpawnRefused(
+    { clusterKeys, mtu: 1500.5 },
+    /^Invalid config "mtu": .*\(got 1500\.5\)$/,
+  );
   await assertSpawnRefused({ clusterKeys, mtu: 70_000 }, /^Invalid config "mtu": .*\(got 70000\)$/);
-  await assertSpawnRefused({ clusterKeys, mtu: "1500" }, /^Invalid config "mtu": .*\(got "1500"\)$/);
+  await assertSpawnRefused(
+    { clusterKeys, mtu: "1500" },
+    /^Invalid config "mtu": .*\(got "1500"\)$/,
+  );
   await assertSpawnRefused({ clusterId: "" }, /^Invalid config "clusterId": /);
 });

@@ -16,6 +16,8 @@ import {
   nestedSettings,
   refuseUnknownFields,
 } from "../core/config.ts";
+import { DEFAULT_FAILURE_DETECTOR_CONFIG } from "../core/failure_detector.ts";
+import { DEFAULT_NODE_STATE_LIMITS } from "../core/node_state.ts";
 import type { Clock } from "./clock.ts";
 import { parseClusterKeys, SEAL_OVERHEAD } from "./keyring.ts";
 import { DEFAULT_RECEIVE_LIMITS, type ReceiveLimits } from "./receive_budget.ts";
@@ -153,15 +155,22 @@ function address(field: string, value: AddressInput): string {
 }
 
 /**
- * Checks the runtime fields of a node config (the protocol fields are
- * checked by the core). Throws `TypeError` naming the first bad or unknown
- * field.
+ * Checks the runtime fields of a node config, the fields the core knows by
+ * another name (`nodeId`, `advertiseAddr`, `clusterId`, `mtu` with cluster
+ * keys) and the field names of every nested object; the other protocol
+ * values are checked by the core. Throws `TypeError` naming the first bad
+ * or unknown field as the user wrote it (`failureDetector.phiTreshold`),
+ * with the known name meant for a near miss.
  *
  * @example
  * ```ts
  * import { validateNodeConfig } from "./node_config.ts";
  * import assert from "node:assert/strict";
  * assert.throws(() => validateNodeConfig({ nodeId: "a", listenAddr: "nowhere" }), /"listenAddr"/);
+ * assert.throws(
+ *   () => validateNodeConfig({ nodeId: "a", listenAddr: "127.0.0.1:0", advertiseAddr: "myhost:1" }),
+ *   /"advertiseAddr": expected an IP address/,
+ * );
  * ```
  */
 export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
@@ -180,6 +189,9 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
     ? undefined
     : checkAdvertiseAddress("advertiseAddr", config.advertiseAddr);
   if (config.clusterId !== undefined) checkWireName("clusterId", config.clusterId);
+  // Their values are the core's to check, but a typo is refused before any socket opens.
+  nestedSettings("failureDetector", config.failureDetector, DEFAULT_FAILURE_DETECTOR_CONFIG);
+  nestedSettings("limits", config.limits, DEFAULT_NODE_STATE_LIMITS);
   if (config.seeds !== undefined) {
     if (!Array.isArray(config.seeds)) fail("seeds", "expected an array of host:port strings", config.seeds);
     for (const seed of config.seeds) address("seeds", seed);
@@ -212,7 +224,8 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
     if (typeof mtu !== "number" || !Number.isInteger(mtu) || mtu < MIN_MTU + SEAL_OVERHEAD || mtu > MAX_DATAGRAM_SIZE) {
       fail(
         "mtu",
-        `expected an integer from ${MIN_MTU + SEAL_OVERHEAD} to ${MAX_DATAGRAM_SIZE} with clusterKeys (the seal takes ${SEAL_OVERHEAD})`,
+        `expected at least ${MIN_MTU + SEAL_OVERHEAD} with clusterKeys (the seal takes ${SEAL_OVERHEAD}), ` +
+          `an integer of at most ${MAX_DATAGRAM_SIZE}`,
         mtu,
       );
     }
