@@ -7,6 +7,7 @@ import {
   MIN_MTU,
   resolveChitchatConfig,
 } from "../src/core/config.ts";
+import { LEFT_KEY, RESERVED_KEY_PREFIX } from "../src/core/chitchat.ts";
 import { DEFAULT_FAILURE_DETECTOR_CONFIG } from "../src/core/failure_detector.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { makeId } from "./_helpers.ts";
@@ -195,4 +196,62 @@ test("resolveChitchatConfig() refuses a bad removed-node memory", () => {
     assertRefused({ ...BASE, removedNodeMemory: bad }, "removedNodeMemory");
   }
   assert.equal(resolveChitchatConfig({ ...BASE, removedNodeMemory: 0 }).removedNodeMemory, 0);
+});
+
+test("resolveChitchatConfig() refuses unknown nested fields by full path, hinting at a near miss", () => {
+  assert.throws(
+    () => resolveChitchatConfig({ ...BASE, failureDetector: { phiTreshold: 5 } } as unknown as ChitchatConfig),
+    /^TypeError: Invalid config "failureDetector\.phiTreshold": unknown option; did you mean "phiThreshold"\? \(got 5\)$/,
+  );
+  assert.throws(
+    () => resolveChitchatConfig({ ...BASE, limits: { maxValueByte: 10 } } as unknown as ChitchatConfig),
+    /"limits\.maxValueByte": unknown option; did you mean "maxValueBytes"\?/,
+  );
+  assert.throws(
+    () => resolveChitchatConfig({ ...BASE, limits: { MAXKEYS: 10 } } as unknown as ChitchatConfig),
+    /"limits\.MAXKEYS": unknown option; did you mean "maxKeys"\?/,
+  );
+  assert.throws(
+    () => resolveChitchatConfig({ ...BASE, id: { ...ID, port: 1 } } as unknown as ChitchatConfig),
+    /"id\.port": unknown option \(got 1\)$/,
+  );
+  assertRefused({ ...BASE, failureDetector: { colour: "blue" } }, "failureDetector.colour");
+});
+
+test("resolveChitchatConfig() refuses nested settings that are not plain objects", () => {
+  for (const bad of ["fast", 5, null, [1], true]) {
+    assertRefused({ ...BASE, failureDetector: bad }, "failureDetector");
+    assertRefused({ ...BASE, limits: bad }, "limits");
+  }
+});
+
+test("resolveChitchatConfig() takes the default for a nested setting given as undefined", () => {
+  const resolved = resolveChitchatConfig({
+    ...BASE,
+    failureDetector: { phiThreshold: undefined, maxIntervalMs: 20_000 },
+    limits: { maxKeys: undefined },
+  });
+  assert.equal(resolved.failureDetector.phiThreshold, DEFAULT_FAILURE_DETECTOR_CONFIG.phiThreshold);
+  assert.equal(resolved.failureDetector.maxIntervalMs, 20_000);
+  assert.equal(resolved.limits.maxKeys, 10_000);
+});
+
+test("resolveChitchatConfig() refuses initial keys under the reserved prefix, naming the key", () => {
+  const pairs = [["a", "1"], [`${RESERVED_KEY_PREFIX}x`, "2"]] as const;
+  for (const initialKeyValues of [{ [LEFT_KEY]: "1" }, pairs, new Map(pairs)]) {
+    assert.throws(
+      () => resolveChitchatConfig({ ...BASE, initialKeyValues }),
+      /^TypeError: Invalid config "initialKeyValues": key "__chitchat\.\w+" uses the reserved prefix "__chitchat\."/,
+    );
+  }
+  // Only the prefix itself is reserved.
+  const allowed = resolveChitchatConfig({ ...BASE, initialKeyValues: { "__chitchat": "1", "chitchat.left": "1" } });
+  assert.equal(allowed.initialKeyValues.length, 2);
+});
+
+test("resolveChitchatConfig() accepts a zoned IPv6 advertised address", () => {
+  const id = { ...ID, gossipAdvertiseAddr: "[FE80::1%eth0]:7000" };
+  assert.equal(resolveChitchatConfig({ ...BASE, id }).id.gossipAdvertiseAddr, "[fe80::1%eth0]:7000");
+  assertRefused({ ...BASE, id: { ...ID, gossipAdvertiseAddr: "[fe80::1%eth0]:0" } }, "id.gossipAdvertiseAddr");
+  assertRefused({ ...BASE, id: { ...ID, gossipAdvertiseAddr: "[fe80::1%]:7000" } }, "id.gossipAdvertiseAddr");
 });

@@ -7,7 +7,17 @@
 
 import { type AddressInput, normalizeAddress } from "../core/address.ts";
 import { MAX_DATAGRAM_SIZE } from "../core/codec.ts";
-import { type ChitchatConfig, invalidConfig, MIN_MTU } from "../core/config.ts";
+import {
+  type ChitchatConfig,
+  checkAdvertiseAddress,
+  checkWireName,
+  invalidConfig,
+  MIN_MTU,
+  nestedSettings,
+  refuseUnknownFields,
+} from "../core/config.ts";
+import { DEFAULT_FAILURE_DETECTOR_CONFIG } from "../core/failure_detector.ts";
+import { DEFAULT_NODE_STATE_LIMITS } from "../core/node_state.ts";
 import type { Clock } from "./clock.ts";
 import { parseClusterKeys, SEAL_OVERHEAD } from "./keyring.ts";
 import { DEFAULT_RECEIVE_LIMITS, type ReceiveLimits } from "./receive_budget.ts";
@@ -97,12 +107,34 @@ export interface ValidatedNodeConfig {
   readonly receiveLimits: Readonly<Required<ReceiveLimits>>;
 }
 
-const KNOWN_FIELDS = new Set([
-  "nodeId", "generationId", "listenAddr", "advertiseAddr", "clusterId", "seeds", "gossipIntervalMs",
-  "seedRefreshIntervalMs", "leaveTimeoutMs", "socket", "clock", "random", "resolver", "mtu",
-  "failureDetector", "tombstoneGracePeriodMs", "limits", "livenessPredicate", "onCatchUp", "logger",
-  "initialKeyValues", "removedNodeMemory", "priorityKeyPrefixes", "clusterKeys", "receiveLimits",
-]);
+/** Every field of a node config; the type makes it list each one, no more. */
+const NODE_FIELDS: Readonly<Record<keyof NodeConfig, true>> = {
+  nodeId: true,
+  generationId: true,
+  listenAddr: true,
+  advertiseAddr: true,
+  clusterId: true,
+  seeds: true,
+  gossipIntervalMs: true,
+  seedRefreshIntervalMs: true,
+  leaveTimeoutMs: true,
+  socket: true,
+  clock: true,
+  random: true,
+  resolver: true,
+  clusterKeys: true,
+  receiveLimits: true,
+  mtu: true,
+  failureDetector: true,
+  tombstoneGracePeriodMs: true,
+  limits: true,
+  livenessPredicate: true,
+  onCatchUp: true,
+  logger: true,
+  initialKeyValues: true,
+  removedNodeMemory: true,
+  priorityKeyPrefixes: true,
+};
 
 const fail: (field: string, problem: string, value: unknown) => never = invalidConfig;
 
@@ -123,32 +155,43 @@ function address(field: string, value: AddressInput): string {
 }
 
 /**
- * Checks the runtime fields of a node config (the protocol fields are
- * checked by the core). Throws `TypeError` naming the first bad or unknown
- * field.
+ * Checks the runtime fields of a node config, the fields the core knows by
+ * another name (`nodeId`, `advertiseAddr`, `clusterId`, `mtu` with cluster
+ * keys) and the field names of every nested object; the other protocol
+ * values are checked by the core. Throws `TypeError` naming the first bad
+ * or unknown field as the user wrote it (`failureDetector.phiTreshold`),
+ * with the known name meant for a near miss.
  *
  * @example
  * ```ts
  * import { validateNodeConfig } from "@scope/chitchat";
  * import assert from "node:assert/strict";
  * assert.throws(() => validateNodeConfig({ nodeId: "a", listenAddr: "nowhere" }), /"listenAddr"/);
+ * assert.throws(
+ *   () => validateNodeConfig({ nodeId: "a", listenAddr: "127.0.0.1:0", advertiseAddr: "myhost:1" }),
+ *   /"advertiseAddr": expected an IP address/,
+ * );
  * ```
  */
 export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
   if (typeof config !== "object" || config === null) fail("config", "expected an object", config);
-  for (const field of Object.keys(config)) {
-    if (!KNOWN_FIELDS.has(field)) fail(field, "unknown option", (config as unknown as Record<string, unknown>)[field]);
-  }
-  if (typeof config.nodeId !== "string" || config.nodeId.length === 0) {
-    fail("nodeId", "expected a non-empty string", config.nodeId);
-  }
+  refuseUnknownFields("", config, NODE_FIELDS);
+  // The core checks these again under its own names (id.nodeId, ...); checked
+  // here first, errors name the fields as the user wrote them.
+  checkWireName("nodeId", config.nodeId);
   const generationId = config.generationId ?? Date.now();
   if (!Number.isSafeInteger(generationId) || generationId < 0) {
     fail("generationId", "expected a non-negative integer", config.generationId);
   }
   if (config.listenAddr === undefined) fail("listenAddr", "required", undefined);
   const listenAddr = address("listenAddr", config.listenAddr);
-  const advertiseAddr = config.advertiseAddr === undefined ? undefined : address("advertiseAddr", config.advertiseAddr);
+  const advertiseAddr = config.advertiseAddr === undefined
+    ? undefined
+    : checkAdvertiseAddress("advertiseAddr", config.advertiseAddr);
+  if (config.clusterId !== undefined) checkWireName("clusterId", config.clusterId);
+  // Their values are the core's to check, but a typo is refused before any socket opens.
+  nestedSettings("failureDetector", config.failureDetector, DEFAULT_FAILURE_DETECTOR_CONFIG);
+  nestedSettings("limits", config.limits, DEFAULT_NODE_STATE_LIMITS);
   if (config.seeds !== undefined) {
     if (!Array.isArray(config.seeds)) fail("seeds", "expected an array of host:port strings", config.seeds);
     for (const seed of config.seeds) address("seeds", seed);
@@ -174,10 +217,19 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
       throw new TypeError(`Invalid config "clusterKeys": ${(error as Error).message}`);
     }
   }
-  const mtu = config.mtu ?? MAX_DATAGRAM_SIZE;
-  const coreMtu = clusterKeys !== undefined && typeof mtu === "number" ? mtu - SEAL_OVERHEAD : config.mtu;
-  if (coreMtu !== undefined && coreMtu < MIN_MTU && clusterKeys !== undefined) {
-    fail("mtu", `expected at least ${MIN_MTU + SEAL_OVERHEAD} with clusterKeys (the seal takes ${SEAL_OVERHEAD})`, mtu);
+  let coreMtu = config.mtu;
+  if (clusterKeys !== undefined) {
+    // The core sees the MTU less the seal; its errors would show that number, so check the one given here.
+    const mtu = config.mtu ?? MAX_DATAGRAM_SIZE;
+    if (typeof mtu !== "number" || !Number.isInteger(mtu) || mtu < MIN_MTU + SEAL_OVERHEAD || mtu > MAX_DATAGRAM_SIZE) {
+      fail(
+        "mtu",
+        `expected at least ${MIN_MTU + SEAL_OVERHEAD} with clusterKeys (the seal takes ${SEAL_OVERHEAD}), ` +
+          `an integer of at most ${MAX_DATAGRAM_SIZE}`,
+        mtu,
+      );
+    }
+    coreMtu = mtu - SEAL_OVERHEAD;
   }
   return {
     listenAddr,
@@ -201,16 +253,11 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
 }
 
 function receiveLimits(value: ReceiveLimits | undefined): Readonly<Required<ReceiveLimits>> {
-  if (value === undefined) return DEFAULT_RECEIVE_LIMITS;
-  if (typeof value !== "object" || value === null) fail("receiveLimits", "expected an object", value);
-  const result = { ...DEFAULT_RECEIVE_LIMITS };
-  for (const [field, given] of Object.entries(value)) {
-    if (!(field in DEFAULT_RECEIVE_LIMITS)) fail(`receiveLimits.${field}`, "unknown option", given);
-    if (given === undefined) continue;
+  const result = nestedSettings("receiveLimits", value, DEFAULT_RECEIVE_LIMITS);
+  for (const [field, given] of Object.entries(result)) {
     if (typeof given !== "number" || !Number.isInteger(given) || given < 1) {
       fail(`receiveLimits.${field}`, "expected a positive integer", given);
     }
-    result[field as keyof ReceiveLimits] = given;
   }
   return result;
 }
