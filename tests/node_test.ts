@@ -56,6 +56,26 @@ test("liveNodes() yields the current view at once and ends on abort", async () =
   await node.shutdown();
 });
 
+test("liveNodes(), events() and keyChanges() with an aborted signal return ended feeds", async () => {
+  const { clock, network } = setup();
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
+  const core = node.chitchat;
+  let subscriptions = 0;
+  const count = <F extends (...args: never[]) => unknown>(fn: F): F =>
+    ((...args: Parameters<F>) => (subscriptions++, fn.apply(core, args))) as F;
+  core.subscribeLiveView = count(core.subscribeLiveView);
+  core.subscribeMembership = count(core.subscribeMembership);
+  core.subscribeKeyChanges = count(core.subscribeKeyChanges);
+  const signal = AbortSignal.abort();
+  const feeds = [node.liveNodes({ signal }), node.events({ signal }), node.keyChanges("x", { signal })];
+  for (const feed of feeds) assert.deepEqual(await feed.next(), { done: true, value: undefined });
+  const seen: unknown[] = [];
+  for await (const item of node.events({ signal })) seen.push(item);
+  assert.deepEqual(seen, []);
+  assert.equal(subscriptions, 0, "an ended feed subscribes to nothing");
+  await node.shutdown();
+});
+
 test("every feed ends when the node shuts down", async () => {
   const { clock, network } = setup();
   const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });

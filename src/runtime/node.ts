@@ -336,55 +336,58 @@ export class ChitchatNode implements AsyncDisposable {
    * a live node's max version). A slow reader skips to the latest view.
    */
   liveNodes(options: FeedOptions = {}): WatchFeed<readonly ReadonlyNodeStateLike[]> {
-    let unsubscribe = (): void => {};
-    const feed = new WatchFeed<readonly ReadonlyNodeStateLike[]>(
-      this.#core.liveNodes(),
-      () => {
-        unsubscribe();
-        this.#feeds.delete(feed);
-      },
-      options,
+    return this.#openFeed(
+      (onClose) => new WatchFeed<readonly ReadonlyNodeStateLike[]>(this.#core.liveNodes(), onClose, options),
+      (feed) => this.#core.subscribeLiveView((view) => feed.publish(view)),
     );
-    this.#register(feed, () => (unsubscribe = this.#core.subscribeLiveView((view) => feed.publish(view))));
-    return feed;
   }
 
   /** Membership events and key changes of every node, in order, with a bounded buffer. */
   events(options: QueueFeedOptions = {}): QueueFeed<MembershipEvent | KeyChangedEvent> {
-    const unsubscribers: Array<() => void> = [];
-    const feed = new QueueFeed<MembershipEvent | KeyChangedEvent>(() => {
-      for (const unsubscribe of unsubscribers) unsubscribe();
-      this.#feeds.delete(feed);
-    }, options);
-    this.#register(feed, () => {
-      unsubscribers.push(this.#core.subscribeMembership((event) => feed.push(event)));
-      unsubscribers.push(
-        this.#core.subscribeKeyChanges("", (change) => feed.push({ type: "keyChanged", ...change })),
-      );
-    });
-    return feed;
+    return this.#openFeed(
+      (onClose) => new QueueFeed<MembershipEvent | KeyChangedEvent>(onClose, options),
+      (feed) => {
+        const offMembership = this.#core.subscribeMembership((event) => feed.push(event));
+        const offKeys = this.#core.subscribeKeyChanges("", (change) => feed.push({ type: "keyChanged", ...change }));
+        return () => {
+          offMembership();
+          offKeys();
+        };
+      },
+    );
   }
 
   /** Visible key changes (sets, deletions, reaped TTL keys) whose key starts with `prefix`. */
   keyChanges(prefix: string, options: QueueFeedOptions = {}): QueueFeed<KeyChange> {
     if (typeof prefix !== "string") throw new TypeError(`Key prefix must be a string, got ${typeof prefix}`);
-    let unsubscribe = (): void => {};
-    const feed = new QueueFeed<KeyChange>(() => {
-      unsubscribe();
-      this.#feeds.delete(feed);
-    }, options);
-    this.#register(feed, () => (unsubscribe = this.#core.subscribeKeyChanges(prefix, (c) => feed.push(c))));
-    return feed;
+    return this.#openFeed(
+      (onClose) => new QueueFeed<KeyChange>(onClose, options),
+      (feed) => this.#core.subscribeKeyChanges(prefix, (change) => feed.push(change)),
+    );
   }
 
-  #register(feed: { close(): void; readonly closed: boolean }, subscribe: () => void): void {
-    if (this.#stopped) {
-      feed.close();
-      return;
-    }
-    if (feed.closed) return;
-    subscribe();
+  /**
+   * Builds a feed and subscribes it, unless it ended at once (an aborted
+   * signal) or the node is shut down. The close callback may run inside the
+   * feed's constructor, so it refers to the feed only once it exists.
+   */
+  #openFeed<F extends { close(): void; readonly closed: boolean }>(
+    create: (onClose: () => void) => F,
+    subscribe: (feed: F) => () => void,
+  ): F {
+    let feed: F | undefined;
+    let unsubscribe: (() => void) | undefined;
+    const onClose = (): void => {
+      unsubscribe?.();
+      unsubscribe = undefined;
+      if (feed !== undefined) this.#feeds.delete(feed);
+    };
+    feed = create(onClose);
+    if (this.#stopped) feed.close();
+    if (feed.closed) return feed;
+    unsubscribe = subscribe(feed);
     this.#feeds.add(feed);
+    return feed;
   }
 
   // --- gossip ---------------------------------------------------------------
