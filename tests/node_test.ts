@@ -6,6 +6,7 @@ import { MemoryNetwork } from "../src/testing/memory_network.ts";
 import { createRandom } from "../src/testing/random.ts";
 import { SimulatedCluster } from "../src/testing/simulated_cluster.ts";
 import type { NodeConfig } from "../src/runtime/node_config.ts";
+import { stateJson } from "../examples/node/http_api.ts";
 
 function setup(seed = 1): { clock: ManualClock; network: MemoryNetwork } {
   const clock = new ManualClock();
@@ -85,6 +86,42 @@ test("every feed ends when the node shuts down", async () => {
   await node.shutdown();
   for (const result of await Promise.all(pendings)) assert.equal(result.done, true);
   assert.equal((await node.liveNodes().next()).done, true, "a feed opened after shutdown is done");
+});
+
+test("a node known but never yet seen live is joining, not dead, until it turns live", async () => {
+  const { clock, network } = setup();
+  const a = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
+  const events = a.events();
+  const b = await spawnChitchat({
+    nodeId: "b",
+    listenAddr: "127.0.0.1:2",
+    seeds: ["127.0.0.1:1"],
+    socket: network.opener,
+    clock,
+  });
+  const seen: string[] = [];
+  for (let step = 0; step < 600; step++) {
+    clock.advance(100);
+    const fromSnapshot = a.snapshot().nodes.find((node) => node.id.nodeId === "b")?.status;
+    if (fromSnapshot === undefined) continue;
+    assert.equal(a.chitchat.status(b.id), fromSnapshot, "status() agrees with snapshot()");
+    assert.equal(stateJson(a).nodes.find((node) => node.nodeId === "b")?.status, fromSnapshot, "so does /api/state");
+    seen.push(fromSnapshot);
+    if (fromSnapshot === "live") break;
+    assert.equal(fromSnapshot, "joining");
+    assert.deepEqual(a.deadNodeIds(), []);
+  }
+  assert.equal(seen[0], "joining", `b is joining first: ${seen.join(",")}`);
+  assert.equal(seen.at(-1), "live", `b turns live: ${seen.join(",")}`);
+  const kinds: string[] = [];
+  while (events.buffered > 0) {
+    const { value } = await events.next();
+    if (value !== undefined && value.type !== "keyChanged") kinds.push(value.type);
+  }
+  events.close();
+  assert.deepEqual(kinds, ["joined"]);
+  await b.shutdown({ leave: false });
+  await a.shutdown({ leave: false });
 });
 
 test("a slow liveNodes() reader holds only the latest view", async () => {
