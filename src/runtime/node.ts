@@ -11,7 +11,7 @@ import { Chitchat, type ClusterSnapshot, type MembershipEvent } from "../core/ch
 import type { ChitchatId } from "../core/chitchat_id.ts";
 import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../core/codec.ts";
 import type { ChitchatConfig, ReadonlyNodeStateLike } from "../core/config.ts";
-import { type Logger, silentLogger } from "../core/logger.ts";
+import type { Logger } from "../core/logger.ts";
 import type { AckMessage, Message } from "../core/messages.ts";
 import type { KeyChange } from "../core/node_state.ts";
 import { openUdpSocket } from "../adapters/open.ts";
@@ -22,6 +22,8 @@ import type { Socket, SocketOpener } from "./socket.ts";
 import { type NodeConfig, validateNodeConfig } from "./node_config.ts";
 import { Keyring } from "./keyring.ts";
 import { ReceiveBudget } from "./receive_budget.ts";
+import { consoleLogger, withoutRepeats } from "./logger.ts";
+import { DuplicateIdWatch } from "./duplicate_ids.ts";
 import { LEFT_KEY, RESERVED_KEY_PREFIX } from "../core/chitchat.ts";
 
 export type { NodeConfig } from "./node_config.ts";
@@ -75,6 +77,9 @@ interface MutableStats {
   messagesIn: Record<Message["type"], number>;
 }
 
+/** The default console logger prints a message repeated word for word at most once in this time. */
+const REPEATED_WARNING_WINDOW_MS = 60_000;
+
 /** Peers told directly of a graceful leave; the rest learn it through gossip. */
 const MAX_LEAVE_NOTICES = 64;
 
@@ -87,7 +92,9 @@ export interface ShutdownOptions {
 /**
  * Starts a node: binds its socket, then gossips every interval until
  * `shutdown()`. Refuses an invalid config with a `TypeError` naming the field,
- * and a taken address with `AddressInUseError`.
+ * a taken address with `AddressInUseError`, and an address it cannot bind
+ * otherwise with `BindError`. Without a `logger`, warnings and errors go to
+ * the console (see {@linkcode consoleLogger}).
  *
  * @example A node alone on loopback
  * ```ts
@@ -137,6 +144,7 @@ export class ChitchatNode implements AsyncDisposable {
   #leaveWaiters = new Map<string, () => void>();
   #keyring: Keyring | undefined;
   #budget: ReceiveBudget;
+  #duplicates: DuplicateIdWatch;
   #maxInFlight: number;
   /** Datagrams being opened, handled or sealed (cluster keys only). */
   #inFlight = 0;
@@ -165,7 +173,11 @@ export class ChitchatNode implements AsyncDisposable {
     this.#socket = socket;
     this.localAddr = socket.localAddr;
     this.#clock = settings.clock ?? systemClock;
-    this.#logger = config.logger ?? silentLogger;
+    this.#logger = config.logger ?? withoutRepeats(
+      consoleLogger({ level: "warn", prefix: `[chitchat ${config.nodeId}]` }),
+      () => this.#clock.now(),
+      REPEATED_WARNING_WINDOW_MS,
+    );
     this.#intervalMs = settings.gossipIntervalMs;
     this.#seedRefreshMs = settings.seedRefreshIntervalMs;
     this.#leaveTimeoutMs = settings.leaveTimeoutMs;
@@ -179,11 +191,14 @@ export class ChitchatNode implements AsyncDisposable {
     const coreConfig: ChitchatConfig = {
       ...protocolConfig,
       mtu: settings.coreMtu,
+      logger: this.#logger,
       id: { nodeId: config.nodeId, generationId: settings.generationId, gossipAdvertiseAddr: advertise },
       clusterId: config.clusterId ?? "default",
     };
     this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
     this.id = this.#core.id;
+    this.#duplicates = new DuplicateIdWatch(this.id, this.#logger);
+    this.#core.subscribeMembership((event) => this.#duplicates.observe(event));
     if (settings.clusterKeys !== undefined) {
       this.#keyring = new Keyring(settings.clusterKeys, { clusterId: this.#core.clusterId });
     }
@@ -375,14 +390,15 @@ export class ChitchatNode implements AsyncDisposable {
     create: (onClose: () => void) => F,
     subscribe: (feed: F) => () => void,
   ): F {
-    let feed: F | undefined;
+    const opened: { feed?: F } = {};
     let unsubscribe: (() => void) | undefined;
     const onClose = (): void => {
       unsubscribe?.();
       unsubscribe = undefined;
-      if (feed !== undefined) this.#feeds.delete(feed);
+      if (opened.feed !== undefined) this.#feeds.delete(opened.feed);
     };
-    feed = create(onClose);
+    const feed = create(onClose);
+    opened.feed = feed;
     if (this.#stopped) feed.close();
     if (feed.closed) return feed;
     unsubscribe = subscribe(feed);
@@ -418,6 +434,7 @@ export class ChitchatNode implements AsyncDisposable {
         this.#send(bytes, target);
       }
       this.#core.updateLiveness(now);
+      this.#duplicates.check((id) => this.#core.nodeState(id)?.heartbeat);
     } catch (error) {
       this.#logger.error("Gossip round failed", error);
     }
