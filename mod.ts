@@ -59,6 +59,7 @@ export {
   type FailureDetectorConfig,
 } from "./src/core/failure_detector.ts";
 export { type Logger, silentLogger } from "./src/core/logger.ts";
+export { type ConsoleLoggerOptions, consoleLogger, type LogLevel } from "./src/runtime/logger.ts";
 export type {
   AckMessage,
   BadClusterMessage,
@@ -116,4 +117,10 @@ export {
 export { type NodeConfig, validateNodeConfig, type ValidatedNodeConfig } from "./src/runtime/node_config.ts";
 export { DEFAULT_RECEIVE_LIMITS, ReceiveBudget, type ReceiveLimits } from "./src/runtime/receive_budget.ts";
 export { type Resolver, SeedList, systemResolver } from "./src/runtime/seeds.ts";
-export { AddressInUseError, type DatagramHandler, type Socket, type SocketOpener } from "./src/runtime/socket.ts";
+export {
+  AddressInUseError,
+  BindError,
+  type DatagramHandler,
+  type Socket,
+  type SocketOpener,
+} from "./src/runtime/socket.ts";

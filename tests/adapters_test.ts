@@ -5,6 +5,8 @@ import { openDenoUdpSocket } from "../src/adapters/deno.ts";
 import { openNodeUdpSocket } from "../src/adapters/node.ts";
 import { openUdpSocket } from "../src/adapters/open.ts";
 import type { AddressInput } from "../src/core/address.ts";
+import { AddressInUseError, BindError } from "../src/runtime/socket.ts";
+import type { SocketOpener } from "../src/runtime/socket.ts";
 import { socketContract } from "./socket_contract.ts";
 
 const isDeno = "Deno" in globalThis;
@@ -48,6 +50,64 @@ test("openUdpSocket() and openNodeUdpSocket() sockets talk to each other", async
   } finally {
     await native.close();
     await node.close();
+  }
+});
+
+/** Every opener that runs here: the auto-picking one, this runtime's own adapter and node:dgram. */
+const OPENERS: Array<[string, SocketOpener]> = [
+  ["openUdpSocket", openUdpSocket],
+  ...(isDeno ? [["openDenoUdpSocket", openDenoUdpSocket] as [string, SocketOpener]] : []),
+  ...(isBun ? [["openBunUdpSocket", openBunUdpSocket] as [string, SocketOpener]] : []),
+  ["openNodeUdpSocket", openNodeUdpSocket],
+];
+
+/** The error `open(addr)` rejects with; fails when it binds. */
+async function bindFailure(open: SocketOpener, addr: string): Promise<unknown> {
+  try {
+    const socket = await open(addr);
+    await socket.close();
+  } catch (error) {
+    return error;
+  }
+  assert.fail(`${addr} was bound`);
+}
+
+for (
+  const [addr, reason] of [
+    // TEST-NET-1 (RFC 5737): never an address of this machine.
+    ["192.0.2.1:7000", /192\.0\.2\.1 is not an address of this machine/],
+    // .invalid never resolves (RFC 6761).
+    ["no-such-host.invalid:7000", /host name "no-such-host\.invalid" does not resolve/],
+  ] as const
+) {
+  test(`every adapter rejects ${addr} with one BindError naming it, the runtime's error as cause`, async () => {
+    const messages = new Set<string>();
+    for (const [name, open] of OPENERS) {
+      const error = await bindFailure(open, addr);
+      assert.ok(error instanceof BindError, `${name}: got ${String(error)}`);
+      assert.ok(!(error instanceof AddressInUseError), name);
+      assert.equal(error.name, "BindError");
+      assert.equal(error.addr, addr);
+      assert.match(error.message, new RegExp(`^Cannot bind ${addr.replaceAll(".", "\\.")}: `), name);
+      assert.match(error.message, reason, name);
+      assert.ok(error.cause instanceof Error, `${name}: the runtime's error is the cause`);
+      messages.add(error.message);
+    }
+    assert.equal(messages.size, 1, `one message on every adapter: ${[...messages].join(" | ")}`);
+  });
+}
+
+test("AddressInUseError is a BindError", async () => {
+  const first = await openUdpSocket("127.0.0.1:0");
+  try {
+    for (const [name, open] of OPENERS) {
+      const error = await bindFailure(open, first.localAddr);
+      assert.ok(error instanceof AddressInUseError, `${name}: got ${String(error)}`);
+      assert.ok(error instanceof BindError, name);
+      assert.equal(error.addr, first.localAddr);
+    }
+  } finally {
+    await first.close();
   }
 });
 

@@ -283,7 +283,7 @@ test("Chitchat.handleMessage() spreads heartbeats without any key change, throug
   // c heard of a through b only; the first heartbeat seen is not an increase.
   assert.equal(c.nodeState(a.id)?.heartbeat, a.self.heartbeat);
   assert.equal(c.phi(a.id, now), undefined);
-  assert.equal(c.status(a.id), "dead");
+  assert.equal(c.status(a.id), "joining");
   const version = a.self.maxVersion;
   for (let i = 0; i < 3; i++) round();
   assert.equal(c.status(a.id), "live");

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Socket } from "../src/runtime/socket.ts";
+import { spawnChitchat } from "../src/runtime/node.ts";
+import { BindError, type Socket } from "../src/runtime/socket.ts";
 import { SimulatedCluster } from "../src/testing/simulated_cluster.ts";
 
 test("send errors are counted and logged, and gossip goes on", async () => {
@@ -30,4 +31,14 @@ test("send errors are counted and logged, and gossip goes on", async () => {
   } finally {
     await cluster.close();
   }
+});
+
+test("spawnChitchat() on an address it cannot bind rejects with a BindError naming it", async () => {
+  await assert.rejects(spawnChitchat({ nodeId: "a", listenAddr: "192.0.2.1:7000" }), (error: unknown) => {
+    assert.ok(error instanceof BindError, `got ${String(error)}`);
+    assert.equal(error.addr, "192.0.2.1:7000");
+    assert.match(error.message, /^Cannot bind 192\.0\.2\.1:7000: /);
+    assert.ok(error.cause instanceof Error);
+    return true;
+  });
 });

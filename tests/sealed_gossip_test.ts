@@ -231,7 +231,9 @@ test("a send that throws costs a sealed node that one datagram, not the later on
     listen: (handler: (data: Uint8Array, from: string) => void) => inner.listen(handler),
     close: () => inner.close(),
   };
-  const a = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket, clock, clusterKeys: [K1], ...FAST });
+  const errors: string[] = [];
+  const logger = { debug() {}, info() {}, warn() {}, error: (msg: string) => void errors.push(msg) };
+  const a = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket, clock, clusterKeys: [K1], ...FAST, logger });
   const b = await spawnChitchat({
     nodeId: "b",
     listenAddr: "127.0.0.1:2",
@@ -247,6 +249,8 @@ test("a send that throws costs a sealed node that one datagram, not the later on
     await b.whenIdle();
   }
   assert.equal(a.stats().sendErrors, 1);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /^Sealing \d+ bytes for 127\.0\.0\.1:2 failed$/);
   assert.deepEqual(a.liveNodeIds().map((id) => id.nodeId).sort(), ["a", "b"]);
   await a.shutdown({ leave: false });
   await b.shutdown({ leave: false });

@@ -10,6 +10,7 @@ import {
   type ChitchatEvent,
   type ChitchatId,
   type ChitchatNode,
+  type MemberStatus,
   RESERVED_KEY_PREFIX,
 } from "../../mod.ts";
 
@@ -27,8 +28,8 @@ export interface ApiNode {
   generationId: number;
   /** Gossip address. */
   addr: string;
-  /** `live`, `dead`, `scheduled` or `left`. */
-  status: string;
+  /** `joining` (known, never yet seen live), `live`, `dead`, `scheduled` or `left`. */
+  status: MemberStatus;
   /** Last heartbeat seen. */
   heartbeat: number;
   /** Highest version seen. */

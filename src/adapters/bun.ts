@@ -6,7 +6,8 @@
 
 import { lookup } from "node:dns/promises";
 import { formatAddress, isIPv4, isIPv6, normalizeAddress, parseAddress } from "../core/address.ts";
-import { AddressInUseError, type DatagramHandler, type Socket } from "../runtime/socket.ts";
+import type { DatagramHandler, Socket } from "../runtime/socket.ts";
+import { bindError } from "./bind_error.ts";
 
 // The interface the socket implements, so this entry point documents on its own.
 export type { DatagramHandler, Socket } from "../runtime/socket.ts";
@@ -160,7 +161,9 @@ class BunUdpSocket implements Socket {
  * `localhost` is resolved by Bun and `localAddr` shows the literal bound.
  *
  * Rejects with `AddressInUseError` when the address is taken, `TypeError`
- * when it is malformed, and Bun's own error otherwise.
+ * when it is malformed, and a `BindError` naming the address (Bun's error
+ * as its `cause`) when it cannot be bound otherwise: not an address of this
+ * machine, a host name that does not resolve.
  *
  * Quirks absorbed here: `send` returning false (backpressure) makes the send
  * wait for `drain` and retry; a stale `ECONNREFUSED` left by an earlier
@@ -193,8 +196,7 @@ export async function openBunUdpSocket(addr: string): Promise<Socket> {
       socket: socket.handlers,
     });
   } catch (error) {
-    if (errorCode(error) === "EADDRINUSE") throw new AddressInUseError(canonical, { cause: error });
-    throw error;
+    throw bindError(canonical, hostname, error);
   }
   socket.attach(raw);
   return socket;

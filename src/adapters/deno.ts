@@ -6,6 +6,7 @@
 
 import { formatAddress, isIPv4, isIPv6, normalizeAddress, parseAddress } from "../core/address.ts";
 import { AddressInUseError, type DatagramHandler, type Socket } from "../runtime/socket.ts";
+import { bindError } from "./bind_error.ts";
 
 // The interface the socket implements, so this entry point documents on its own.
 export type { DatagramHandler, Socket } from "../runtime/socket.ts";
@@ -31,10 +32,9 @@ interface DenoDatagramConn {
 /** The part of the `Deno` namespace used here, typed structurally so any checker accepts the file. */
 interface DenoNamespace {
   listenDatagram?: (options: DenoNetAddr) => DenoDatagramConn;
-  errors: Record<
-    "AddrInUse" | "BadResource" | "Interrupted" | "ConnectionReset",
-    new (...args: never[]) => Error
-  >;
+  errors:
+    & Record<"AddrInUse" | "BadResource" | "Interrupted" | "ConnectionReset", new (...args: never[]) => Error>
+    & Partial<Record<"NotCapable", new (...args: never[]) => Error>>;
 }
 
 function denoNamespace(): DenoNamespace {
@@ -133,8 +133,10 @@ class DenoUdpSocket implements Socket {
  *
  * Rejects with `AddressInUseError` when the address is taken, `TypeError`
  * when it is malformed or `Deno.listenDatagram` is unavailable (run with
- * `--unstable-net`), and Deno's own error otherwise (e.g. `NotCapable`
- * without `--allow-net`).
+ * `--unstable-net`), Deno's `NotCapable` without `--allow-net`, and a
+ * `BindError` naming the address (Deno's error as its `cause`) when it
+ * cannot be bound otherwise: not an address of this machine, a host name
+ * that does not resolve.
  *
  * @example Two sockets on loopback
  * ```ts
@@ -172,6 +174,8 @@ function bind(addr: string): Socket {
     if (error instanceof deno.errors.AddrInUse) {
       throw new AddressInUseError(canonical, { cause: error });
     }
-    throw error;
+    const notCapable = deno.errors.NotCapable;
+    if (notCapable !== undefined && error instanceof notCapable) throw error;
+    throw bindError(canonical, hostname, error);
   }
 }

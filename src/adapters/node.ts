@@ -7,7 +7,8 @@
 import { createSocket, type RemoteInfo, type Socket as DgramSocket } from "node:dgram";
 import { lookup } from "node:dns/promises";
 import { formatAddress, isIPv4, isIPv6, normalizeAddress, parseAddress } from "../core/address.ts";
-import { AddressInUseError, type DatagramHandler, type Socket } from "../runtime/socket.ts";
+import type { DatagramHandler, Socket } from "../runtime/socket.ts";
+import { bindError } from "./bind_error.ts";
 
 // The interface the socket implements, so this entry point documents on its own.
 export type { DatagramHandler, Socket } from "../runtime/socket.ts";
@@ -111,7 +112,9 @@ function bind(dgram: DgramSocket, address: string, port: number): Promise<void> 
  * port. Sending to a host name resolves it with the socket's family.
  *
  * Rejects with `AddressInUseError` when the address is taken, `TypeError`
- * when it is malformed, and the runtime's own error otherwise.
+ * when it is malformed, and a `BindError` naming the address (the runtime's
+ * error as its `cause`) when it cannot be bound otherwise: not an address of
+ * this machine, a host name that does not resolve.
  *
  * @example Two sockets on loopback
  * ```ts
@@ -129,7 +132,13 @@ function bind(dgram: DgramSocket, address: string, port: number): Promise<void> 
 export async function openNodeUdpSocket(addr: string): Promise<Socket> {
   const canonical = normalizeAddress(addr);
   const { hostname, port } = parseAddress(canonical);
-  const { address, family } = await bindHost(hostname);
+  let bound: { address: string; family: 4 | 6 };
+  try {
+    bound = await bindHost(hostname);
+  } catch (error) {
+    throw bindError(canonical, hostname, error);
+  }
+  const { address, family } = bound;
   const dgram = createSocket(family === 6 ? "udp6" : "udp4");
   try {
     await bind(dgram, address, port);
@@ -139,8 +148,7 @@ export async function openNodeUdpSocket(addr: string): Promise<Socket> {
     } catch {
       // Already closed by the failed bind.
     }
-    if (errorCode(error) === "EADDRINUSE") throw new AddressInUseError(canonical, { cause: error });
-    throw error;
+    throw bindError(canonical, hostname, error);
   }
   return new NodeUdpSocket(dgram);
 }

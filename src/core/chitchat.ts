@@ -67,8 +67,11 @@ type AnswerEntry =
 /** The key a node sets when it leaves the cluster gracefully. */
 export const LEFT_KEY = "__chitchat.left";
 
-/** A node's membership status: `live`, `dead`, `scheduled` (for deletion) or `left`. */
-export type MemberStatus = "live" | "dead" | "scheduled" | "left";
+/**
+ * A node's membership status: `joining` (known, never yet seen live), `live`,
+ * `dead` (was live, no longer), `scheduled` (for deletion) or `left`.
+ */
+export type MemberStatus = "joining" | "live" | "dead" | "scheduled" | "left";
 
 /**
  * A membership change of a node, as the failure detector and graceful leaves
@@ -273,7 +276,7 @@ export class Chitchat {
       peers.push(addr);
       const status = this.#members.get(key)?.status;
       if (status === "live") live.push(addr);
-      else if (status === "dead") dead.push(addr);
+      else if (status === "dead" || status === "joining") dead.push(addr);
     }
     const seedList = seeds.filter((seed) => seed !== self);
     return selectGossipTargets({ peers, live, dead, seeds: seedList }, this.#random);
@@ -322,7 +325,7 @@ export class Chitchat {
     let seen = 0;
     const start = picked.length;
     for (const [key, record] of this.#members) {
-      if (record.everLive || record.status !== "dead") continue;
+      if (record.everLive || record.status !== "joining") continue;
       // Reservoir sampling: every such node has the same chance.
       seen++;
       if (picked.length < cap) picked.push(key);
@@ -632,7 +635,7 @@ export class Chitchat {
       if (key === this.#selfKey) continue;
       let record = this.#members.get(key);
       if (record === undefined) {
-        record = { status: "dead", everLive: false };
+        record = { status: "joining", everLive: false };
         this.#members.set(key, record);
       }
       let status: MemberStatus;
@@ -651,7 +654,7 @@ export class Chitchat {
         }
         record.everLive = true;
       } else {
-        status = this.#fd.isScheduledForDeletion(key, now) ? "scheduled" : "dead";
+        status = this.#fd.isScheduledForDeletion(key, now) ? "scheduled" : record.everLive ? "dead" : "joining";
         if (record.status === "live") events.push({ type: "died", node: state.id });
       }
       record.status = status;
@@ -739,9 +742,11 @@ export class Chitchat {
     return ids;
   }
 
-  /** The membership status of a node as of the last `updateLiveness`. */
+  /** The membership status of a node as of the last `updateLiveness` (`joining` if learned since). */
   status(id: ChitchatId): MemberStatus | undefined {
-    return this.#members.get(chitchatIdKey(id))?.status;
+    const record = this.#members.get(chitchatIdKey(id));
+    if (record !== undefined) return record.status;
+    return this.nodeState(id) === undefined ? undefined : "joining";
   }
 
   /** Phi of a node at `now`, `undefined` for self, unknown nodes, or too few samples. */
@@ -765,7 +770,7 @@ export class Chitchat {
       const key = chitchatIdKey(state.id);
       nodes.push({
         id: state.id,
-        status: this.#members.get(key)?.status ?? "dead",
+        status: this.#members.get(key)?.status ?? "joining",
         inLiveView: inView.has(state),
         heartbeat: state.heartbeat,
         maxVersion: state.maxVersion,

@@ -57,7 +57,11 @@ export interface ChitchatConfig {
   readonly livenessPredicate?: (state: ReadonlyNodeStateLike) => boolean;
   /** Called when a node's state had to be rebuilt from version 0 (a reset). */
   readonly onCatchUp?: (node: ChitchatId) => void;
-  /** Where warnings go; `@std/log`'s `getLogger()` fits. Silent by default. */
+  /**
+   * Where warnings go; `@std/log`'s `getLogger()` fits. The state machine is
+   * silent by default; a node started by `spawnChitchat` prints warnings and
+   * errors to the console unless given a logger.
+   */
   readonly logger?: Logger;
   /** Keys this node starts with. */
   readonly initialKeyValues?: Iterable<readonly [string, string]> | Readonly<Record<string, string>>;

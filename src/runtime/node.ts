@@ -11,7 +11,7 @@ import { Chitchat, type ClusterSnapshot, type MembershipEvent } from "../core/ch
 import type { ChitchatId } from "../core/chitchat_id.ts";
 import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../core/codec.ts";
 import type { ChitchatConfig, ReadonlyNodeStateLike } from "../core/config.ts";
-import { type Logger, silentLogger } from "../core/logger.ts";
+import type { Logger } from "../core/logger.ts";
 import type { AckMessage, Message } from "../core/messages.ts";
 import type { KeyChange } from "../core/node_state.ts";
 import { openUdpSocket } from "../adapters/open.ts";
@@ -22,6 +22,8 @@ import type { Socket, SocketOpener } from "./socket.ts";
 import { type NodeConfig, validateNodeConfig } from "./node_config.ts";
 import { Keyring } from "./keyring.ts";
 import { ReceiveBudget } from "./receive_budget.ts";
+import { consoleLogger, withoutRepeats } from "./logger.ts";
+import { DuplicateIdWatch } from "./duplicate_ids.ts";
 import { LEFT_KEY, RESERVED_KEY_PREFIX } from "../core/chitchat.ts";
 
 export type { NodeConfig } from "./node_config.ts";
@@ -75,6 +77,9 @@ interface MutableStats {
   messagesIn: Record<Message["type"], number>;
 }
 
+/** The default console logger prints a message repeated word for word at most once in this time. */
+const REPEATED_WARNING_WINDOW_MS = 60_000;
+
 /** Peers told directly of a graceful leave; the rest learn it through gossip. */
 const MAX_LEAVE_NOTICES = 64;
 
@@ -87,7 +92,9 @@ export interface ShutdownOptions {
 /**
  * Starts a node: binds its socket, then gossips every interval until
  * `shutdown()`. Refuses an invalid config with a `TypeError` naming the field,
- * and a taken address with `AddressInUseError`.
+ * a taken address with `AddressInUseError`, and an address it cannot bind
+ * otherwise with `BindError`. Without a `logger`, warnings and errors go to
+ * the console (see {@linkcode consoleLogger}).
  *
  * @example A node alone on loopback
  * ```ts
@@ -137,6 +144,7 @@ export class ChitchatNode implements AsyncDisposable {
   #leaveWaiters = new Map<string, () => void>();
   #keyring: Keyring | undefined;
   #budget: ReceiveBudget;
+  #duplicates: DuplicateIdWatch;
   #maxInFlight: number;
   /** Datagrams being opened, handled or sealed (cluster keys only). */
   #inFlight = 0;
@@ -165,7 +173,11 @@ export class ChitchatNode implements AsyncDisposable {
     this.#socket = socket;
     this.localAddr = socket.localAddr;
     this.#clock = settings.clock ?? systemClock;
-    this.#logger = config.logger ?? silentLogger;
+    this.#logger = config.logger ?? withoutRepeats(
+      consoleLogger({ level: "warn", prefix: `[chitchat ${config.nodeId}]` }),
+      () => this.#clock.now(),
+      REPEATED_WARNING_WINDOW_MS,
+    );
     this.#intervalMs = settings.gossipIntervalMs;
     this.#seedRefreshMs = settings.seedRefreshIntervalMs;
     this.#leaveTimeoutMs = settings.leaveTimeoutMs;
@@ -179,11 +191,14 @@ export class ChitchatNode implements AsyncDisposable {
     const coreConfig: ChitchatConfig = {
       ...protocolConfig,
       mtu: settings.coreMtu,
+      logger: this.#logger,
       id: { nodeId: config.nodeId, generationId: settings.generationId, gossipAdvertiseAddr: advertise },
       clusterId: config.clusterId ?? "default",
     };
     this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
     this.id = this.#core.id;
+    this.#duplicates = new DuplicateIdWatch(this.id, this.#logger);
+    this.#core.subscribeMembership((event) => this.#duplicates.observe(event));
     if (settings.clusterKeys !== undefined) {
       this.#keyring = new Keyring(settings.clusterKeys, { clusterId: this.#core.clusterId });
     }
@@ -336,55 +351,59 @@ export class ChitchatNode implements AsyncDisposable {
    * a live node's max version). A slow reader skips to the latest view.
    */
   liveNodes(options: FeedOptions = {}): WatchFeed<readonly ReadonlyNodeStateLike[]> {
-    let unsubscribe = (): void => {};
-    const feed = new WatchFeed<readonly ReadonlyNodeStateLike[]>(
-      this.#core.liveNodes(),
-      () => {
-        unsubscribe();
-        this.#feeds.delete(feed);
-      },
-      options,
+    return this.#openFeed(
+      (onClose) => new WatchFeed<readonly ReadonlyNodeStateLike[]>(this.#core.liveNodes(), onClose, options),
+      (feed) => this.#core.subscribeLiveView((view) => feed.publish(view)),
     );
-    this.#register(feed, () => (unsubscribe = this.#core.subscribeLiveView((view) => feed.publish(view))));
-    return feed;
   }
 
   /** Membership events and key changes of every node, in order, with a bounded buffer. */
   events(options: QueueFeedOptions = {}): QueueFeed<MembershipEvent | KeyChangedEvent> {
-    const unsubscribers: Array<() => void> = [];
-    const feed = new QueueFeed<MembershipEvent | KeyChangedEvent>(() => {
-      for (const unsubscribe of unsubscribers) unsubscribe();
-      this.#feeds.delete(feed);
-    }, options);
-    this.#register(feed, () => {
-      unsubscribers.push(this.#core.subscribeMembership((event) => feed.push(event)));
-      unsubscribers.push(
-        this.#core.subscribeKeyChanges("", (change) => feed.push({ type: "keyChanged", ...change })),
-      );
-    });
-    return feed;
+    return this.#openFeed(
+      (onClose) => new QueueFeed<MembershipEvent | KeyChangedEvent>(onClose, options),
+      (feed) => {
+        const offMembership = this.#core.subscribeMembership((event) => feed.push(event));
+        const offKeys = this.#core.subscribeKeyChanges("", (change) => feed.push({ type: "keyChanged", ...change }));
+        return () => {
+          offMembership();
+          offKeys();
+        };
+      },
+    );
   }
 
   /** Visible key changes (sets, deletions, reaped TTL keys) whose key starts with `prefix`. */
   keyChanges(prefix: string, options: QueueFeedOptions = {}): QueueFeed<KeyChange> {
     if (typeof prefix !== "string") throw new TypeError(`Key prefix must be a string, got ${typeof prefix}`);
-    let unsubscribe = (): void => {};
-    const feed = new QueueFeed<KeyChange>(() => {
-      unsubscribe();
-      this.#feeds.delete(feed);
-    }, options);
-    this.#register(feed, () => (unsubscribe = this.#core.subscribeKeyChanges(prefix, (c) => feed.push(c))));
-    return feed;
+    return this.#openFeed(
+      (onClose) => new QueueFeed<KeyChange>(onClose, options),
+      (feed) => this.#core.subscribeKeyChanges(prefix, (change) => feed.push(change)),
+    );
   }
 
-  #register(feed: { close(): void; readonly closed: boolean }, subscribe: () => void): void {
-    if (this.#stopped) {
-      feed.close();
-      return;
-    }
-    if (feed.closed) return;
-    subscribe();
+  /**
+   * Builds a feed and subscribes it, unless it ended at once (an aborted
+   * signal) or the node is shut down. The close callback may run inside the
+   * feed's constructor, so it refers to the feed only once it exists.
+   */
+  #openFeed<F extends { close(): void; readonly closed: boolean }>(
+    create: (onClose: () => void) => F,
+    subscribe: (feed: F) => () => void,
+  ): F {
+    const opened: { feed?: F } = {};
+    let unsubscribe: (() => void) | undefined;
+    const onClose = (): void => {
+      unsubscribe?.();
+      unsubscribe = undefined;
+      if (opened.feed !== undefined) this.#feeds.delete(opened.feed);
+    };
+    const feed = create(onClose);
+    opened.feed = feed;
+    if (this.#stopped) feed.close();
+    if (feed.closed) return feed;
+    unsubscribe = subscribe(feed);
     this.#feeds.add(feed);
+    return feed;
   }
 
   // --- gossip ---------------------------------------------------------------
@@ -415,6 +434,7 @@ export class ChitchatNode implements AsyncDisposable {
         this.#send(bytes, target);
       }
       this.#core.updateLiveness(now);
+      this.#duplicates.check((id) => this.#core.nodeState(id)?.heartbeat);
     } catch (error) {
       this.#logger.error("Gossip round failed", error);
     }

@@ -45,22 +45,51 @@ export interface Socket {
 export type SocketOpener = (addr: string) => Promise<Socket>;
 
 /**
- * Thrown when binding fails because the address is already in use.
+ * Thrown when a socket cannot be bound to its address: an IP address that is
+ * not one of this machine's, a host name that does not resolve, a port the
+ * process may not use. The message names the address and the reason in the
+ * same words on Deno, Bun and Node; `cause` is the runtime's own error.
+ *
+ * @example Catching a bind failure
+ * ```ts
+ * import { BindError } from "@scope/chitchat";
+ * import assert from "node:assert/strict";
+ * const error = new BindError("192.0.2.1:7000", { reason: "192.0.2.1 is not an address of this machine" });
+ * assert.equal(error.message, "Cannot bind 192.0.2.1:7000: 192.0.2.1 is not an address of this machine");
+ * assert.equal(error.addr, "192.0.2.1:7000");
+ * ```
+ */
+export class BindError extends Error {
+  /** The address that could not be bound. */
+  readonly addr: string;
+  /** Builds the error for `addr`; `reason` defaults to the message of `cause`, the runtime's own error. */
+  constructor(addr: string, options: { reason?: string; cause?: unknown } = {}) {
+    const reason = options.reason ??
+      (options.cause instanceof Error ? options.cause.message : "the runtime refused it");
+    super(`Cannot bind ${addr}: ${reason}`, { cause: options.cause });
+    this.name = "BindError";
+    this.addr = addr;
+  }
+}
+
+/**
+ * Thrown when binding fails because the address is already in use; a
+ * {@linkcode BindError}, so one `instanceof BindError` catches every bind
+ * failure.
  *
  * @example
  * ```ts
- * import { AddressInUseError } from "@scope/chitchat";
+ * import { AddressInUseError, BindError } from "@scope/chitchat";
  * const error = new AddressInUseError("127.0.0.1:10000");
  * console.assert(error.message.includes("127.0.0.1:10000"));
+ * console.assert(error instanceof BindError);
  * ```
  */
-export class AddressInUseError extends Error {
-  /** The address that could not be bound. */
-  readonly addr: string;
+export class AddressInUseError extends BindError {
   /** Builds the error for `addr`; `cause` is the runtime's own error. */
   constructor(addr: string, options?: { cause?: unknown }) {
-    super(`Address ${addr} is already in use`, options);
+    super(addr, { reason: "the address is already in use", cause: options?.cause });
+    this.message = `Address ${addr} is already in use`;
     this.name = "AddressInUseError";
-    this.addr = addr;
   }
 }
