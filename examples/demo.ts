@@ -136,7 +136,10 @@ console.log(
   `\nchitchat demo: ${count} ${runtimeName()} processes on ${HOST}, gossip every ${intervalMs} ms\n`,
 );
 for (let i = 0; i < count; i++) {
-  console.log(`  ${names[i].padEnd(8)} gossip udp ${addr(i).padEnd(16)} api ${url(i)}`);
+  const pid = children.get(names[i])?.process.pid ?? "?";
+  console.log(
+    `  ${names[i].padEnd(8)} gossip udp ${addr(i).padEnd(16)} api ${url(i).padEnd(24)} pid ${pid}`,
+  );
 }
 console.log(`\n  Dashboard: ${url(0)}\n`);
 console.log(
