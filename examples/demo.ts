@@ -187,7 +187,11 @@ async function churn(): Promise<void> {
     crash = !crash;
     await sleep(12_000);
     if (stopping) return;
-    say(`restarting ${names[i]}: a new generation joins; the old one is forgotten after a minute`);
+    say(
+      `restarting ${
+        names[i]
+      }: a new generation takes over its card; the old one is listed under it for a minute`,
+    );
     start(i);
     await sleep(10_000);
   }

@@ -364,6 +364,18 @@ test(
       assert.equal(await tab.textContent("#n-older"), "+ 3 older generations");
       mkdirSync("artifacts", { recursive: true });
       await tab.screenshot({ path: "artifacts/dashboard-generations.png", fullPage: true });
+
+      // Alone, the page says how to start a second node from a fresh clone.
+      assert.equal(await tab.isVisible("#hint"), false);
+      nodes = [self];
+      await tab.waitForSelector("#hint.show");
+      assert.equal(
+        await tab.textContent("#hint-cmd"),
+        "npm run node -- --listen 127.0.0.1:7001 --seed 127.0.0.1:7000 --cluster-id scripted",
+      );
+      assert.equal(await tab.locator("article.card").count(), 1);
+      assert.equal(await tab.locator("#ring g[data-node]").count(), 1);
+      assert.equal(await tab.isHidden("#n-older"), true);
       assert.deepEqual(errors, [], "no script errors on the page");
     } finally {
       await opened?.close();
