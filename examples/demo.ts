@@ -136,7 +136,10 @@ console.log(
   `\nchitchat demo: ${count} ${runtimeName()} processes on ${HOST}, gossip every ${intervalMs} ms\n`,
 );
 for (let i = 0; i < count; i++) {
-  console.log(`  ${names[i].padEnd(8)} gossip udp ${addr(i).padEnd(16)} api ${url(i)}`);
+  const pid = children.get(names[i])?.process.pid ?? "?";
+  console.log(
+    `  ${names[i].padEnd(8)} gossip udp ${addr(i).padEnd(16)} api ${url(i).padEnd(24)} pid ${pid}`,
+  );
 }
 console.log(`\n  Dashboard: ${url(0)}\n`);
 console.log(
@@ -184,7 +187,11 @@ async function churn(): Promise<void> {
     crash = !crash;
     await sleep(12_000);
     if (stopping) return;
-    say(`restarting ${names[i]}: a new generation joins; the old one is forgotten after a minute`);
+    say(
+      `restarting ${
+        names[i]
+      }: a new generation takes over its card; the old one is listed under it for a minute`,
+    );
     start(i);
     await sleep(10_000);
   }
