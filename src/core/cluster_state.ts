@@ -425,6 +425,9 @@ export class ClusterState {
       const unknown = theirs === undefined || (theirs.heartbeat === 0 && theirMax === 0 && theirGc === 0);
       const intro = introduce && unknown;
       if (state.maxVersion <= theirMax && !intro) return;
+      // The peer is part-way through a reset from a node that collected more
+      // tombstones than we did: it would refuse what we hold (NodeState.applyDelta).
+      if (theirMax < theirGc && state.lastGcVersion < theirGc) return;
       const reset = theirGc < state.lastGcVersion && theirMax < state.lastGcVersion;
       const from = reset ? 0 : theirMax;
       stale.push({
