@@ -272,7 +272,7 @@ test("NodeState.applyDelta() reports a refusal over capacity through onRefused",
   const copy = new NodeState(ID, { limits: { maxKeyBytes: 16, maxValueBytes: 100, maxKeys: 1 }, onRefused: (reason) => refusals.push(reason), logger: recordingLogger() });
   assert.equal(copy.applyDelta(delta(0, 0, 3, [["a", "1", 1], ["b", "2", 2], ["c", "3", 3]]), 0), "rejected");
   assert.equal(refusals.length, 1);
-  assert.match(refusals[0], /3 visible keys, more than 2/);
+  assert.match(refusals[0], /would hold 3 visible keys, more than 2/);
   assert.equal(copy.maxVersion, 0);
 });
 

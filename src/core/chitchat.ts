@@ -193,6 +193,8 @@ export class Chitchat {
   /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
   #behind = new Map<string, number>();
   #scheduled = new Set<string>();
+  #refusedDeltas = 0;
+  #refusedWarned = new Set<string>();
   /** Live nodes not heard of for a while, highest phi first (computed by `updateLiveness`). */
   #atRisk: string[] = [];
   #now: number;
@@ -215,13 +217,33 @@ export class Chitchat {
       limits: this.config.limits,
       removedNodeMemory: this.config.removedNodeMemory,
       onKeyChange: (change) => this.#dispatchKeyChange(change),
+      onRefused: (node, reason) => this.#refused(node, reason),
     });
     const self = this.#state.getOrCreate(this.id)!;
     self.incrementHeartbeat();
     for (const [key, value] of this.config.initialKeyValues) self.set(key, value);
     this.#members.set(this.#selfKey, { status: "live", everLive: true });
-    this.#liveView = [self];
-    this.#liveVersions = [self.maxVersion];
+    this.#refreshLiveView();
+  }
+
+  /**
+   * Node deltas refused because this replica would exceed its capacity
+   * (`limits.maxKeys`): that node's keys stop syncing here, so it is counted
+   * and warned about (once per node) instead of passing in silence.
+   */
+  get refusedDeltas(): number {
+    return this.#refusedDeltas;
+  }
+
+  #refused(node: ChitchatId, reason: string): void {
+    this.#refusedDeltas++;
+    const key = chitchatIdKey(node);
+    if (this.#refusedWarned.has(key)) return;
+    if (this.#refusedWarned.size < 1024) this.#refusedWarned.add(key);
+    this.#logger.warn(
+      `Node ${node.nodeId} publishes more than this node's limits.maxKeys allow (${reason}); ` +
+        `its keys are not replicated here until it has fewer`,
+    );
   }
 
   /** This node's own state: the only one to write to (`set`, `delete`, ...). */
@@ -273,7 +295,9 @@ export class Chitchat {
       peers.push(addr);
       const status = this.#members.get(key)?.status;
       if (status === "live") live.push(addr);
-      else if (status === "dead") dead.push(addr);
+      // A node that left may come back as a new incarnation whose seeds are
+      // down: like a dead one, it is contacted now and then.
+      else if (status === "dead" || status === "left") dead.push(addr);
     }
     const seedList = seeds.filter((seed) => seed !== self);
     return selectGossipTargets({ peers, live, dead, seeds: seedList }, this.#random);
@@ -348,6 +372,9 @@ export class Chitchat {
   /** Handles a received message at `now`; returns the reply to send back, if any. */
   handleMessage(message: Message, now: number): Message | undefined {
     this.#now = Math.max(this.#now, now);
+    // As in the Rust crate: every handled message bumps our heartbeat, so
+    // peers get more observations and detect a death sooner.
+    if (message.type !== "badCluster") this.self.incrementHeartbeat();
     switch (message.type) {
       case "syn":
         return this.#handleSyn(message, now);
@@ -579,7 +606,11 @@ export class Chitchat {
     for (const entry of digest) {
       const key = chitchatIdKey(entry.id);
       listed.set(key, entry);
-      if (key === this.#selfKey || excluded.has(key)) continue;
+      if (key === this.#selfKey) continue;
+      if (excluded.has(key)) {
+        this.#observeScheduled(key, entry, now);
+        continue;
+      }
       const state = this.#state.getOrCreate(entry.id, entry.heartbeat);
       if (state !== undefined) this.#observeEntry(key, state, entry, now);
     }
@@ -589,10 +620,24 @@ export class Chitchat {
         if (state === undefined) continue;
         const key = state.key;
         listed.set(key, entry);
-        if (key !== this.#selfKey && !excluded.has(key)) this.#observeEntry(key, state, entry, now);
+        if (key === this.#selfKey) continue;
+        if (excluded.has(key)) this.#observeScheduled(key, entry, now);
+        else this.#observeEntry(key, state, entry, now);
       }
     }
     return { listed };
+  }
+
+  /**
+   * A node scheduled for deletion is out of digests and deltas, but a newer
+   * heartbeat of it still counts (the Rust crate's `report_heartbeat`): a
+   * node back from a long partition is live again within rounds, not when
+   * its grace period ends.
+   */
+  #observeScheduled(key: string, entry: NodeDigest, now: number): void {
+    const state = this.#state.getByKey(key);
+    if (state === undefined || state.get(LEFT_KEY) !== undefined) return;
+    if (state.observeHeartbeat(entry.heartbeat)) this.#fd.reportHeartbeat(key, now);
   }
 
   #observeEntry(key: string, state: NodeState, entry: NodeDigest, now: number): void {
@@ -682,7 +727,8 @@ export class Chitchat {
     let changed = false;
     for (const [key, state] of this.#state.entries()) {
       if (this.#members.get(key)?.status !== "live") continue;
-      if (predicate !== undefined && key !== this.#selfKey && !this.#safePredicate(predicate, state)) continue;
+      // As in the Rust crate, the predicate holds for this node too.
+      if (predicate !== undefined && !this.#safePredicate(predicate, state)) continue;
       // The nodes come in the same order each time: compare position by position.
       const i = view.length;
       if (!changed && (previous[i] !== state || previousVersions[i] !== state.maxVersion)) changed = true;
@@ -711,7 +757,7 @@ export class Chitchat {
     }
   }
 
-  /** The live view: self, then the live nodes that pass the liveness predicate. */
+  /** The live view: the live nodes (self included) that pass the liveness predicate. */
   liveNodes(): readonly ReadonlyNodeStateLike[] {
     return this.#liveView;
   }

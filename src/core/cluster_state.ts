@@ -30,6 +30,8 @@ export interface ClusterStateOptions {
   readonly onKeyChange?: (change: KeyChange) => void;
   /** How many removed nodes are remembered. Default 500. */
   readonly removedNodeMemory?: number;
+  /** Called when a node's delta is refused because the replica would exceed its capacity. */
+  readonly onRefused?: (node: ChitchatId, reason: string) => void;
 }
 
 /** A delta with the number of bytes it takes on the wire (an upper bound). */
@@ -176,6 +178,7 @@ export class ClusterState {
       logger: this.#options.logger,
       limits: this.#options.limits,
       onKeyChange: this.#options.onKeyChange,
+      onRefused: this.#options.onRefused === undefined ? undefined : (reason) => this.#options.onRefused!(id, reason),
     });
     this.#nodes.set(key, state);
     const fp = state.fingerprint;

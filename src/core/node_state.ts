@@ -476,11 +476,9 @@ export class NodeState {
     const capacity = visible > maxVisible ? maxVisible : maxEntries;
     const what = visible > maxVisible ? "visible keys" : "entries";
     const factor = visible > maxVisible ? "twice" : `${REPLICA_ENTRY_FACTOR} times`;
-    this.#onRefused?.(`would hold ${size} ${what}, more than ${capacity} (${factor} limits.maxKeys)`);
-    this.#logger.warn(
-      `Ignored a delta for node ${this.id.nodeId}: it would hold ${size} ${what}, ` +
-        `more than ${capacity} (${factor} limits.maxKeys)`,
-    );
+    const reason = `it would hold ${size} ${what}, more than ${capacity} (${factor} limits.maxKeys)`;
+    if (this.#onRefused !== undefined) this.#onRefused(reason);
+    else this.#logger.warn(`Ignored a delta for node ${this.id.nodeId}: ${reason}`);
     return true;
   }
 
