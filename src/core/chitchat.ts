@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ChitchatId, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
+import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
 import { ClusterState } from "./cluster_state.ts";
 import { MESSAGE_OVERHEAD } from "./codec.ts";
 import {
@@ -480,11 +480,11 @@ export class Chitchat {
       if (nodeDelta.fromVersionExcluded !== 0) continue;
       const state = this.#state.get(nodeDelta.id);
       if (state === undefined || peer.listed.has(state.key)) continue;
-      const fp = state.fingerprint;
-      const entrySize = compactEntrySize(fp, state.heartbeat, state.lastGcVersion, state.maxVersion);
+      const entry = state.compactDigest();
+      const entrySize = compactEntrySize(entry);
       if (size + entrySize > budget) break;
       size += entrySize;
-      compact.push({ fingerprint: fp, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion });
+      compact.push(entry);
     }
     return size;
   }
@@ -506,17 +506,17 @@ export class Chitchat {
       list?.push({ full: ours, size: digestEntrySize(entry.id, ours.heartbeat, ours.lastGcVersion, ours.maxVersion) });
     }
     for (const entry of syn.compactDigest ?? []) {
-      const fp = entry.fingerprint;
-      const state = this.#state.resolveFingerprint(fp);
+      const state = this.#state.resolveCompact(entry.fingerprint, entry.check);
       if (state === undefined) {
-        needed.push({ compact: { fingerprint: fp, heartbeat: 0, lastGcVersion: 0, maxVersion: 0 }, size: compactEntrySize(fp, 0, 0, 0) });
+        const unknown = { fingerprint: entry.fingerprint, check: entry.check, heartbeat: 0, lastGcVersion: 0, maxVersion: 0 };
+        needed.push({ compact: unknown, size: compactEntrySize(unknown) });
         continue;
       }
       if (excluded.has(state.key)) continue;
       const list = state.maxVersion < entry.maxVersion ? needed : state.heartbeat > entry.heartbeat ? fresher : undefined;
       if (list === undefined) continue;
-      const ours = { fingerprint: fp, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion };
-      list.push({ compact: ours, size: compactEntrySize(fp, ours.heartbeat, ours.lastGcVersion, ours.maxVersion) });
+      const ours = state.compactDigest();
+      list.push({ compact: ours, size: compactEntrySize(ours) });
     }
     return { needed, fresher };
   }
@@ -541,15 +541,11 @@ export class Chitchat {
       if (--checks < 0) break;
       const theirs = peer.listed.get(state.key)?.heartbeat ?? 0;
       if (state.heartbeat <= theirs || excluded.has(state.key)) continue;
-      const entrySize = compactEntrySize(state.fingerprint, state.heartbeat, state.lastGcVersion, state.maxVersion);
+      const entry = state.compactDigest();
+      const entrySize = compactEntrySize(entry);
       if (used + entrySize > room) break;
       used += entrySize;
-      compact.push({
-        fingerprint: state.fingerprint,
-        heartbeat: state.heartbeat,
-        lastGcVersion: state.lastGcVersion,
-        maxVersion: state.maxVersion,
-      });
+      compact.push(entry);
     }
     return compact.length === 0 ? { type: "ack", delta } : { type: "ack", delta, compactDigest: compact };
   }
@@ -562,21 +558,21 @@ export class Chitchat {
   #receive(message: SynAckMessage | AckMessage, now: number, excluded: ReadonlySet<string>): PeerDigest {
     const digest = message.digest ?? [];
     const compact = message.compactDigest;
-    let hints: Map<number, number> | undefined;
+    let hints: Map<string, number> | undefined;
     // A node forgotten after its grace period comes back only with a higher heartbeat.
-    const heartbeatOf = (fp: number): number | undefined => {
+    const heartbeatOf = (id: ChitchatId): number | undefined => {
       if (hints === undefined) {
         hints = new Map();
-        for (const entry of digest) hints.set(chitchatIdFingerprint(entry.id), entry.heartbeat);
-        for (const entry of compact ?? []) hints.set(entry.fingerprint, entry.heartbeat);
+        for (const entry of digest) hints.set(chitchatIdKey(entry.id), entry.heartbeat);
+        for (const entry of compact ?? []) hints.set(`${entry.fingerprint}/${entry.check}`, entry.heartbeat);
       }
-      return hints.get(fp);
+      return hints.get(chitchatIdKey(id)) ?? hints.get(`${chitchatIdFingerprint(id)}/${chitchatIdCheck(id)}`);
     };
     this.#applyDelta(message, now, heartbeatOf);
     return this.#observe(digest, compact, now, excluded);
   }
 
-  #applyDelta(message: SynAckMessage | AckMessage, now: number, heartbeatOf: (fp: number) => number | undefined): void {
+  #applyDelta(message: SynAckMessage | AckMessage, now: number, heartbeatOf: (id: ChitchatId) => number | undefined): void {
     const excluded = this.#excluded(now);
     excluded.add(this.#selfKey);
     const resets = this.#state.applyDelta(message.delta, { now, excluded, heartbeatOf });
@@ -616,7 +612,7 @@ export class Chitchat {
     }
     if (compact !== undefined) {
       for (const entry of compact) {
-        const state = this.#state.resolveFingerprint(entry.fingerprint);
+        const state = this.#state.resolveCompact(entry.fingerprint, entry.check);
         if (state === undefined) continue;
         const key = state.key;
         listed.set(key, entry);

@@ -187,9 +187,24 @@ export class ClusterState {
     return state;
   }
 
-  /** The known node with fingerprint `fp`, unless none or several have it. */
-  resolveFingerprint(fp: number): NodeState | undefined {
-    return this.#byFingerprint.get(fp) ?? undefined;
+  /**
+   * The known node a compact entry names: the one whose fingerprint and
+   * check both match, unless none (or, against all odds, several) do. A node
+   * known to the sender but not to us never resolves to another node that
+   * merely shares its fingerprint.
+   */
+  resolveCompact(fp: number, check: number): NodeState | undefined {
+    const state = this.#byFingerprint.get(fp);
+    if (state !== null) return state !== undefined && state.check === check ? state : undefined;
+    // Several known nodes share the fingerprint: the check tells them apart.
+    let found: NodeState | undefined;
+    const ring = this.#sortedRing();
+    for (let i = lowerBound(ring, fp); i < ring.length && ring[i].fingerprint === fp; i++) {
+      if (ring[i].check !== check) continue;
+      if (found !== undefined) return undefined;
+      found = ring[i];
+    }
+    return found;
   }
 
   /** True when several known nodes share the fingerprint `fp`. */
@@ -340,10 +355,11 @@ export class ClusterState {
         size += entrySize;
         digest.push({ id: state.id, heartbeat: hb, lastGcVersion: gc, maxVersion: max });
       } else {
-        const entrySize = compactEntrySize(fp, hb, gc, max);
+        const entry = state.compactDigest();
+        const entrySize = compactEntrySize(entry);
         if (size + entrySize > options.budget) return false;
         size += entrySize;
-        compact.push({ fingerprint: fp, heartbeat: hb, lastGcVersion: gc, maxVersion: max });
+        compact.push(entry);
       }
       return true;
     };
@@ -480,8 +496,8 @@ export class ClusterState {
     options: {
       now: number;
       excluded: ReadonlySet<string>;
-      /** The heartbeat the same message gives a node, by fingerprint: a removed node with a higher one is recreated. */
-      heartbeatOf?: (fingerprint: number) => number | undefined;
+      /** The heartbeat the same message gives a node: a removed node with a higher one is recreated. */
+      heartbeatOf?: (id: ChitchatId) => number | undefined;
     },
   ): ChitchatId[] {
     const resets: ChitchatId[] = [];
@@ -491,7 +507,7 @@ export class ClusterState {
       const state = this.#nodes.get(key) ??
         this.getOrCreate(
           nodeDelta.id,
-          this.#removed.has(key) ? options.heartbeatOf?.(chitchatIdFingerprint(nodeDelta.id)) : undefined,
+          this.#removed.has(key) ? options.heartbeatOf?.(nodeDelta.id) : undefined,
         );
       if (state === undefined) continue;
       if (state.applyDelta(nodeDelta, options.now) === "reset") resets.push(state.id);

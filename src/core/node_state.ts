@@ -7,9 +7,9 @@
  * @module
  */
 
-import { type ChitchatId, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
+import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
 import { type Logger, silentLogger } from "./logger.ts";
-import type { NodeDelta, NodeDigest } from "./messages.ts";
+import type { CompactDigestEntry, NodeDelta, NodeDigest } from "./messages.ts";
 import { utf8Length } from "./utf8.ts";
 
 /** `set`: visible; `deleted`: tombstone, invisible; `deleteAfterTtl`: visible until reaped. */
@@ -128,6 +128,8 @@ export class NodeState {
   readonly key: string;
   /** The node's fingerprint (`chitchatIdFingerprint(id)`). */
   readonly fingerprint: number;
+  /** The node's check hash (`chitchatIdCheck(id)`). */
+  readonly check: number;
   #kvs = new Map<string, VersionedValue>();
   /** True while the map's insertion order is increasing version order. */
   #ordered = true;
@@ -151,6 +153,7 @@ export class NodeState {
     this.id = id;
     this.key = chitchatIdKey(id);
     this.fingerprint = chitchatIdFingerprint(id);
+    this.check = chitchatIdCheck(id);
     this.#logger = options.logger ?? silentLogger;
     this.#limits = options.limits ?? DEFAULT_NODE_STATE_LIMITS;
     this.#onKeyChange = options.onKeyChange;
@@ -220,6 +223,17 @@ export class NodeState {
     this.#kvs = new Map(sorted);
     this.#ordered = true;
     this.#lastWrittenVersion = sorted.length === 0 ? 0 : sorted[sorted.length - 1][1].version;
+  }
+
+  /** This node's compact digest entry (by fingerprint and check). */
+  compactDigest(): CompactDigestEntry {
+    return {
+      fingerprint: this.fingerprint,
+      check: this.check,
+      heartbeat: this.#heartbeat,
+      lastGcVersion: this.#lastGcVersion,
+      maxVersion: this.#maxVersion,
+    };
   }
 
   /** This node's digest entry. */
