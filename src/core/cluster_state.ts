@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ChitchatId, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
+import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
 import type { Logger } from "./logger.ts";
 import type {
   CompactDigestEntry,
