@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { chitchatIdFingerprint, chitchatIdKey } from "../src/core/chitchat_id.ts";
+import { chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "../src/core/chitchat_id.ts";
 import { ClusterState, inRange } from "../src/core/cluster_state.ts";
 import type { DigestEntry, NodeDelta } from "../src/core/messages.ts";
 import { compactEntrySize, mutationSize, nodeDeltaHeaderSize } from "../src/core/wire_size.ts";
@@ -368,21 +368,28 @@ test("ClusterState.applyDelta() makes two replicas equal when deltas flow both w
 const TWIN_A = { nodeId: "n128971", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:7000" };
 const TWIN_B = { nodeId: "n1083220", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:7000" };
 
-test("ClusterState.resolveFingerprint() finds a node by fingerprint unless two known nodes share it", () => {
+test("ClusterState.resolveCompact() finds a node only when fingerprint and check both match", () => {
   assert.equal(chitchatIdFingerprint(TWIN_A), chitchatIdFingerprint(TWIN_B));
   const fp = chitchatIdFingerprint(TWIN_A);
+  const checkA = chitchatIdCheck(TWIN_A);
+  const checkB = chitchatIdCheck(TWIN_B);
+  assert.notEqual(checkA, checkB);
   const cluster = new ClusterState();
   const a = cluster.getOrCreate(TWIN_A)!;
   assert.equal(a.fingerprint, fp);
-  assert.equal(cluster.resolveFingerprint(fp), a);
+  assert.equal(cluster.resolveCompact(fp, checkA), a);
+  // The twin, known to the sender only, is not taken for a.
+  assert.equal(cluster.resolveCompact(fp, checkB), undefined);
   assert.equal(cluster.isAmbiguous(fp), false);
   const b = cluster.getOrCreate(TWIN_B)!;
-  assert.equal(cluster.resolveFingerprint(fp), undefined);
   assert.equal(cluster.isAmbiguous(fp), true);
+  assert.equal(cluster.resolveCompact(fp, checkA), a, "the check tells twins apart");
+  assert.equal(cluster.resolveCompact(fp, checkB), b);
   cluster.remove(a.key);
-  assert.equal(cluster.resolveFingerprint(fp), b);
+  assert.equal(cluster.resolveCompact(fp, checkB), b);
+  assert.equal(cluster.resolveCompact(fp, checkA), undefined);
   cluster.remove(b.key);
-  assert.equal(cluster.resolveFingerprint(fp), undefined);
+  assert.equal(cluster.resolveCompact(fp, checkB), undefined);
   assert.equal(cluster.isAmbiguous(fp), false);
 });
 
@@ -394,16 +401,16 @@ test("ClusterState.pageDigest() lists by fingerprint, `full` and colliding nodes
   assert.equal(page.range, undefined);
   assert.deepEqual(page.digest.map((e) => e.id.nodeId).sort(), ["a", "n1083220", "n128971"]);
   assert.equal(page.digest[0].id, A, "`first` goes first");
-  assert.deepEqual(page.compact, [{ fingerprint: chitchatIdFingerprint(B), heartbeat: 1, lastGcVersion: 0, maxVersion: 0 }]);
+  assert.deepEqual(page.compact, [{ fingerprint: chitchatIdFingerprint(B), check: chitchatIdCheck(B), heartbeat: 1, lastGcVersion: 0, maxVersion: 0 }]);
 });
 
 test("ClusterState.pageDigest() goes round the ring in arcs that each list every node of the arc", () => {
   const cluster = new ClusterState();
   const ids = Array.from({ length: 50 }, (_, i) => makeId(`n${i}`, 7100 + i));
-  for (const id of ids) cluster.getOrCreate(id);
+  const states = ids.map((id) => cluster.getOrCreate(id)!);
   const excluded = new Set([chitchatIdKey(ids[3])]);
   const fps = ids.map((id) => chitchatIdFingerprint(id));
-  const entry = compactEntrySize(fps[0], 0, 0, 0);
+  const entry = Math.max(...states.map((state) => compactEntrySize(state.compactDigest())));
   let cursor = 0;
   const seen = new Set<number>();
   for (let page = 0; page < 8; page++) {

@@ -27,11 +27,14 @@ import {
 } from "../src/core/wire_size.ts";
 import { createRandom, makeId, type Random } from "./_helpers.ts";
 
+/** The protocol version every hand-written wire array below starts with. */
+const V = PROTOCOL_VERSION;
+
 const raw = new Encoder({ useRecords: false, variableMapSize: true } as never);
 
-/** The raw wire array of an Ack: `[1, 2, nodeDeltas, flatDigest]`. */
+/** The raw wire array of an Ack: `[V, 2, nodeDeltas, flatDigest]`. */
 function rawAck(nodeDeltas: unknown, flatDigest: unknown[] = []): unknown[] {
-  return [1, 2, nodeDeltas, flatDigest];
+  return [V, 2, nodeDeltas, flatDigest];
 }
 
 /** Encodes any value with cbor-x, bypassing the codec's checks. */
@@ -96,13 +99,13 @@ test("decodeMessage() reads an absent partialDigest as false", () => {
 test("encodeMessage() writes the protocol version first and returns an unshared array", () => {
   const a = encodeMessage({ type: "badCluster" });
   const b = encodeMessage({ type: "ack", delta: [] });
-  assert.deepEqual([...b], [0x84, 0x01, 0x02, 0x80, 0x80]);
-  assert.equal(PROTOCOL_VERSION, 1);
-  assert.deepEqual([...a], [0x82, 0x01, 0x03]);
+  assert.deepEqual([...b], [0x84, 0x02, 0x02, 0x80, 0x80]);
+  assert.equal(PROTOCOL_VERSION, 2);
+  assert.deepEqual([...a], [0x82, 0x02, 0x03]);
   assert.equal(b[1], PROTOCOL_VERSION);
   assert.deepEqual(
     [...a],
-    [0x82, 0x01, 0x03],
+    [0x82, 0x02, 0x03],
     "encoding again does not overwrite an earlier result",
   );
   assert.equal(a.byteOffset, 0);
@@ -228,11 +231,12 @@ test("decodeMessage() refuses a datagram larger than the largest UDP payload", (
 });
 
 test("decodeMessage() refuses a wrong protocol version", () => {
-  for (const version of [0, 2, 255, "1"]) assertRefused(cbor([version, 3]), /version/i);
+  // Version 1 wrote compact entries without their check: refused, never misread.
+  for (const version of [0, 1, 3, 255, "2"]) assertRefused(cbor([version, 3]), /version/i);
 });
 
 test("decodeMessage() refuses an unknown message type", () => {
-  for (const type of [4, 99, "syn"]) assertRefused(cbor([1, type]));
+  for (const type of [4, 99, "syn"]) assertRefused(cbor([V, type]));
   assertRefused(cbor([1]));
   assertRefused(cbor([]));
 });
@@ -251,7 +255,7 @@ const goodNodeDelta = [...V4, 0, 0, 2, ["a", "1", 1, 0, "b", "", 2, 1]];
 test("decodeMessage() accepts the hand-written wire layout", () => {
   const message = decodeMessage(cbor(rawAck([goodNodeDelta]))) as AckMessage;
   assert.equal(message.delta[0].keyValues[1].status, "deleted");
-  const syn = decodeMessage(cbor([1, 0, "c", [...V4, 5, 0, 2], 1])) as SynMessage;
+  const syn = decodeMessage(cbor([V, 0, "c", [...V4, 5, 0, 2], 1])) as SynMessage;
   assert.deepEqual(syn.digest[0], {
     id: makeId("node", 7000),
     heartbeat: 5,
@@ -263,20 +267,20 @@ test("decodeMessage() accepts the hand-written wire layout", () => {
 
 test("decodeMessage() refuses messages with the wrong number of fields or wrongly typed fields", () => {
   const cases: unknown[] = [
-    [1, 0, "c", []], // Syn without flag
-    [1, 0, "c", [], 0, 0],
-    [1, 0, 7, [], 0], // cluster id not a string
-    [1, 0, "", [], 0], // empty cluster id
-    [1, 0, "c", [], 2], // bad flag
-    [1, 0, "c", [], true],
-    [1, 0, "c", "digest", 0],
-    [1, 0, "c", [...V4, 1, 0], 0], // 5 items instead of 6
-    [1, 0, "c", ["", 1, "127.0.0.1:7000", 1, 0, 0], 0], // empty node id
-    [1, 0, "c", ["n".repeat(1025), 1, "127.0.0.1:7000", 1, 0, 0], 0],
-    [1, 1, [], 0], // SynAck without delta
-    [1, 1, [], 0, "delta"],
-    [1, 2, []], // Ack without digest
-    [1, 2, [], [], 0],
+    [V, 0, "c", []], // Syn without flag
+    [V, 0, "c", [], 0, 0],
+    [V, 0, 7, [], 0], // cluster id not a string
+    [V, 0, "", [], 0], // empty cluster id
+    [V, 0, "c", [], 2], // bad flag
+    [V, 0, "c", [], true],
+    [V, 0, "c", "digest", 0],
+    [V, 0, "c", [...V4, 1, 0], 0], // 5 items instead of 6
+    [V, 0, "c", ["", 1, "127.0.0.1:7000", 1, 0, 0], 0], // empty node id
+    [V, 0, "c", ["n".repeat(1025), 1, "127.0.0.1:7000", 1, 0, 0], 0],
+    [V, 1, [], 0], // SynAck without delta
+    [V, 1, [], 0, "delta"],
+    [V, 2, []], // Ack without digest
+    [V, 2, [], [], 0],
     rawAck("delta"),
     rawAck([], [...V4, 1, 0]), // Ack digest of 5 items
     rawAck([[...V4, 0, 0, 1]]), // node delta of 6 fields
@@ -288,7 +292,7 @@ test("decodeMessage() refuses messages with the wrong number of fields or wrongl
     rawAck([[...V4, 0, 0, 1, ["a", "1", 1, 3]]]), // unknown status
     rawAck([[...V4, 0, 0, 1, ["a", "1", 1, "0"]]]),
     rawAck([[...V4, 0, 0, 1, ["a", "1", 1, 0.5]]]),
-    [1, 3, 0], // BadCluster with a field
+    [V, 3, 0], // BadCluster with a field
   ];
   for (const wire of cases) assertRefused(cbor(wire));
 });
@@ -296,8 +300,8 @@ test("decodeMessage() refuses messages with the wrong number of fields or wrongl
 test("decodeMessage() refuses names longer than 1024 UTF-8 bytes, however few characters they have", () => {
   const long = "é".repeat(513); // 513 characters, 1026 bytes
   const fits = "é".repeat(512); // 1024 bytes
-  assertRefused(cbor([1, 0, long, [], 0]), /cluster id/);
-  assertRefused(cbor([1, 0, "c", [long, 1, "127.0.0.1:1", 1, 0, 0], 0]), /node id/);
+  assertRefused(cbor([V, 0, long, [], 0]), /cluster id/);
+  assertRefused(cbor([V, 0, "c", [long, 1, "127.0.0.1:1", 1, 0, 0], 0]), /node id/);
   assertRefused(cbor(rawAck([[...V4, 0, 0, 1, [long, "v", 1, 0]]])), /key/);
   const ack = decodeMessage(
     cbor(rawAck([[fits, 1, "127.0.0.1:1", 0, 0, 1, [fits, "v", 1, 0]]])),
@@ -328,11 +332,11 @@ test("decodeMessage() refuses gossip addresses that are not IP literals with a p
     7000,
   ];
   for (const addr of bad) {
-    assertRefused(cbor([1, 0, "c", ["n", 1, addr, 1, 0, 0], 0]));
+    assertRefused(cbor([V, 0, "c", ["n", 1, addr, 1, 0, 0], 0]));
     assertRefused(cbor(rawAck([["n", 1, addr, 0, 0, 1, []]])));
   }
   for (const addr of ["127.0.0.1:7000", "[::1]:7000", "[fe80::1%eth0]:1", "0.0.0.0:1"]) {
-    const syn = decodeMessage(cbor([1, 0, "c", ["n", 1, addr, 1, 0, 0], 0])) as SynMessage;
+    const syn = decodeMessage(cbor([V, 0, "c", ["n", 1, addr, 1, 0, 0], 0])) as SynMessage;
     assert.equal(syn.digest[0].id.gossipAdvertiseAddr, addr);
   }
 });
@@ -340,10 +344,10 @@ test("decodeMessage() refuses gossip addresses that are not IP literals with a p
 test("decodeMessage() refuses negative, fractional, huge and non-numeric versions", () => {
   const badNumbers: unknown[] = [-1, 1.5, Number.NaN, Infinity, 2 ** 53, 2n ** 64n - 1n, "1", null];
   for (const n of badNumbers) {
-    assertRefused(cbor([1, 0, "c", ["n", n, "127.0.0.1:1", 1, 0, 0], 0]), undefined); // generation
-    assertRefused(cbor([1, 0, "c", ["n", 1, "127.0.0.1:1", n, 0, 0], 0])); // heartbeat
-    assertRefused(cbor([1, 0, "c", ["n", 1, "127.0.0.1:1", 1, n, 0], 0])); // last GC
-    assertRefused(cbor([1, 0, "c", ["n", 1, "127.0.0.1:1", 1, 0, n], 0])); // max
+    assertRefused(cbor([V, 0, "c", ["n", n, "127.0.0.1:1", 1, 0, 0], 0]), undefined); // generation
+    assertRefused(cbor([V, 0, "c", ["n", 1, "127.0.0.1:1", n, 0, 0], 0])); // heartbeat
+    assertRefused(cbor([V, 0, "c", ["n", 1, "127.0.0.1:1", 1, n, 0], 0])); // last GC
+    assertRefused(cbor([V, 0, "c", ["n", 1, "127.0.0.1:1", 1, 0, n], 0])); // max
     assertRefused(cbor(rawAck([[...V4, n, 0, 2, []]]))); // from
     assertRefused(cbor(rawAck([[...V4, 0, 0, 2, ["a", "v", n, 0]]]))); // mutation version
   }
@@ -435,8 +439,8 @@ test("decodeMessage() throws only SyntaxError on mutated valid datagrams, and wh
 });
 
 const COMPACT = [
-  { fingerprint: 0, heartbeat: 1, lastGcVersion: 0, maxVersion: 0 },
-  { fingerprint: 2 ** 32 - 1, heartbeat: 2 ** 32, lastGcVersion: 7, maxVersion: 2 ** 53 - 1 },
+  { fingerprint: 0, check: 2 ** 32 - 1, heartbeat: 1, lastGcVersion: 0, maxVersion: 0 },
+  { fingerprint: 2 ** 32 - 1, check: 0, heartbeat: 2 ** 32, lastGcVersion: 7, maxVersion: 2 ** 53 - 1 },
 ];
 
 test("decodeMessage() returns compact digests and digest ranges as encodeMessage() was given them", () => {
@@ -462,7 +466,7 @@ test("encodeMessage() keeps the short layouts when there is no compact digest no
 
 test("encodeMessage() length with compact entries and a range stays within MESSAGE_OVERHEAD of the entries", () => {
   const compactSize = COMPACT.reduce(
-    (sum, e) => sum + compactEntrySize(e.fingerprint, e.heartbeat, e.lastGcVersion, e.maxVersion),
+    (sum, e) => sum + compactEntrySize(e),
     0,
   );
   const syn = encodeMessage({
@@ -479,16 +483,19 @@ test("encodeMessage() length with compact entries and a range stays within MESSA
 });
 
 test("decodeMessage() refuses bad compact digests and ranges, naming the problem", () => {
-  assertRefused(cbor([1, 0, "c", [], 1, [1, 2, 3], []]), /compact digest/);
-  assertRefused(cbor([1, 0, "c", [], 1, [2 ** 32, 1, 0, 0], []]), /fingerprint/);
-  assertRefused(cbor([1, 0, "c", [], 1, ["x", 1, 0, 0], []]), /fingerprint/);
-  assertRefused(cbor([1, 0, "c", [], 1, [], [1]]), /range/);
-  assertRefused(cbor([1, 0, "c", [], 1, [], [4, 4]]), /range/);
-  assertRefused(cbor([1, 0, "c", [], 1, [], [1, 2 ** 32]]), /fingerprint/);
-  assertRefused(cbor([1, 0, "c", [], 0, [], [1, 2]]), /complete digest/);
-  assertRefused(cbor([1, 0, "c", [], 1, []]), /fields/);
-  assertRefused(cbor([1, 1, [], 1, [], [1, 1, 0]]), /compact digest/);
-  assertRefused(cbor([1, 1, [], 1, [], [], []]), /fields/);
-  assertRefused(cbor([1, 2, [], [], [7]]), /compact digest/);
-  assertRefused(cbor([1, 2, [], [], [], []]), /fields/);
+  assertRefused(cbor([V, 0, "c", [], 1, [1, 2, 3], []]), /compact digest/);
+  assertRefused(cbor([V, 0, "c", [], 1, [1, 2, 3, 4], []]), /5 items per node/);
+  assertRefused(cbor([V, 0, "c", [], 1, [2 ** 32, 1, 1, 0, 0], []]), /fingerprint/);
+  assertRefused(cbor([V, 0, "c", [], 1, ["x", 1, 1, 0, 0], []]), /fingerprint/);
+  assertRefused(cbor([V, 0, "c", [], 1, [1, 2 ** 32, 1, 0, 0], []]), /check/);
+  assertRefused(cbor([V, 0, "c", [], 1, [1, "x", 1, 0, 0], []]), /check/);
+  assertRefused(cbor([V, 0, "c", [], 1, [], [1]]), /range/);
+  assertRefused(cbor([V, 0, "c", [], 1, [], [4, 4]]), /range/);
+  assertRefused(cbor([V, 0, "c", [], 1, [], [1, 2 ** 32]]), /fingerprint/);
+  assertRefused(cbor([V, 0, "c", [], 0, [], [1, 2]]), /complete digest/);
+  assertRefused(cbor([V, 0, "c", [], 1, []]), /fields/);
+  assertRefused(cbor([V, 1, [], 1, [], [1, 1, 0, 0]]), /compact digest/);
+  assertRefused(cbor([V, 1, [], 1, [], [], []]), /fields/);
+  assertRefused(cbor([V, 2, [], [], [7]]), /compact digest/);
+  assertRefused(cbor([V, 2, [], [], [], []]), /fields/);
 });

@@ -104,7 +104,7 @@ test("decodeMessage() refuses a datagram over 65 507 bytes, which also bounds th
   assert.ok(count < 4_000, `a datagram holds fewer than 4000 node deltas (${count})`);
 });
 
-test("a replica refuses, whole, a delta that would hold more than twice limits.maxKeys entries", () => {
+test("a replica refuses, whole, a delta that would hold more than twice limits.maxKeys visible keys", () => {
   const warnings: string[] = [];
   const logger = { debug() {}, info() {}, warn: (m: string) => void warnings.push(m), error() {} };
   const state = new NodeState(ID, { logger, limits: { maxKeyBytes: 256, maxValueBytes: 1024, maxKeys: 10 } });
@@ -125,7 +125,7 @@ test("a replica refuses, whole, a delta that would hold more than twice limits.m
   assert.equal(state.applyDelta(delta(20, 1), 0), "rejected");
   assert.equal(state.entryCount, 20);
   assert.equal(state.maxVersion, 20, "nothing of the refused delta was applied");
-  assert.match(warnings[0], /node x: it would hold 21 keys, more than 20 \(twice limits.maxKeys\)/);
+  assert.match(warnings[0], /node x: it would hold 21 visible keys, more than 20 \(twice limits.maxKeys\)/);
   // Rewriting known keys does not grow the state and is accepted.
   const rewrite: NodeDelta = {
     id: ID,

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { NodeDelta } from "../src/core/messages.ts";
-import { type KeyChange, NodeState, type NodeStateOptions } from "../src/core/node_state.ts";
+import { type KeyChange, NodeState, type NodeStateOptions, REPLICA_ENTRY_FACTOR } from "../src/core/node_state.ts";
 import { makeId, recordingLogger } from "./_helpers.ts";
 
 const ID = makeId("owner", 7001);
@@ -117,15 +117,17 @@ test("NodeState.delete() of a missing key is a no-op that logs a warning", () =>
   assert.match(logger.warnings[0], /missing/);
 });
 
-test("NodeState.delete() of an already deleted key is a no-op that logs a warning", () => {
+test("NodeState.delete() of an already deleted key writes a new tombstone version and restarts its grace period", () => {
   const logger = recordingLogger();
   const state = owner({ logger });
   state.set("a", "1");
   state.delete("a", 0);
-  assert.equal(state.delete("a", 5), false);
-  assert.equal(state.maxVersion, 2);
-  assert.equal(state.getVersioned("a")?.statusSince, 0);
-  assert.equal(logger.warnings.length, 1);
+  assert.equal(state.delete("a", 5), true);
+  assert.equal(state.maxVersion, 3);
+  assert.deepEqual(state.getVersioned("a"), { value: "", version: 3, status: "deleted", statusSince: 5 });
+  assert.equal(state.collectGarbage(10, 10), 0, "the grace period runs from the second delete");
+  assert.equal(state.collectGarbage(15, 10), 1);
+  assert.equal(logger.warnings.length, 0);
 });
 
 test("NodeState.setWithTtl() keeps the key visible until it is reaped", () => {
@@ -175,11 +177,14 @@ test("NodeState.deleteAfterTtl() keeps the value visible and stamps the time", (
     status: "deleteAfterTtl",
     statusSince: 300,
   });
-  assert.equal(state.deleteAfterTtl("a", 400), false);
-  assert.equal(state.maxVersion, 2);
-  state.collectGarbage(300 + 100, 100);
+  // A second deleteAfterTtl extends the TTL: a new version, the clock restarts.
+  assert.equal(state.deleteAfterTtl("a", 400), true);
+  assert.equal(state.maxVersion, 3);
+  assert.equal(state.collectGarbage(300 + 100, 100), 0);
+  assert.equal(state.get("a"), "v");
+  state.collectGarbage(400 + 100, 100);
   assert.equal(state.get("a"), undefined);
-  assert.equal(state.lastGcVersion, 2);
+  assert.equal(state.lastGcVersion, 3);
 });
 
 test("NodeState.deleteAfterTtl() of a missing key is a no-op that logs a warning", () => {
@@ -218,17 +223,91 @@ test("NodeState.set() refuses a too-long or empty key", () => {
   assert.equal(state.maxVersion, 1);
 });
 
-test("NodeState.set() refuses a new key beyond maxKeys, tombstones counted, but updates existing keys", () => {
+test("NodeState.set() refuses a new key beyond maxKeys visible keys, tombstones not counted, but updates existing keys", () => {
   const state = owner({ limits: { maxKeyBytes: 16, maxValueBytes: 100, maxKeys: 2 } });
   state.set("a", "1");
   state.set("b", "2");
   assert.throws(() => state.set("c", "3"), /maximum 2/);
   state.set("a", "changed");
   state.delete("b", 0);
-  assert.throws(() => state.setWithTtl("c", "3", 0), RangeError);
-  state.collectGarbage(10, 10);
-  state.set("c", "3");
-  assert.equal(state.entryCount, 2);
+  state.setWithTtl("c", "3", 0); // b's tombstone does not count
+  assert.equal(state.keyCount, 2);
+  assert.equal(state.entryCount, 3);
+  assert.throws(() => state.set("b", "again"), /maximum 2/, "reviving a tombstone adds a visible key");
+});
+
+test("NodeState.set() bounds tombstones waiting for collection at REPLICA_ENTRY_FACTOR times maxKeys", () => {
+  const state = owner({ limits: { maxKeyBytes: 16, maxValueBytes: 100, maxKeys: 1 } });
+  for (let i = 0; i < REPLICA_ENTRY_FACTOR; i++) {
+    state.set(`k${i}`, "v");
+    if (i < REPLICA_ENTRY_FACTOR - 1) state.delete(`k${i}`, 0);
+  }
+  assert.equal(state.entryCount, REPLICA_ENTRY_FACTOR);
+  state.delete(`k${REPLICA_ENTRY_FACTOR - 1}`, 0);
+  assert.throws(() => state.set("new", "v"), /tombstones not yet collected/);
+  state.collectGarbage(100, 10);
+  state.set("new", "v");
+  assert.equal(state.entryCount, 1);
+});
+
+test("NodeState.applyDelta() takes a churning owner's tombstones beyond twice maxKeys: only visible keys count", () => {
+  const limits = { maxKeyBytes: 16, maxValueBytes: 100, maxKeys: 2 };
+  const source = owner({ limits });
+  for (let i = 0; i < 6; i++) {
+    source.setWithTtl(`lease${i}`, "x", 0);
+    source.delete(`lease${i}`, 0);
+  }
+  source.set("live", "1");
+  const refusals: string[] = [];
+  const copy = new NodeState(ID, { limits, onRefused: (reason) => refusals.push(reason) });
+  const kvs = [...source.versionedEntries()].map(([key, vv]) => ({ key, value: vv.value, version: vv.version, status: vv.status }));
+  assert.equal(copy.applyDelta({ id: ID, fromVersionExcluded: 0, lastGcVersion: 0, maxVersion: source.maxVersion, keyValues: kvs }, 0), "applied");
+  assert.equal(copy.get("live"), "1");
+  assert.equal(copy.entryCount, 7);
+  assert.deepEqual(refusals, []);
+});
+
+test("NodeState.applyDelta() reports a refusal over capacity through onRefused", () => {
+  const refusals: string[] = [];
+  const copy = new NodeState(ID, { limits: { maxKeyBytes: 16, maxValueBytes: 100, maxKeys: 1 }, onRefused: (reason) => refusals.push(reason), logger: recordingLogger() });
+  assert.equal(copy.applyDelta(delta(0, 0, 3, [["a", "1", 1], ["b", "2", 2], ["c", "3", 3]]), 0), "rejected");
+  assert.equal(refusals.length, 1);
+  assert.match(refusals[0], /would hold 3 visible keys, more than 2/);
+  assert.equal(copy.maxVersion, 0);
+});
+
+test("NodeState.applyDelta() refuses a stale sender's entries while a reset cut short is being filled (no resurrected key)", () => {
+  // The owner wrote a@1, b@2, p/x@3, c@4, deleted p/x (@5), collected the
+  // tombstone (lastGcVersion 5) and wrote d@6.
+  const copy = new NodeState(ID);
+  // A reset cut short by the datagram: only a@1 fit.
+  assert.equal(copy.applyDelta(delta(0, 5, 1, [["a", "1", 1]]), 0), "reset");
+  assert.deepEqual(versions(copy), [5, 1]);
+  // A peer that never saw the delete (lastGcVersion 0) offers versions 2..4, p/x among them.
+  assert.equal(copy.applyDelta(delta(1, 0, 4, [["b", "2", 2], ["p/x", "x", 3], ["c", "4", 4]]), 0), "rejected");
+  // Nor through an entry sent ahead of its turn.
+  assert.equal(copy.applyDelta(delta(1, 0, 1, [["p/x", "x", 3]]), 0), "rejected");
+  assert.equal(copy.get("p/x"), undefined);
+  // A sender that collected as much fills the gap.
+  assert.equal(copy.applyDelta(delta(1, 5, 6, [["b", "2", 2], ["c", "4", 4], ["d", "6", 6]]), 0), "applied");
+  assert.deepEqual([...copy.entries()], [["a", "1"], ["b", "2"], ["c", "4"], ["d", "6"]]);
+  // Once caught up past its lastGcVersion, ordinary deltas are taken again.
+  assert.equal(copy.applyDelta(delta(6, 0, 7, [["e", "7", 7]]), 0), "applied");
+  assert.equal(copy.get("e"), "7");
+});
+
+test("NodeState.applyDelta() reports a reset only as the keys whose visible value changed", () => {
+  const changes: KeyChange[] = [];
+  const copy = replica(3, [["same", "1", 1], ["gone", "2", 2], ["changed", "old", 3]], {
+    onKeyChange: (change) => changes.push(change),
+  });
+  changes.length = 0;
+  const status = copy.applyDelta(delta(0, 5, 7, [["same", "1", 1], ["changed", "new", 6], ["added", "x", 7]]), 0);
+  assert.equal(status, "reset");
+  assert.deepEqual(
+    changes.map((c) => [c.key, c.value ?? null]).sort(),
+    [["added", "x"], ["changed", "new"], ["gone", null]],
+  );
 });
 
 test("NodeState.observeHeartbeat() records the first heartbeat without reporting an increase", () => {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ChitchatId, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
+import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
 import { ClusterState } from "./cluster_state.ts";
 import { MESSAGE_OVERHEAD } from "./codec.ts";
 import {
@@ -196,6 +196,8 @@ export class Chitchat {
   /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
   #behind = new Map<string, number>();
   #scheduled = new Set<string>();
+  #refusedDeltas = 0;
+  #refusedWarned = new Set<string>();
   /** Live nodes not heard of for a while, highest phi first (computed by `updateLiveness`). */
   #atRisk: string[] = [];
   #now: number;
@@ -218,13 +220,33 @@ export class Chitchat {
       limits: this.config.limits,
       removedNodeMemory: this.config.removedNodeMemory,
       onKeyChange: (change) => this.#dispatchKeyChange(change),
+      onRefused: (node, reason) => this.#refused(node, reason),
     });
     const self = this.#state.getOrCreate(this.id)!;
     self.incrementHeartbeat();
     for (const [key, value] of this.config.initialKeyValues) self.set(key, value);
     this.#members.set(this.#selfKey, { status: "live", everLive: true });
-    this.#liveView = [self];
-    this.#liveVersions = [self.maxVersion];
+    this.#refreshLiveView();
+  }
+
+  /**
+   * Node deltas refused because this replica would exceed its capacity
+   * (`limits.maxKeys`): that node's keys stop syncing here, so it is counted
+   * and warned about (once per node) instead of passing in silence.
+   */
+  get refusedDeltas(): number {
+    return this.#refusedDeltas;
+  }
+
+  #refused(node: ChitchatId, reason: string): void {
+    this.#refusedDeltas++;
+    const key = chitchatIdKey(node);
+    if (this.#refusedWarned.has(key)) return;
+    if (this.#refusedWarned.size < 1024) this.#refusedWarned.add(key);
+    this.#logger.warn(
+      `Node ${node.nodeId} publishes more than this node's limits.maxKeys allow (${reason}); ` +
+        `its keys are not replicated here until it has fewer`,
+    );
   }
 
   /** This node's own state: the only one to write to (`set`, `delete`, ...). */
@@ -276,7 +298,9 @@ export class Chitchat {
       peers.push(addr);
       const status = this.#members.get(key)?.status;
       if (status === "live") live.push(addr);
-      else if (status === "dead" || status === "joining") dead.push(addr);
+      // A node that left may come back as a new incarnation whose seeds are
+      // down: like a dead (or never yet live) one, it is contacted now and then.
+      else if (status === "dead" || status === "joining" || status === "left") dead.push(addr);
     }
     const seedList = seeds.filter((seed) => seed !== self);
     return selectGossipTargets({ peers, live, dead, seeds: seedList }, this.#random);
@@ -351,6 +375,9 @@ export class Chitchat {
   /** Handles a received message at `now`; returns the reply to send back, if any. */
   handleMessage(message: Message, now: number): Message | undefined {
     this.#now = Math.max(this.#now, now);
+    // As in the Rust crate: every handled message bumps our heartbeat, so
+    // peers get more observations and detect a death sooner.
+    if (message.type !== "badCluster") this.self.incrementHeartbeat();
     switch (message.type) {
       case "syn":
         return this.#handleSyn(message, now);
@@ -456,11 +483,11 @@ export class Chitchat {
       if (nodeDelta.fromVersionExcluded !== 0) continue;
       const state = this.#state.get(nodeDelta.id);
       if (state === undefined || peer.listed.has(state.key)) continue;
-      const fp = state.fingerprint;
-      const entrySize = compactEntrySize(fp, state.heartbeat, state.lastGcVersion, state.maxVersion);
+      const entry = state.compactDigest();
+      const entrySize = compactEntrySize(entry);
       if (size + entrySize > budget) break;
       size += entrySize;
-      compact.push({ fingerprint: fp, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion });
+      compact.push(entry);
     }
     return size;
   }
@@ -482,17 +509,17 @@ export class Chitchat {
       list?.push({ full: ours, size: digestEntrySize(entry.id, ours.heartbeat, ours.lastGcVersion, ours.maxVersion) });
     }
     for (const entry of syn.compactDigest ?? []) {
-      const fp = entry.fingerprint;
-      const state = this.#state.resolveFingerprint(fp);
+      const state = this.#state.resolveCompact(entry.fingerprint, entry.check);
       if (state === undefined) {
-        needed.push({ compact: { fingerprint: fp, heartbeat: 0, lastGcVersion: 0, maxVersion: 0 }, size: compactEntrySize(fp, 0, 0, 0) });
+        const unknown = { fingerprint: entry.fingerprint, check: entry.check, heartbeat: 0, lastGcVersion: 0, maxVersion: 0 };
+        needed.push({ compact: unknown, size: compactEntrySize(unknown) });
         continue;
       }
       if (excluded.has(state.key)) continue;
       const list = state.maxVersion < entry.maxVersion ? needed : state.heartbeat > entry.heartbeat ? fresher : undefined;
       if (list === undefined) continue;
-      const ours = { fingerprint: fp, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion };
-      list.push({ compact: ours, size: compactEntrySize(fp, ours.heartbeat, ours.lastGcVersion, ours.maxVersion) });
+      const ours = state.compactDigest();
+      list.push({ compact: ours, size: compactEntrySize(ours) });
     }
     return { needed, fresher };
   }
@@ -517,15 +544,11 @@ export class Chitchat {
       if (--checks < 0) break;
       const theirs = peer.listed.get(state.key)?.heartbeat ?? 0;
       if (state.heartbeat <= theirs || excluded.has(state.key)) continue;
-      const entrySize = compactEntrySize(state.fingerprint, state.heartbeat, state.lastGcVersion, state.maxVersion);
+      const entry = state.compactDigest();
+      const entrySize = compactEntrySize(entry);
       if (used + entrySize > room) break;
       used += entrySize;
-      compact.push({
-        fingerprint: state.fingerprint,
-        heartbeat: state.heartbeat,
-        lastGcVersion: state.lastGcVersion,
-        maxVersion: state.maxVersion,
-      });
+      compact.push(entry);
     }
     return compact.length === 0 ? { type: "ack", delta } : { type: "ack", delta, compactDigest: compact };
   }
@@ -538,21 +561,21 @@ export class Chitchat {
   #receive(message: SynAckMessage | AckMessage, now: number, excluded: ReadonlySet<string>): PeerDigest {
     const digest = message.digest ?? [];
     const compact = message.compactDigest;
-    let hints: Map<number, number> | undefined;
+    let hints: Map<string, number> | undefined;
     // A node forgotten after its grace period comes back only with a higher heartbeat.
-    const heartbeatOf = (fp: number): number | undefined => {
+    const heartbeatOf = (id: ChitchatId): number | undefined => {
       if (hints === undefined) {
         hints = new Map();
-        for (const entry of digest) hints.set(chitchatIdFingerprint(entry.id), entry.heartbeat);
-        for (const entry of compact ?? []) hints.set(entry.fingerprint, entry.heartbeat);
+        for (const entry of digest) hints.set(chitchatIdKey(entry.id), entry.heartbeat);
+        for (const entry of compact ?? []) hints.set(`${entry.fingerprint}/${entry.check}`, entry.heartbeat);
       }
-      return hints.get(fp);
+      return hints.get(chitchatIdKey(id)) ?? hints.get(`${chitchatIdFingerprint(id)}/${chitchatIdCheck(id)}`);
     };
     this.#applyDelta(message, now, heartbeatOf);
     return this.#observe(digest, compact, now, excluded);
   }
 
-  #applyDelta(message: SynAckMessage | AckMessage, now: number, heartbeatOf: (fp: number) => number | undefined): void {
+  #applyDelta(message: SynAckMessage | AckMessage, now: number, heartbeatOf: (id: ChitchatId) => number | undefined): void {
     const excluded = this.#excluded(now);
     excluded.add(this.#selfKey);
     const resets = this.#state.applyDelta(message.delta, { now, excluded, heartbeatOf });
@@ -582,20 +605,38 @@ export class Chitchat {
     for (const entry of digest) {
       const key = chitchatIdKey(entry.id);
       listed.set(key, entry);
-      if (key === this.#selfKey || excluded.has(key)) continue;
+      if (key === this.#selfKey) continue;
+      if (excluded.has(key)) {
+        this.#observeScheduled(key, entry, now);
+        continue;
+      }
       const state = this.#state.getOrCreate(entry.id, entry.heartbeat);
       if (state !== undefined) this.#observeEntry(key, state, entry, now);
     }
     if (compact !== undefined) {
       for (const entry of compact) {
-        const state = this.#state.resolveFingerprint(entry.fingerprint);
+        const state = this.#state.resolveCompact(entry.fingerprint, entry.check);
         if (state === undefined) continue;
         const key = state.key;
         listed.set(key, entry);
-        if (key !== this.#selfKey && !excluded.has(key)) this.#observeEntry(key, state, entry, now);
+        if (key === this.#selfKey) continue;
+        if (excluded.has(key)) this.#observeScheduled(key, entry, now);
+        else this.#observeEntry(key, state, entry, now);
       }
     }
     return { listed };
+  }
+
+  /**
+   * A node scheduled for deletion is out of digests and deltas, but a newer
+   * heartbeat of it still counts (the Rust crate's `report_heartbeat`): a
+   * node back from a long partition is live again within rounds, not when
+   * its grace period ends.
+   */
+  #observeScheduled(key: string, entry: NodeDigest, now: number): void {
+    const state = this.#state.getByKey(key);
+    if (state === undefined || state.get(LEFT_KEY) !== undefined) return;
+    if (state.observeHeartbeat(entry.heartbeat)) this.#fd.reportHeartbeat(key, now);
   }
 
   #observeEntry(key: string, state: NodeState, entry: NodeDigest, now: number): void {
@@ -685,7 +726,8 @@ export class Chitchat {
     let changed = false;
     for (const [key, state] of this.#state.entries()) {
       if (this.#members.get(key)?.status !== "live") continue;
-      if (predicate !== undefined && key !== this.#selfKey && !this.#safePredicate(predicate, state)) continue;
+      // As in the Rust crate, the predicate holds for this node too.
+      if (predicate !== undefined && !this.#safePredicate(predicate, state)) continue;
       // The nodes come in the same order each time: compare position by position.
       const i = view.length;
       if (!changed && (previous[i] !== state || previousVersions[i] !== state.maxVersion)) changed = true;
@@ -714,7 +756,7 @@ export class Chitchat {
     }
   }
 
-  /** The live view: self, then the live nodes that pass the liveness predicate. */
+  /** The live view: the live nodes (self included) that pass the liveness predicate. */
   liveNodes(): readonly ReadonlyNodeStateLike[] {
     return this.#liveView;
   }

@@ -81,6 +81,41 @@ export function chitchatIdFingerprint(id: ChitchatId): number {
 const fingerprintCache = new WeakMap<ChitchatId, number>();
 
 /**
+ * A second 32-bit hash of an id, independent of its fingerprint (another
+ * mixing of its key). Compact digest entries carry both: a receiver takes an
+ * entry for one of its nodes only when both match, so two ids whose
+ * fingerprints collide, each known on one side only, are never taken for one
+ * another (both would have to collide: about N² / 2⁶⁵ pairs among N nodes).
+ *
+ * @example
+ * ```ts
+ * import { chitchatIdCheck, chitchatIdFingerprint } from "./chitchat_id.ts";
+ * import assert from "node:assert/strict";
+ * const id = { nodeId: "a", generationId: 2, gossipAdvertiseAddr: "127.0.0.1:1" };
+ * const check = chitchatIdCheck(id);
+ * assert.ok(Number.isInteger(check) && check >= 0 && check < 2 ** 32);
+ * assert.notEqual(check, chitchatIdFingerprint(id));
+ * ```
+ */
+export function chitchatIdCheck(id: ChitchatId): number {
+  let check = checkCache.get(id);
+  if (check === undefined) {
+    const key = chitchatIdKey(id);
+    // Another multiplicative hash over the key, then the 64-bit murmur3
+    // finalizer's constants folded to 32 bits: unrelated to the fingerprint's.
+    let h = 0x9e3779b9 ^ key.length;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x5bd1e995) ^ (h >>> 15);
+    h = Math.imul(h ^ (h >>> 15), 0xff51afd7);
+    h = Math.imul(h ^ (h >>> 13), 0xc4ceb9fe);
+    check = (h ^ (h >>> 16)) >>> 0;
+    checkCache.set(id, check);
+  }
+  return check;
+}
+
+const checkCache = new WeakMap<ChitchatId, number>();
+
+/**
  * Orders ids by node id, then generation, then address (a total order).
  *
  * @example

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ChitchatId, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
+import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
 import type { Logger } from "./logger.ts";
 import type {
   CompactDigestEntry,
@@ -30,6 +30,8 @@ export interface ClusterStateOptions {
   readonly onKeyChange?: (change: KeyChange) => void;
   /** How many removed nodes are remembered. Default 500. */
   readonly removedNodeMemory?: number;
+  /** Called when a node's delta is refused because the replica would exceed its capacity. */
+  readonly onRefused?: (node: ChitchatId, reason: string) => void;
 }
 
 /** A delta with the number of bytes it takes on the wire (an upper bound). */
@@ -176,6 +178,7 @@ export class ClusterState {
       logger: this.#options.logger,
       limits: this.#options.limits,
       onKeyChange: this.#options.onKeyChange,
+      onRefused: this.#options.onRefused === undefined ? undefined : (reason) => this.#options.onRefused!(id, reason),
     });
     this.#nodes.set(key, state);
     const fp = state.fingerprint;
@@ -184,9 +187,24 @@ export class ClusterState {
     return state;
   }
 
-  /** The known node with fingerprint `fp`, unless none or several have it. */
-  resolveFingerprint(fp: number): NodeState | undefined {
-    return this.#byFingerprint.get(fp) ?? undefined;
+  /**
+   * The known node a compact entry names: the one whose fingerprint and
+   * check both match, unless none (or, against all odds, several) do. A node
+   * known to the sender but not to us never resolves to another node that
+   * merely shares its fingerprint.
+   */
+  resolveCompact(fp: number, check: number): NodeState | undefined {
+    const state = this.#byFingerprint.get(fp);
+    if (state !== null) return state !== undefined && state.check === check ? state : undefined;
+    // Several known nodes share the fingerprint: the check tells them apart.
+    let found: NodeState | undefined;
+    const ring = this.#sortedRing();
+    for (let i = lowerBound(ring, fp); i < ring.length && ring[i].fingerprint === fp; i++) {
+      if (ring[i].check !== check) continue;
+      if (found !== undefined) return undefined;
+      found = ring[i];
+    }
+    return found;
   }
 
   /** True when several known nodes share the fingerprint `fp`. */
@@ -337,10 +355,11 @@ export class ClusterState {
         size += entrySize;
         digest.push({ id: state.id, heartbeat: hb, lastGcVersion: gc, maxVersion: max });
       } else {
-        const entrySize = compactEntrySize(fp, hb, gc, max);
+        const entry = state.compactDigest();
+        const entrySize = compactEntrySize(entry);
         if (size + entrySize > options.budget) return false;
         size += entrySize;
-        compact.push({ fingerprint: fp, heartbeat: hb, lastGcVersion: gc, maxVersion: max });
+        compact.push(entry);
       }
       return true;
     };
@@ -425,6 +444,9 @@ export class ClusterState {
       const unknown = theirs === undefined || (theirs.heartbeat === 0 && theirMax === 0 && theirGc === 0);
       const intro = introduce && unknown;
       if (state.maxVersion <= theirMax && !intro) return;
+      // The peer is part-way through a reset from a node that collected more
+      // tombstones than we did: it would refuse what we hold (NodeState.applyDelta).
+      if (theirMax < theirGc && state.lastGcVersion < theirGc) return;
       const reset = theirGc < state.lastGcVersion && theirMax < state.lastGcVersion;
       const from = reset ? 0 : theirMax;
       stale.push({
@@ -474,8 +496,8 @@ export class ClusterState {
     options: {
       now: number;
       excluded: ReadonlySet<string>;
-      /** The heartbeat the same message gives a node, by fingerprint: a removed node with a higher one is recreated. */
-      heartbeatOf?: (fingerprint: number) => number | undefined;
+      /** The heartbeat the same message gives a node: a removed node with a higher one is recreated. */
+      heartbeatOf?: (id: ChitchatId) => number | undefined;
     },
   ): ChitchatId[] {
     const resets: ChitchatId[] = [];
@@ -485,7 +507,7 @@ export class ClusterState {
       const state = this.#nodes.get(key) ??
         this.getOrCreate(
           nodeDelta.id,
-          this.#removed.has(key) ? options.heartbeatOf?.(chitchatIdFingerprint(nodeDelta.id)) : undefined,
+          this.#removed.has(key) ? options.heartbeatOf?.(nodeDelta.id) : undefined,
         );
       if (state === undefined) continue;
       if (state.applyDelta(nodeDelta, options.now) === "reset") resets.push(state.id);

@@ -5,12 +5,12 @@
  * whole and never applied half-way.
  *
  * Layout (a digest is flat: 6 items per node; mutations are flat: 4 per key;
- * a compact digest is flat: 4 items per node, [fingerprint, heartbeat, lastGc, max]):
- * - Syn:        [1, 0, clusterId, [nodeId, gen, addr, heartbeat, lastGc, max, ...], partial]
- *               or [1, 0, clusterId, digest, partial, compactDigest, [] | [rangeStart, rangeEnd]]
- * - SynAck:     [1, 1, digest, partial, [nodeDelta, ...]] or [..., compactDigest]
- * - Ack:        [1, 2, [nodeDelta, ...], digest] or [..., compactDigest]  (heartbeats only)
- * - BadCluster: [1, 3]
+ * a compact digest is flat: 5 items per node, [fingerprint, check, heartbeat, lastGc, max]):
+ * - Syn:        [2, 0, clusterId, [nodeId, gen, addr, heartbeat, lastGc, max, ...], partial]
+ *               or [2, 0, clusterId, digest, partial, compactDigest, [] | [rangeStart, rangeEnd]]
+ * - SynAck:     [2, 1, digest, partial, [nodeDelta, ...]] or [..., compactDigest]
+ * - Ack:        [2, 2, [nodeDelta, ...], digest] or [..., compactDigest]  (heartbeats only)
+ * - BadCluster: [2, 3]
  * - nodeDelta:  [nodeId, gen, addr, fromExcluded, lastGc, max, [key, value, version, status, ...]]
  *   with versions strictly increasing and above `fromExcluded`; those above
  *   `max` are priority keys sent ahead of their turn.
@@ -33,8 +33,11 @@ import type {
 import type { KeyStatus } from "./node_state.ts";
 import { utf8Length } from "./utf8.ts";
 
-/** The protocol version written first in every datagram. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version written first in every datagram. Version 2 added the
+ * check hash to compact digest entries; a version-1 datagram is refused.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** The largest UDP payload over IPv4, and the default MTU. */
 export const MAX_DATAGRAM_SIZE = 65_507;
@@ -119,10 +122,11 @@ function flattenDigest(digest: Digest): unknown[] {
 }
 
 function flattenCompact(digest: readonly CompactDigestEntry[]): number[] {
-  const flat: number[] = new Array(digest.length * 4);
+  const flat: number[] = new Array(digest.length * 5);
   let i = 0;
   for (const entry of digest) {
     flat[i++] = entry.fingerprint;
+    flat[i++] = entry.check;
     flat[i++] = entry.heartbeat;
     flat[i++] = entry.lastGcVersion;
     flat[i++] = entry.maxVersion;
@@ -399,16 +403,19 @@ function fingerprint(value: unknown): number {
 }
 
 function compactFromWire(value: unknown): CompactDigestEntry[] {
-  if (!Array.isArray(value) || value.length % 4 !== 0) {
-    throw new SyntaxError("Bad compact digest: expected a flat list of 4 items per node");
+  if (!Array.isArray(value) || value.length % 5 !== 0) {
+    throw new SyntaxError("Bad compact digest: expected a flat list of 5 items per node");
   }
-  const digest: CompactDigestEntry[] = new Array(value.length / 4);
-  for (let i = 0, j = 0; i < value.length; i += 4, j++) {
+  const digest: CompactDigestEntry[] = new Array(value.length / 5);
+  for (let i = 0, j = 0; i < value.length; i += 5, j++) {
+    const check = uint(value[i + 1], "check");
+    if (check > MAX_FINGERPRINT) throw new SyntaxError(`Bad check: ${check}`);
     digest[j] = {
       fingerprint: fingerprint(value[i]),
-      heartbeat: uint(value[i + 1], "heartbeat"),
-      lastGcVersion: uint(value[i + 2], "last GC version"),
-      maxVersion: uint(value[i + 3], "max version"),
+      check,
+      heartbeat: uint(value[i + 2], "heartbeat"),
+      lastGcVersion: uint(value[i + 3], "last GC version"),
+      maxVersion: uint(value[i + 4], "max version"),
     };
   }
   return digest;

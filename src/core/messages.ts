@@ -29,12 +29,22 @@ export type Digest = readonly DigestEntry[];
 
 /**
  * A digest entry naming its node by fingerprint (`chitchatIdFingerprint`)
- * instead of its id: a quarter of the bytes. Only meaningful to a receiver
- * that knows the node; see docs/ALGORITHM.md.
+ * and check (`chitchatIdCheck`) instead of its id: a third of the bytes.
+ * Only meaningful to a receiver that knows the node, and taken for a node
+ * only when both hashes match; see docs/ALGORITHM.md.
+ *
+ * @example
+ * ```ts
+ * import type { CompactDigestEntry } from "./messages.ts";
+ * const entry: CompactDigestEntry = { fingerprint: 7, check: 9, heartbeat: 3, lastGcVersion: 0, maxVersion: 2 };
+ * console.assert(entry.heartbeat === 3);
+ * ```
  */
 export interface CompactDigestEntry extends NodeDigest {
-  /** The node's 32-bit fingerprint. */
+  /** The node's 32-bit fingerprint: its place on the ring of digest pages. */
   readonly fingerprint: number;
+  /** A second, independent 32-bit hash of the node's id. */
+  readonly check: number;
 }
 
 /**

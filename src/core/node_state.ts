@@ -7,9 +7,9 @@
  * @module
  */
 
-import { type ChitchatId, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
+import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
 import { type Logger, silentLogger } from "./logger.ts";
-import type { NodeDelta, NodeDigest } from "./messages.ts";
+import type { CompactDigestEntry, NodeDelta, NodeDigest } from "./messages.ts";
 import { utf8Length } from "./utf8.ts";
 
 /** `set`: visible; `deleted`: tombstone, invisible; `deleteAfterTtl`: visible until reaped. */
@@ -68,7 +68,7 @@ export interface NodeStateLimits {
   readonly maxKeyBytes: number;
   /** Largest value, in UTF-8 bytes. */
   readonly maxValueBytes: number;
-  /** Largest number of keys (tombstones included) a node may hold. */
+  /** Largest number of visible keys a node may hold (tombstones are not counted). */
   readonly maxKeys: number;
 }
 
@@ -83,11 +83,24 @@ export const DEFAULT_NODE_STATE_LIMITS: NodeStateLimits = {
 export interface NodeStateOptions {
   /** Receives owner warnings, such as a delete of a missing key. */
   readonly logger?: Logger;
-  /** Write limits (the owner's writes; replicas hold at most twice `maxKeys` entries). */
+  /**
+   * Write limits (the owner's writes; a replica refuses a delta that would
+   * leave it more than twice `maxKeys` visible keys, or
+   * `REPLICA_ENTRY_FACTOR` times `maxKeys` entries with tombstones).
+   */
   readonly limits?: NodeStateLimits;
   /** Called for every visible key change, on the owner and on replicas. */
   readonly onKeyChange?: (change: KeyChange) => void;
+  /** Called when a delta is refused because it would exceed the replica's capacity. */
+  readonly onRefused?: (reason: string) => void;
 }
+
+/**
+ * A replica holds at most this many times `limits.maxKeys` entries, tombstones
+ * included: owners churning TTL keys keep tombstones for the grace period,
+ * so this is a memory bound, far above what a well-behaved owner reaches.
+ */
+export const REPLICA_ENTRY_FACTOR = 16;
 
 /** What `applyDelta` did with a node delta. */
 export type DeltaStatus = "rejected" | "applied" | "reset";
@@ -115,6 +128,8 @@ export class NodeState {
   readonly key: string;
   /** The node's fingerprint (`chitchatIdFingerprint(id)`). */
   readonly fingerprint: number;
+  /** The node's check hash (`chitchatIdCheck(id)`). */
+  readonly check: number;
   #kvs = new Map<string, VersionedValue>();
   /** True while the map's insertion order is increasing version order. */
   #ordered = true;
@@ -127,15 +142,22 @@ export class NodeState {
   #logger: Logger;
   #limits: NodeStateLimits;
   #onKeyChange: ((change: KeyChange) => void) | undefined;
+  #onRefused: ((reason: string) => void) | undefined;
+  /** Visible keys (entries that are not tombstones). */
+  #visible = 0;
+  /** While a reset is applied: key changes are held back and compared at the end. */
+  #muted = false;
 
   /** Creates an empty state for `id`. */
   constructor(id: ChitchatId, options: NodeStateOptions = {}) {
     this.id = id;
     this.key = chitchatIdKey(id);
     this.fingerprint = chitchatIdFingerprint(id);
+    this.check = chitchatIdCheck(id);
     this.#logger = options.logger ?? silentLogger;
     this.#limits = options.limits ?? DEFAULT_NODE_STATE_LIMITS;
     this.#onKeyChange = options.onKeyChange;
+    this.#onRefused = options.onRefused;
   }
 
   /** The owner's heartbeat counter as last known. */
@@ -155,9 +177,7 @@ export class NodeState {
 
   /** Number of visible keys (tombstones excluded). */
   get keyCount(): number {
-    let count = 0;
-    for (const vv of this.#kvs.values()) if (vv.status !== "deleted") count++;
-    return count;
+    return this.#visible;
   }
 
   /** Number of stored entries, tombstones included. */
@@ -205,6 +225,17 @@ export class NodeState {
     this.#lastWrittenVersion = sorted.length === 0 ? 0 : sorted[sorted.length - 1][1].version;
   }
 
+  /** This node's compact digest entry (by fingerprint and check). */
+  compactDigest(): CompactDigestEntry {
+    return {
+      fingerprint: this.fingerprint,
+      check: this.check,
+      heartbeat: this.#heartbeat,
+      lastGcVersion: this.#lastGcVersion,
+      maxVersion: this.#maxVersion,
+    };
+  }
+
   /** This node's digest entry. */
   digest(): NodeDigest {
     return {
@@ -221,7 +252,7 @@ export class NodeState {
   set(key: string, value: string): boolean {
     const previous = this.#kvs.get(key);
     if (previous?.status === "set" && previous.value === value) return false;
-    this.#checkWrite(key, value, previous === undefined);
+    this.#checkWrite(key, value, previous === undefined || previous.status === "deleted");
     this.#write(key, { value, version: this.#maxVersion + 1, status: "set", statusSince: undefined });
     return true;
   }
@@ -233,7 +264,7 @@ export class NodeState {
   setWithTtl(key: string, value: string, now: number): boolean {
     const previous = this.#kvs.get(key);
     if (previous?.status === "deleteAfterTtl" && previous.value === value) return false;
-    this.#checkWrite(key, value, previous === undefined);
+    this.#checkWrite(key, value, previous === undefined || previous.status === "deleted");
     this.#write(key, {
       value,
       version: this.#maxVersion + 1,
@@ -244,13 +275,14 @@ export class NodeState {
   }
 
   /**
-   * Deletes `key`, leaving a tombstone stamped `now` (owner only). Deleting a
-   * missing or already deleted key changes nothing, logs a warning and
-   * returns false.
+   * Deletes `key`, leaving a tombstone stamped `now` (owner only). Deleting an
+   * already deleted key writes a new version of the tombstone, so its grace
+   * period starts again (as in the Rust crate). Deleting a missing key
+   * changes nothing, logs a warning and returns false.
    */
   delete(key: string, now: number): boolean {
     const previous = this.#kvs.get(key);
-    if (previous === undefined || previous.status === "deleted") {
+    if (previous === undefined) {
       this.#logger.warn(`Key "${key}" does not exist on node ${this.id.nodeId}; nothing deleted`);
       return false;
     }
@@ -260,7 +292,9 @@ export class NodeState {
 
   /**
    * Marks `key` to expire: still visible, reaped after the grace period from
-   * `now` (owner only). A missing key changes nothing and logs a warning.
+   * `now` (owner only). On a key already expiring, this writes a new version
+   * and the grace period starts again from `now`: a TTL is extended this way.
+   * A missing or deleted key changes nothing and logs a warning.
    */
   deleteAfterTtl(key: string, now: number): boolean {
     const previous = this.#kvs.get(key);
@@ -268,7 +302,6 @@ export class NodeState {
       this.#logger.warn(`Key "${key}" does not exist on node ${this.id.nodeId}; nothing scheduled`);
       return false;
     }
-    if (previous.status === "deleteAfterTtl") return false;
     this.#write(key, {
       value: previous.value,
       version: this.#maxVersion + 1,
@@ -334,6 +367,7 @@ export class NodeState {
       }
       // (An entry received ahead of its turn waits until maxVersion covers it.)
       this.#kvs.delete(key);
+      if (vv.status !== "deleted") this.#visible--;
       removed++;
       if (vv.version > this.#lastGcVersion) this.#lastGcVersion = vv.version;
       if (vv.status === "deleteAfterTtl") this.#emit(key, undefined, vv.version);
@@ -354,29 +388,54 @@ export class NodeState {
   applyDelta(delta: NodeDelta, now: number): DeltaStatus {
     const status = this.#deltaStatus(delta);
     if (status === "rejected") {
-      if (delta.fromVersionExcluded <= this.#maxVersion) this.#applyAhead(delta, now);
+      if (this.#canTakeAhead(delta)) this.#applyAhead(delta, now);
       return status;
     }
     if (this.#overCapacity(delta, status === "reset" ? 0 : this.#maxVersion, status === "reset")) return "rejected";
+    let before: Map<string, VersionedValue> | undefined;
     if (status === "reset") {
-      for (const [key, vv] of this.#kvs) {
-        if (vv.status !== "deleted") this.#emit(key, undefined, vv.version);
-      }
-      this.#kvs.clear();
+      before = this.#kvs;
+      this.#kvs = new Map();
+      this.#visible = 0;
       this.#ordered = true;
       this.#lastWrittenVersion = 0;
       this.#earliestExpiry = Infinity;
       this.#maxVersion = 0;
       this.#lastGcVersion = delta.lastGcVersion;
+      this.#muted = true;
     }
-    const floor = this.#maxVersion;
-    for (const kv of delta.keyValues) {
-      if (kv.version <= floor) continue;
-      if (kv.status !== "set" && kv.version <= this.#lastGcVersion) continue;
-      if (this.#isNewer(kv.key, kv.version)) this.#writeReceived(kv, now);
+    try {
+      const floor = this.#maxVersion;
+      for (const kv of delta.keyValues) {
+        if (kv.version <= floor) continue;
+        if (kv.status !== "set" && kv.version <= this.#lastGcVersion) continue;
+        if (this.#isNewer(kv.key, kv.version)) this.#writeReceived(kv, now);
+      }
+      if (delta.maxVersion > this.#maxVersion) this.#maxVersion = delta.maxVersion;
+    } finally {
+      this.#muted = false;
     }
-    if (delta.maxVersion > this.#maxVersion) this.#maxVersion = delta.maxVersion;
+    if (before !== undefined) this.#emitResetChanges(before);
     return status;
+  }
+
+  /**
+   * After a reset: a change for each key whose visible value differs from
+   * what it was before the wipe (gone, new, or another value), and nothing
+   * for the keys that came back as they were.
+   */
+  #emitResetChanges(before: ReadonlyMap<string, VersionedValue>): void {
+    if (this.#onKeyChange === undefined) return;
+    for (const [key, old] of before) {
+      if (old.status === "deleted") continue;
+      const now = this.#kvs.get(key);
+      if (now === undefined || now.status === "deleted") this.#emit(key, undefined, old.version);
+    }
+    for (const [key, vv] of this.#kvs) {
+      if (vv.status === "deleted") continue;
+      const old = before.get(key);
+      if (old === undefined || old.status === "deleted" || old.value !== vv.value) this.#emit(key, vv.value, vv.version);
+    }
   }
 
   /** Keeps the mutations of `delta` above both its max version and ours. */
@@ -404,23 +463,36 @@ export class NodeState {
   }
 
   /**
-   * True (and logged) when applying the mutations of `delta` above `floor`
-   * would leave a replica holding more than twice `limits.maxKeys` entries:
-   * the owner holds at most `maxKeys`, and a replica may still keep
-   * tombstones the owner already collected. Such a delta is refused whole.
+   * True (and reported) when applying the mutations of `delta` above `floor`
+   * would leave this replica more than twice `limits.maxKeys` visible keys
+   * (the owner holds at most `maxKeys`; a replica may briefly hold keys whose
+   * deletion is still on its way), or more than `REPLICA_ENTRY_FACTOR` times
+   * `maxKeys` entries with tombstones. Such a delta is refused whole: only an
+   * owner with other limits, or a forged one, sends it.
    */
   #overCapacity(delta: NodeDelta, floor: number, wiped: boolean): boolean {
-    const capacity = 2 * this.#limits.maxKeys;
-    let size = wiped ? 0 : this.#kvs.size;
-    if (size + delta.keyValues.length <= capacity) return false;
+    const maxVisible = 2 * this.#limits.maxKeys;
+    const maxEntries = REPLICA_ENTRY_FACTOR * this.#limits.maxKeys;
+    let entries = wiped ? 0 : this.#kvs.size;
+    let visible = wiped ? 0 : this.#visible;
+    if (visible + delta.keyValues.length <= maxVisible && entries + delta.keyValues.length <= maxEntries) return false;
     for (const kv of delta.keyValues) {
-      if (kv.version > floor && (wiped || !this.#kvs.has(kv.key))) size++;
+      if (kv.version <= floor) continue;
+      const stored = wiped ? undefined : this.#kvs.get(kv.key);
+      if (stored === undefined) entries++;
+      const wasVisible = stored !== undefined && stored.status !== "deleted";
+      const isVisible = kv.status !== "deleted";
+      if (isVisible && !wasVisible) visible++;
+      else if (!isVisible && wasVisible) visible--;
     }
-    if (size <= capacity) return false;
-    this.#logger.warn(
-      `Ignored a delta for node ${this.id.nodeId}: it would hold ${size} keys, ` +
-        `more than ${capacity} (twice limits.maxKeys)`,
-    );
+    if (visible <= maxVisible && entries <= maxEntries) return false;
+    const size = visible > maxVisible ? visible : entries;
+    const capacity = visible > maxVisible ? maxVisible : maxEntries;
+    const what = visible > maxVisible ? "visible keys" : "entries";
+    const factor = visible > maxVisible ? "twice" : `${REPLICA_ENTRY_FACTOR} times`;
+    const reason = `it would hold ${size} ${what}, more than ${capacity} (${factor} limits.maxKeys)`;
+    if (this.#onRefused !== undefined) this.#onRefused(reason);
+    else this.#logger.warn(`Ignored a delta for node ${this.id.nodeId}: ${reason}`);
     return true;
   }
 
@@ -429,9 +501,29 @@ export class NodeState {
     const compatible = delta.lastGcVersion <= this.#lastGcVersion ||
       delta.lastGcVersion <= this.#maxVersion;
     if (!compatible) return delta.fromVersionExcluded === 0 ? "reset" : "rejected";
+    if (this.#untrusted(delta)) return "rejected";
     return this.#maxVersion < delta.maxVersion ? "applied" : "rejected";
   }
 
+  /**
+   * True while this replica is part-way through a reset (its `lastGcVersion`
+   * is above its `maxVersion`: a reset delta was cut short) and `delta` comes
+   * from a sender that has collected fewer tombstones. Such a sender may still
+   * hold a key the owner deleted, at a version between our two marks, whose
+   * tombstone is gone everywhere: taking it would bring the key back for
+   * good. Only a sender that collected at least as much can fill that gap.
+   */
+  #untrusted(delta: NodeDelta): boolean {
+    return this.#maxVersion < this.#lastGcVersion && delta.lastGcVersion < this.#lastGcVersion;
+  }
+
+  /** Entries ahead are taken from a delta that is merely not new, never from an unusable one. */
+  #canTakeAhead(delta: NodeDelta): boolean {
+    if (delta.fromVersionExcluded > this.#maxVersion || this.#untrusted(delta)) return false;
+    return delta.lastGcVersion <= this.#lastGcVersion || delta.lastGcVersion <= this.#maxVersion;
+  }
+
+  /** `isNew`: the key is not visible now (absent or a tombstone). */
   #checkWrite(key: string, value: string, isNew: boolean): void {
     const limits = this.#limits;
     if (typeof key !== "string" || key.length === 0) {
@@ -452,10 +544,17 @@ export class NodeState {
         `Value for key "${key}" is too large (${valueBytes} bytes, maximum ${limits.maxValueBytes})`,
       );
     }
-    if (isNew && this.#kvs.size >= limits.maxKeys) {
+    if (isNew && this.#visible >= limits.maxKeys) {
       throw new RangeError(
-        `Node ${this.id.nodeId} already holds ${this.#kvs.size} keys (maximum ${limits.maxKeys}); ` +
+        `Node ${this.id.nodeId} already holds ${this.#visible} keys (maximum ${limits.maxKeys}); ` +
           `cannot add "${key}"`,
+      );
+    }
+    const maxEntries = REPLICA_ENTRY_FACTOR * limits.maxKeys;
+    if (!this.#kvs.has(key) && this.#kvs.size >= maxEntries) {
+      throw new RangeError(
+        `Node ${this.id.nodeId} holds ${this.#kvs.size} entries with tombstones not yet collected ` +
+          `(maximum ${maxEntries}, ${REPLICA_ENTRY_FACTOR} times limits.maxKeys); cannot add "${key}"`,
       );
     }
   }
@@ -465,6 +564,9 @@ export class NodeState {
    * raise `maxVersion`; received ones leave that to `applyDelta`.
    */
   #write(key: string, vv: VersionedValue, raiseMax = true): void {
+    const previous = this.#kvs.get(key);
+    if (previous !== undefined && previous.status !== "deleted") this.#visible--;
+    if (vv.status !== "deleted") this.#visible++;
     this.#kvs.delete(key);
     this.#kvs.set(key, vv);
     if (vv.version < this.#lastWrittenVersion) this.#ordered = false;
@@ -475,6 +577,7 @@ export class NodeState {
   }
 
   #emit(key: string, value: string | undefined, version: number): void {
+    if (this.#muted) return;
     this.#onKeyChange?.({ node: this.id, key, value, version, deleted: value === undefined });
   }
 }

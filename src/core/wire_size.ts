@@ -6,6 +6,7 @@
  */
 
 import type { ChitchatId } from "./chitchat_id.ts";
+import type { CompactDigestEntry } from "./messages.ts";
 import { utf8Length } from "./utf8.ts";
 
 /** Size of a CBOR head (major type + argument) carrying `n`. */
@@ -43,14 +44,10 @@ export function digestEntrySize(
   return idFieldsSize(id) + uintSize(heartbeat) + uintSize(lastGcVersion) + uintSize(maxVersion);
 }
 
-/** Size of one compact digest entry: 4 items (fingerprint, heartbeat, lastGc, max). */
-export function compactEntrySize(
-  fingerprint: number,
-  heartbeat: number,
-  lastGcVersion: number,
-  maxVersion: number,
-): number {
-  return uintSize(fingerprint) + uintSize(heartbeat) + uintSize(lastGcVersion) + uintSize(maxVersion);
+/** Size of one compact digest entry: 5 items (fingerprint, check, heartbeat, lastGc, max). */
+export function compactEntrySize(entry: CompactDigestEntry): number {
+  return uintSize(entry.fingerprint) + uintSize(entry.check) + uintSize(entry.heartbeat) +
+    uintSize(entry.lastGcVersion) + uintSize(entry.maxVersion);
 }
 
 /** Size of one key mutation in a node delta's flat list (key, value, version, status). */
