@@ -59,7 +59,8 @@ export interface CliOptions {
 export const HELP = `Usage: examples/node.ts [flags]
 
 Runs one chitchat node: gossip over UDP, plus an HTTP API and a live dashboard.
-  deno run -A examples/node.ts | bun examples/node.ts | tsx examples/node.ts
+  npm run node -- [flags]        (the pinned Deno; npm run node:bun / node:node for Bun / Node)
+  deno run -A examples/node.ts | bun examples/node.ts | tsx examples/node.ts   (with those on PATH)
 
 Flags:
   --listen HOST:PORT          UDP gossip address (default 127.0.0.1:10000; port 0 picks one)
