@@ -112,7 +112,8 @@ async function waitForApi(i: number, timeoutMs: number): Promise<boolean> {
 }
 
 let stopping = false;
-async function stopAll(signal: string): Promise<void> {
+/** Stops every node; exits with `code` (0 after a signal, 1 after a failure). */
+async function stopAll(signal: string, code = 0): Promise<void> {
   if (stopping) {
     for (const child of children.values()) killNow(child);
     process.exit(130);
@@ -121,7 +122,7 @@ async function stopAll(signal: string): Promise<void> {
   console.log(`\n${signal}: stopping ${children.size} nodes (each leaves gracefully)…`);
   await Promise.all([...children.values()].map((child) => stopGracefully(child)));
   console.log("All nodes stopped.");
-  process.exit(0);
+  process.exit(code);
 }
 process.on("SIGINT", () => void stopAll("SIGINT"));
 process.on("SIGTERM", () => void stopAll("SIGTERM"));
@@ -129,7 +130,7 @@ process.on("SIGTERM", () => void stopAll("SIGTERM"));
 for (let i = 0; i < count; i++) start(i);
 if (!(await waitForApi(0, 20_000))) {
   console.error(`error: ${names[0]} did not answer on ${url(0)} within 20 s`);
-  await stopAll("startup failure");
+  await stopAll("startup failure", 1);
 }
 
 console.log(
