@@ -29,24 +29,29 @@ export function staggered(ids: readonly string[], gapMs = 137): Op[] {
   return ids.slice(1).flatMap((node): Op[] => [{ op: "advance", ms: gapMs }, { op: "start", node }]);
 }
 
-/** Defect 1 with priority prefixes: a deleted priority key comes back after a reset cut by the MTU. */
-export function deletedPriorityKey(simSeed: number, delayMs: number): Scenario {
+/**
+ * Defect 1 with priority prefixes: a deleted priority key comes back after a
+ * reset cut by the MTU. `ids` are the nodes (owner first); the first half
+ * less the owner's side is cut off: {r, s} | {o, v} with the default four.
+ */
+export function deletedPriorityKey(simSeed: number, delayMs: number, ids = ["o", "r", "s", "v"]): Scenario {
+  const half = ids.length / 2;
   const ops: Op[] = [
-    ...staggered(["o", "r", "s", "v"], 229),
+    ...staggered(ids, 229),
     { op: "advance", ms: 5000 },
     { op: "set", node: "o", key: "big1", value: "v1", near: 0 },
     { op: "set", node: "o", key: "big2", value: "v2", near: 0 },
     { op: "set", node: "o", key: "p/x", value: "v3" },
     { op: "advance", ms: delayMs },
-    { op: "partition", groups: [["r", "s"], ["o", "v"]] },
+    { op: "partition", groups: [ids.slice(1, half + 1), [ids[0], ...ids.slice(half + 1)]] },
     { op: "delete", node: "o", key: "p/x" },
     { op: "advance", ms: 12_000 },
   ];
   return {
-    name: `defect 1, priority prefixes (seed ${simSeed}, partition after ${delayMs} ms)`,
+    name: `defect 1, priority prefixes, ${ids.length} nodes (seed ${simSeed}, partition after ${delayMs} ms)`,
     schedule: {
       simSeed,
-      nodes: nodes(["o", "r", "s", "v"], { priorityKeyPrefixes: ["p/"] }),
+      nodes: nodes(ids, { priorityKeyPrefixes: ["p/"] }),
       mtu: 1200,
       tombstoneGracePeriodMs: 5000,
       deadNodeGracePeriodMs: DAY,
@@ -134,23 +139,28 @@ export function truncatedReset(simSeed: number, priority: boolean): Scenario {
   };
 }
 
-/** Defect 2: a node cut off for longer than half the dead-node grace period must be live within 10 rounds of the heal. */
-export function longPartition(simSeed: number, awayMs: number, deadGraceMs: number): Scenario {
+/**
+ * Defect 2: the last of `count` nodes, cut off for longer than half the
+ * dead-node grace period, must be live everywhere within 10 rounds of the heal.
+ */
+export function longPartition(simSeed: number, awayMs: number, deadGraceMs: number, count = 2): Scenario {
+  const ids = Array.from({ length: count }, (_, i) => `n${i}`);
+  const away = ids[count - 1];
   return {
-    name: `defect 2, cut off ${awayMs / 1000} s with a ${deadGraceMs / 1000} s dead-node grace (seed ${simSeed})`,
+    name: `defect 2, ${count} nodes, one cut off ${awayMs / 1000} s, dead-node grace ${deadGraceMs / 1000} s (seed ${simSeed})`,
     schedule: {
       simSeed,
-      nodes: nodes(["n0", "n1", "n2", "n3"]),
+      nodes: nodes(ids),
       mtu: 65_507,
       tombstoneGracePeriodMs: 60_000,
       deadNodeGracePeriodMs: deadGraceMs,
       ops: [
-        ...staggered(["n0", "n1", "n2", "n3"]),
+        ...staggered(ids),
         { op: "advance", ms: 5000 },
-        { op: "set", node: "n3", key: "a", value: "before" },
+        { op: "set", node: away, key: "a", value: "before" },
         { op: "advance", ms: 1000 },
-        { op: "partition", groups: [["n3"], ["n0", "n1", "n2"]] },
-        { op: "set", node: "n3", key: "a", value: "during" },
+        { op: "partition", groups: [[away], ids.slice(0, -1)] },
+        { op: "set", node: away, key: "a", value: "during" },
         { op: "advance", ms: awayMs },
       ],
       liveBoundMs: 10_000,

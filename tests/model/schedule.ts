@@ -105,6 +105,7 @@ export function generateSchedule(seed: number, options: GenerateOptions = {}): S
       id: `n${i}`,
       ...(priority ? { priorityKeyPrefixes: ["p/"] } : {}),
       seedIds: i < 2 ? ["n0"] : ["n0", "n1"],
+      ...(i > 0 ? { late: true } : {}),
     });
   }
   const ids = nodes.map((node) => node.id);
@@ -116,6 +117,8 @@ export function generateSchedule(seed: number, options: GenerateOptions = {}): S
   let time = 0;
   let partitioned = false;
   let version = 0;
+  // Nodes start out of phase with each other's rounds, as in life.
+  for (const node of ids.slice(1)) ops.push({ op: "advance", ms: int(random, 0, 999) }, { op: "start", node });
   ops.push({ op: "advance", ms: int(random, 0, 6) * 1000 });
   for (let i = 0; i < count && time < maxMs; i++) {
     const r = random();

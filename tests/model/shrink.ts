@@ -30,15 +30,19 @@ function names(op: Op): string[] {
 }
 
 /**
- * Shrinks `schedule`, which fails `property`, in at most `maxAttempts` runs
- * (default 80).
+ * Shrinks `schedule`, for which `fails` holds (say, `(s) => failsWith(s,
+ * "noResurrection")`), in at most `maxAttempts` calls of `fails` (default 80).
  */
-export async function shrinkSchedule(schedule: Schedule, property: Property, maxAttempts = 80): Promise<Shrunk> {
+export async function shrinkSchedule(
+  schedule: Schedule,
+  fails: (candidate: Schedule) => Promise<boolean>,
+  maxAttempts = 80,
+): Promise<Shrunk> {
   let best = schedule;
   let attempts = 0;
   const attempt = async (candidate: Schedule): Promise<boolean> => {
     attempts++;
-    if (!(await failsWith(candidate, property))) return false;
+    if (!(await fails(candidate))) return false;
     best = candidate;
     return true;
   };
