@@ -178,6 +178,7 @@ class Run {
     }
   }
 
+  /** Runs one operation; one naming a node that is not running (or already running, for a start) does nothing. */
   async apply(op: Op): Promise<void> {
     switch (op.op) {
       case "set":
@@ -190,9 +191,11 @@ class Run {
       case "stop":
         if (!this.current.has(op.node)) return;
         this.current.delete(op.node);
-        return op.op === "kill" ? this.cluster.kill(op.node) : this.cluster.stop(op.node);
+        if (op.op === "kill") await this.cluster.kill(op.node);
+        else await this.cluster.stop(op.node);
+        return;
       case "start":
-        return this.start(op.node, op.seedIds, op.generationId);
+        return await this.start(op.node, op.seedIds, op.generationId);
       case "partition":
         return this.partition(op.groups);
       case "heal":
@@ -201,7 +204,7 @@ class Run {
       case "loss":
         return this.cluster.network.setDefaults({ loss: op.p });
       case "advance":
-        return this.advance(op.ms);
+        return await this.advance(op.ms);
     }
   }
 
