@@ -125,7 +125,9 @@ export function generateSchedule(seed: number, options: GenerateOptions = {}): S
     const live = [...running];
     const stopped = ids.filter((id) => !running.has(id));
     if (r < 0.6 && live.length > 0) {
-      const node = pick(random, live);
+      // Most writes come from one or two nodes, so that one owner's history grows long.
+      const writers = live.filter((id) => id === "n0" || id === "n1");
+      const node = writers.length > 0 && random() < 0.6 ? pick(random, writers) : pick(random, live);
       const key = pick(random, keys);
       const kind = random();
       const value = `v${++version}`;
