@@ -226,7 +226,7 @@ export function nodeName(i: number): string {
 /** True when every running node's live view holds every running node (no dead ones around). */
 export function allLive(cluster: SimulatedCluster): boolean {
   const n = cluster.nodeIds.length;
-  for (const id of cluster.nodeIds) if (cluster.node(id).chitchat.liveNodes().length !== n) return false;
+  for (const id of cluster.nodeIds) if (cluster.node(id).liveNodeStates().length !== n) return false;
   return true;
 }
 

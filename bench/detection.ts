@@ -57,7 +57,7 @@ export const detection: Benchmark = {
             await cluster.kill(victim);
             const killedAt = cluster.clock.now();
             const gone = (id: string): boolean =>
-              !cluster.node(id).chitchat.liveNodes().some((state) => state.id.nodeId === victim);
+              !cluster.node(id).liveNodeStates().some((state) => state.id.nodeId === victim);
             let firstObserver: number | undefined;
             const done = await advanceUntil(cluster, () => {
               if (firstObserver === undefined && gone(observer)) firstObserver = cluster.clock.now();

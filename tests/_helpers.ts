@@ -1,21 +1,23 @@
 /**
- * Shared helpers of the core tests: ids, a recording logger, and a hand-driven
- * exchange of `Chitchat` state machines in which every message goes through
- * the codec and is checked against the MTU. Time is always a number passed in.
+ * Shared helpers of the core tests: ids, a recording logger, and exchanges of
+ * `Chitchat` state machines driven the way the runtime drives them (through
+ * `CoreNetwork`: every message through the codec, checked against the MTU).
+ * Time is always a number passed in.
  * @module
  */
 
 import assert from "node:assert/strict";
-import { Chitchat } from "../src/core/chitchat.ts";
+import { Chitchat, type CoreEvent, type MembershipEvent } from "../src/core/chitchat.ts";
 import type { ChitchatId } from "../src/core/chitchat_id.ts";
 import { chitchatIdKey } from "../src/core/chitchat_id.ts";
 import { decodeMessage, encodeMessage } from "../src/core/codec.ts";
 import type { ChitchatConfig } from "../src/core/config.ts";
 import type { Logger } from "../src/core/logger.ts";
-import type { Message } from "../src/core/messages.ts";
-import type { NodeState } from "../src/core/node_state.ts";
+import type { Message, SynMessage } from "../src/core/messages.ts";
+import type { KeyChange, NodeState } from "../src/core/node_state.ts";
 import type { ReadonlyNodeStateLike } from "../src/core/config.ts";
 import { createRandom, type Random } from "../src/testing/random.ts";
+import { CoreNetwork } from "../src/testing/core_network.ts";
 
 export { createRandom, type Random };
 
@@ -98,32 +100,95 @@ export interface HandshakeOptions {
   readonly onMessage?: (message: Message) => void;
 }
 
-/** Delivers `message` to `to` at `now`, optionally checking the monotonic invariant. */
-function deliver(
-  to: Chitchat,
-  message: Message,
-  now: number,
-  options: HandshakeOptions,
-): Message | undefined {
-  const received = overTheWire(message, options.mtu);
-  options.onMessage?.(received);
-  const before = options.checkMonotonic ? versionsOf(to) : undefined;
-  const reply = to.handleMessage(received, now);
-  if (before !== undefined) {
-    assertMonotonic(before, versionsOf(to), `${received.type} to ${to.id.nodeId}`);
+/** Where the events of a node go while these helpers drive it. */
+const sinks = new WeakMap<Chitchat, Array<(event: CoreEvent) => void>>();
+
+const recorders = {
+  get(node: Chitchat): { push(event: CoreEvent): void } | undefined {
+    const list = sinks.get(node);
+    return list === undefined ? undefined : { push: (event) => list.forEach((sink) => sink(event)) };
+  },
+};
+
+/**
+ * From now on, keeps the events `node` produces (while driven by these
+ * helpers) that `pick` maps to a value, in the returned array, in order.
+ * Events produced before (by the constructor, say) are dropped.
+ */
+function record<T>(node: Chitchat, pick: (event: CoreEvent) => T | undefined): T[] {
+  const kept: T[] = [];
+  let list = sinks.get(node);
+  if (list === undefined) {
+    list = [];
+    sinks.set(node, list);
+    for (let e = node.pollEvent(); e !== undefined; e = node.pollEvent());
   }
-  return reply;
+  list.push((event) => {
+    const value = pick(event);
+    if (value !== undefined) kept.push(value);
+  });
+  return kept;
 }
+
+/** Every event `node` produces from now on. */
+export function recordEvents(node: Chitchat): CoreEvent[] {
+  return record(node, (event) => event);
+}
+
+/** The membership events of `node` from now on. */
+export function recordMembership(node: Chitchat): MembershipEvent[] {
+  return record(node, (event) => event.type === "joined" || event.type === "died" || event.type === "revived" || event.type === "left" || event.type === "removed" ? event : undefined);
+}
+
+/** The key changes `node` reports from now on under `prefix` (as `KeyChange`s). */
+export function recordKeyChanges(node: Chitchat, prefix = ""): KeyChange[] {
+  return record(node, (event) => {
+    if (event.type !== "keyChanged" || !event.key.startsWith(prefix)) return undefined;
+    const { type: _type, ...change } = event;
+    return change;
+  });
+}
+
+/** The live views `node` publishes from now on. */
+export function recordLiveViews(node: Chitchat): Array<readonly ReadonlyNodeStateLike[]> {
+  return record(node, (event) => (event.type === "liveView" ? event.view : undefined));
+}
+
+/** A network over `nodes` for one exchange, with the options' loss and checks. */
+function network(nodes: readonly Chitchat[], options: HandshakeOptions): CoreNetwork {
+  const net = new CoreNetwork({
+    mtu: options.mtu,
+    admit: options.lose === undefined ? undefined : (message) => {
+      const step = message.type === "syn" ? "syn" : message.type === "synAck" ? "synAck" : "ack";
+      return !options.lose!(step);
+    },
+    onMessage: (message, _from, to) => {
+      options.onMessage?.(message);
+      if (options.checkMonotonic) before.set(to, versionsOf(to));
+    },
+    onHandled: (message, _from, to) => {
+      const versions = before.get(to);
+      if (versions !== undefined) assertMonotonic(versions, versionsOf(to), `${message.type} to ${to.id.nodeId}`);
+    },
+    onEvent: (node, event) => recorders.get(node)?.push(event),
+  });
+  for (const node of nodes) net.add(node);
+  return net;
+}
+
+/** Versions before the message a node is handling (for `checkMonotonic`). */
+const before = new Map<Chitchat, Map<string, [number, number]>>();
 
 /** Runs one Syn / SynAck / Ack exchange from `a` to `b` at `now`, through the codec. */
 export function handshake(a: Chitchat, b: Chitchat, now: number, options: HandshakeOptions): void {
-  const syn = a.createSyn();
-  if (options.lose?.("syn")) return;
-  const synAck = deliver(b, syn, now, options);
-  if (synAck === undefined || options.lose?.("synAck")) return;
-  const ack = deliver(a, synAck, now, options);
-  if (ack === undefined || options.lose?.("ack")) return;
-  deliver(b, ack, now, options);
+  a.gossip(now, b.id.gossipAdvertiseAddr);
+  flushChecked(network([a, b], options), now, options);
+}
+
+/** Delivers everything pending (`checkMonotonic` checks each receiver after each message). */
+function flushChecked(net: CoreNetwork, now: number, _options: HandshakeOptions): void {
+  net.flush(now);
+  before.clear();
 }
 
 /** Options of {@linkcode createNode}. */
@@ -134,41 +199,41 @@ export type NodeOptions = Omit<ChitchatConfig, "id" | "clusterId"> & {
   readonly random?: Random;
 };
 
-/** A `Chitchat` for node `name` on port `port`, in cluster "test" unless told. */
+/**
+ * A `Chitchat` for node `name` on port `port`, in cluster "test" unless told.
+ * Its round is due whenever time has moved on (a 1 ms interval unless told):
+ * the tests say when rounds happen.
+ */
 export function createNode(name: string, port: number, options: NodeOptions = {}): Chitchat {
   const { generationId, now, random, clusterId, ...config } = options;
-  return new Chitchat(
-    { ...config, id: makeId(name, port, generationId ?? 1), clusterId: clusterId ?? "test" },
+  const node = new Chitchat(
+    { gossipIntervalMs: 1, ...config, id: makeId(name, port, generationId ?? 1), clusterId: clusterId ?? "test" },
     { now: now ?? 0, random: random ?? createRandom(port) },
   );
+  return node;
 }
 
 /** Options of {@linkcode gossipRound}. */
 export interface RoundOptions extends HandshakeOptions {
-  /** Seed addresses handed to `gossipTargets`. */
+  /** Seed addresses (default: none; nodes keep what they were given). */
   readonly seeds?: readonly string[];
-  /** Nodes that take part this round (default: all). */
+  /** Nodes that take part this round (default: all); the others neither send nor receive. */
   readonly active?: (node: Chitchat) => boolean;
 }
 
 /**
- * One gossip round at `now`: every active node bumps its heartbeat, picks its
- * targets and runs a handshake with each active target; then every active
- * node updates liveness.
+ * One gossip round at `now`: each active node in turn runs its round
+ * (`handleTimeout`: heartbeat, Syns to its targets, liveness), followed by
+ * every message that causes among the active nodes.
  */
 export function gossipRound(nodes: readonly Chitchat[], now: number, options: RoundOptions): void {
-  const byAddr = new Map(nodes.map((node) => [node.id.gossipAdvertiseAddr, node]));
   const active = nodes.filter((node) => options.active?.(node) ?? true);
-  const activeSet = new Set(active);
+  if (options.seeds !== undefined) for (const node of nodes) node.setSeeds(options.seeds);
+  const net = network(active, options);
   for (const node of active) {
-    node.startRound();
-    for (const addr of node.gossipTargets(options.seeds ?? [])) {
-      const peer = byAddr.get(addr);
-      if (peer === undefined || !activeSet.has(peer) || peer === node) continue;
-      handshake(node, peer, now, options);
-    }
+    node.handleTimeout(now);
+    flushChecked(net, now, options);
   }
-  for (const node of active) node.updateLiveness(now);
 }
 
 /** A comparable picture of what a node knows: per node, max version and visible key-values sorted by key. */
@@ -200,4 +265,36 @@ export function storedEntries(state: ReadonlyNodeStateLike): string[] {
 export function allEqual(nodes: readonly Chitchat[]): boolean {
   const first = JSON.stringify(knowledge(nodes[0]));
   return nodes.every((node) => JSON.stringify(knowledge(node)) === first);
+}
+
+/** Where the replies of {@linkcode answer} and the Syns of {@linkcode synOf} are addressed. */
+export const TEST_PEER = "127.0.0.1:1";
+
+/** The `Syn` `node` sends when asked to gossip now (to {@linkcode TEST_PEER}). */
+export function synOf(node: Chitchat, now = 0): SynMessage {
+  node.gossip(now, TEST_PEER);
+  return takeReply(node) as SynMessage;
+}
+
+/**
+ * Hands `message` to `node` at `now` as if from {@linkcode TEST_PEER}, and
+ * returns the answer it queued for that peer, if any.
+ */
+export function answer(node: Chitchat, message: Message, now: number): Message | undefined {
+  node.handleMessage(now, TEST_PEER, message);
+  return takeReply(node);
+}
+
+/** The last message `node` queued for {@linkcode TEST_PEER} (others are dropped). */
+function takeReply(node: Chitchat): Message | undefined {
+  let last: Message | undefined;
+  for (let t = node.pollTransmit(); t !== undefined; t = node.pollTransmit()) if (t.to === TEST_PEER) last = t.message;
+  for (let e = node.pollEvent(); e !== undefined; e = node.pollEvent()) recorders.get(node)?.push(e);
+  return last;
+}
+
+/** Runs `node`'s round at `now` alone (heartbeat, liveness); what it sends is dropped. */
+export function soloRound(node: Chitchat, now: number): void {
+  node.handleTimeout(now);
+  takeReply(node);
 }

@@ -21,6 +21,13 @@ import {
   type NodeOptions,
   recordingLogger,
   storedEntries,
+  answer,
+  synOf,
+  recordEvents,
+  recordKeyChanges,
+  recordLiveViews,
+  recordMembership,
+  soloRound,
 } from "./_helpers.ts";
 
 const MTU = 65_507;
@@ -73,8 +80,8 @@ test("Chitchat.handleMessage() exchanges what each side lacks in one Syn, SynAck
 
 test("Chitchat.handleMessage() returns nothing for an Ack and for a BadCluster", () => {
   const a = createNode("a", 1);
-  assert.equal(a.handleMessage({ type: "ack", delta: [] }, 0), undefined);
-  assert.equal(a.handleMessage({ type: "badCluster" }, 0), undefined);
+  assert.equal(answer(a, { type: "ack", delta: [] }, 0), undefined);
+  assert.equal(answer(a, { type: "badCluster" }, 0), undefined);
 });
 
 test("Chitchat.handleMessage() answers a Syn of another cluster with BadCluster and applies nothing", () => {
@@ -83,14 +90,14 @@ test("Chitchat.handleMessage() answers a Syn of another cluster with BadCluster 
   const stranger = createNode("x", 2, { clusterId: "other", initialKeyValues: { k: "v" } });
   const strangerLogger = recordingLogger();
   const b = createNode("b", 3, { clusterId: "other", logger: strangerLogger });
-  b.handleMessage(stranger.createSyn(), 0); // make the Syn carry two nodes
-  const reply = a.handleMessage(decodeMessage(encodeMessage(b.createSyn())), 0);
+  answer(b, synOf(stranger), 0); // make the Syn carry two nodes
+  const reply = answer(a, decodeMessage(encodeMessage(synOf(b))), 0);
   assert.deepEqual(reply, { type: "badCluster" });
   assert.equal(a.nodeCount, 1);
   assert.equal(a.nodeState(b.id), undefined);
   assert.equal(logger.warnings.length, 1);
   assert.match(logger.warnings[0], /other/);
-  assert.equal(b.handleMessage(decodeMessage(encodeMessage(reply!)), 0), undefined);
+  assert.equal(answer(b, decodeMessage(encodeMessage(reply!)), 0), undefined);
   assert.equal(strangerLogger.warnings.length, 1);
   assert.equal(b.nodeCount, 2);
 });
@@ -104,8 +111,8 @@ test("Chitchat.handleMessage() never takes this node's own state from gossip", (
     maxVersion: 50,
     keyValues: [{ key: "k", value: "forged", version: 50, status: "set" }],
   };
-  a.handleMessage(decodeMessage(encodeMessage({ type: "ack", delta: [forged] })), 0);
-  a.handleMessage({
+  answer(a, decodeMessage(encodeMessage({ type: "ack", delta: [forged] })), 0);
+  answer(a, {
     type: "syn",
     clusterId: "test",
     digest: [{ id: a.id, heartbeat: 999, lastGcVersion: 0, maxVersion: 50 }],
@@ -201,12 +208,13 @@ test("Chitchat.updateLiveness() collects replicated, hidden tombstones after the
   assert.deepEqual(liveIds(a), ["n0", "n1"]);
 });
 
-test("Chitchat.handleMessage() resets a node away longer than the grace period and calls onCatchUp", () => {
+test("Chitchat.handleMessage() resets a node away longer than the grace period, with a catchUp event", () => {
   const grace = 10_000;
-  const caughtUp: ChitchatId[] = [];
   const options = { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace };
   const a = createNode("a", 1, options);
-  const b = createNode("b", 2, { ...options, onCatchUp: (node) => caughtUp.push(node) });
+  const b = createNode("b", 2, options);
+  const events = recordEvents(b);
+  const caughtUp = { get ids() { return events.flatMap((e) => e.type === "catchUp" ? [e.node] : []); } };
   const nodes = [a, b];
   for (let i = 0; i < 5; i++) a.self.set(`k${i}`, "old");
   let now = rounds(nodes, 0, 3);
@@ -225,14 +233,14 @@ test("Chitchat.handleMessage() resets a node away longer than the grace period a
   };
   handshake(b, a, now, { mtu: MTU, onMessage: watch, checkMonotonic: true });
   assert.equal(resetFrom, 0);
-  assert.deepEqual(caughtUp, [a.id]);
+  assert.deepEqual(caughtUp.ids, [a.id]);
   const replica = b.nodeState(a.id)!;
   assert.deepEqual([replica.lastGcVersion, replica.maxVersion], [7, 8]);
   assert.deepEqual(storedEntries(replica), storedEntries(a.self));
   assert.equal(replica.get("k1"), undefined);
   assert.equal(replica.get("k3"), "new");
   rounds(nodes, now, 3);
-  assert.deepEqual(caughtUp, [a.id], "no further reset once caught up");
+  assert.deepEqual(caughtUp.ids, [a.id], "no further reset once caught up");
   assert.ok(allEqual(nodes));
 });
 
@@ -240,8 +248,7 @@ test("Chitchat.updateLiveness() reaps TTL keys that stayed visible everywhere un
   const grace = 8000;
   const nodes = cluster(2, { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace });
   const [a, b] = nodes;
-  const changes: KeyChange[] = [];
-  b.subscribeKeyChanges("", (change) => changes.push(change));
+  const changes = recordKeyChanges(b);
   a.self.set("lease", "l1");
   a.self.set("plain", "p");
   let now = rounds(nodes, 0, 2);
@@ -276,10 +283,10 @@ test("Chitchat.handleMessage() spreads heartbeats without any key change, throug
   let now = 0;
   const round = () => {
     now += ROUND_MS;
-    for (const node of [a, b, c]) node.startRound();
+    // Each round (heartbeat, liveness) alone; then only these two handshakes.
+    for (const node of [a, b, c]) soloRound(node, now);
     handshake(a, b, now, { mtu: MTU });
     handshake(c, b, now, { mtu: MTU });
-    for (const node of [a, b, c]) node.updateLiveness(now);
   };
   // a's heartbeat also rises with each message it handles, so c (hearing of
   // a through b only) may be a message or two behind.
@@ -303,8 +310,7 @@ test("Chitchat.handleMessage() spreads heartbeats without any key change, throug
 
 test("Chitchat.phi() of a silent node rises until it dies, and heartbeats revive it", () => {
   const nodes = cluster(3, { failureDetector: FAST_FD });
-  const events: MembershipEvent[] = [];
-  nodes[0].subscribeMembership((event) => events.push(event));
+  const events = recordMembership(nodes[0]);
   let now = rounds(nodes, 0, 6);
   assert.deepEqual(liveIds(nodes[0]), ["n0", "n1", "n2"]);
   const victim = nodes[2];
@@ -340,14 +346,13 @@ test("Chitchat.updateLiveness() schedules a dead node at half the grace period, 
   const nodes = cluster(3, options);
   const [a, b, c] = nodes;
   c.self.set("role", "victim");
-  const events: MembershipEvent[] = [];
-  a.subscribeMembership((event) => events.push(event));
+  const events = recordMembership(a);
   let now = rounds(nodes, 0, 6);
   assert.ok(allEqual(nodes));
   // Datagrams from b about c, delayed in the network until long after c is gone.
-  const staleSyn = encodeMessage(b.createSyn());
+  const staleSyn = encodeMessage(synOf(b));
   const staleSynAck = encodeMessage(
-    b.handleMessage({ type: "syn", clusterId: "test", digest: [] }, now)!,
+    answer(b, { type: "syn", clusterId: "test", digest: [] }, now)!,
   );
   const alive = (node: Chitchat) => node !== c;
   while (a.status(c.id) !== "dead") now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
@@ -355,17 +360,14 @@ test("Chitchat.updateLiveness() schedules a dead node at half the grace period, 
   const cHeartbeatOnA = a.nodeState(c.id)!.heartbeat;
   while (now <= death + grace / 2) {
     assert.equal(a.status(c.id), "dead");
-    assert.ok(lists(a.createSyn(), c.id), "a dead node is still gossiped");
+    assert.ok(lists(synOf(a), c.id), "a dead node is still gossiped");
     now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
   }
   assert.equal(a.status(c.id), "scheduled");
   assert.deepEqual(ids(a.scheduledForDeletionNodes()), ["n2"]);
   assert.deepEqual(ids(a.deadNodes()), []);
-  assert.ok(!lists(a.createSyn(), c.id), "not in digests any more");
-  const synAck = a.handleMessage(
-    { type: "syn", clusterId: "test", digest: [] },
-    now,
-  ) as SynAckMessage;
+  assert.ok(!lists(synOf(a), c.id), "not in digests any more");
+  const synAck = answer(a, { type: "syn", clusterId: "test", digest: [] }, now) as SynAckMessage;
   assert.ok(!synAck.delta.some((nd) => nd.id.nodeId === "n2"), "not in deltas any more");
   const update: NodeDelta = {
     id: c.id,
@@ -374,9 +376,10 @@ test("Chitchat.updateLiveness() schedules a dead node at half the grace period, 
     maxVersion: 2,
     keyValues: [{ key: "late", value: "x", version: 2, status: "set" }],
   };
-  a.handleMessage({ type: "ack", delta: [update] }, now);
+  answer(a, { type: "ack", delta: [update] }, now);
   assert.equal(a.nodeState(c.id)?.get("late"), undefined, "updates about it are ignored");
-  while (now < death + grace) now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
+  // (b saw c die a round after a did: it evaluates before hearing this round's answers.)
+  while (now < death + grace + 2 * ROUND_MS) now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
   assert.equal(a.nodeState(c.id), undefined);
   assert.equal(b.nodeState(c.id), undefined);
   assert.equal(a.status(c.id), undefined);
@@ -386,12 +389,12 @@ test("Chitchat.updateLiveness() schedules a dead node at half the grace period, 
     "removed",
   ]);
   // The delayed datagrams arrive, carrying c's old heartbeat: a must not resurrect c.
-  a.handleMessage(decodeMessage(staleSyn), now);
-  a.handleMessage(decodeMessage(staleSynAck), now);
+  answer(a, decodeMessage(staleSyn), now);
+  answer(a, decodeMessage(staleSynAck), now);
   assert.equal(a.nodeState(c.id), undefined);
   assert.equal(a.nodeCount, 2);
   // c itself comes back with a higher heartbeat: it is recreated.
-  c.startRound();
+  c.self.incrementHeartbeat();
   handshake(c, a, now, { mtu: MTU });
   assert.equal(a.nodeState(c.id)?.get("role"), "victim");
   assert.ok(a.nodeState(c.id)!.heartbeat > cHeartbeatOnA);
@@ -436,8 +439,8 @@ test("Chitchat.liveNodes() leaves out nodes failing the liveness predicate and p
   };
   const nodes = cluster(2, options);
   const [a, b] = nodes;
-  const views: string[][] = [];
-  a.subscribeLiveView((view) => views.push(ids(view)));
+  const viewsSeen = recordLiveViews(a);
+  const views = { at: (i: number) => viewsSeen.map((view) => ids(view)).at(i) };
   let now = rounds(nodes, 0, 5);
   assert.equal(a.status(b.id), "live");
   assert.deepEqual(liveIds(a), [], "the predicate holds for this node too, as in Rust");
@@ -456,10 +459,9 @@ test("Chitchat.liveNodes() leaves out nodes failing the liveness predicate and p
 
 test("Chitchat.leave() takes a node out of its peers' live view", () => {
   const nodes = cluster(3, { failureDetector: FAST_FD });
-  const events: MembershipEvent[] = [];
-  nodes[0].subscribeMembership((event) => events.push(event));
+  const events = recordMembership(nodes[0]);
   let now = rounds(nodes, 0, 5);
-  nodes[2].leave();
+  nodes[2].leave(now, 1000);
   assert.equal(nodes[2].self.get(LEFT_KEY), "1");
   now = rounds(nodes, now, 3);
   assert.deepEqual(liveIds(nodes[0]), ["n0", "n1"]);
@@ -468,40 +470,37 @@ test("Chitchat.leave() takes a node out of its peers' live view", () => {
   assert.ok(now > 0);
 });
 
-test("Chitchat.subscribeKeyChanges() reports changes under the prefix, remote and local, but no reserved key", () => {
+test("Chitchat.pollEvent() reports key changes, remote and local, but no reserved key", () => {
   const nodes = cluster(2, { failureDetector: FAST_FD });
   const [a, b] = nodes;
-  const seen: string[] = [];
-  const unsubscribe = a.subscribeKeyChanges(
-    "app.",
-    (c) => seen.push(`${c.node.nodeId}:${c.key}=${c.value}`),
-  );
-  a.self.set("app.local", "1");
-  a.self.set("other", "x");
-  b.self.set("app.remote", "2");
-  b.leave();
+  const changes = recordKeyChanges(a, "app.");
+  const reserved = recordKeyChanges(a, "__chitchat.");
+  a.set("app.local", "1");
+  a.set("other", "x");
+  b.set("app.remote", "2");
+  b.self.set(LEFT_KEY, "1"); // (as leave() does, without ending b's rounds)
   let now = rounds(nodes, 0, 2);
-  b.self.delete("app.remote", now);
+  b.delete("app.remote", now);
   now = rounds(nodes, now, 2);
-  unsubscribe();
-  b.self.set("app.after", "3");
-  rounds(nodes, now, 2);
+  const seen = changes.map((c) => `${c.node.nodeId}:${c.key}=${c.value}`);
   assert.deepEqual(seen, ["n0:app.local=1", "n1:app.remote=2", "n1:app.remote=undefined"]);
+  assert.deepEqual(reserved, []);
+  assert.ok(now > 0);
 });
 
-test("Chitchat.createSyn() sends a partial digest that fits the MTU and covers every node over a few rounds", () => {
+test("synOf(Chitchat) sends a partial digest that fits the MTU and covers every node over a few rounds", () => {
   const mtu = 1200;
   const a = createNode("a", 1, { mtu });
   const b = createNode("b", 2, { mtu });
   for (let i = 0; i < 300; i++) {
     const peer = createNode(`peer-with-a-long-name-${i}`, 20_000 + i, { mtu });
-    b.handleMessage(peer.createSyn(), 0);
+    answer(b, synOf(peer), 0);
   }
   assert.equal(b.nodeCount, 301);
   const byFingerprint = new Map(b.nodeStates().map((state) => [chitchatIdFingerprint(state.id), state.id.nodeId]));
   const listed = new Set<string>();
   for (let i = 0; i < 6; i++) {
-    const syn = decodeMessage(encodeMessage(b.createSyn())) as SynMessage;
+    const syn = decodeMessage(encodeMessage(synOf(b))) as SynMessage;
     assert.ok(encodeMessage(syn).length <= mtu);
     assert.equal(syn.partialDigest, true);
     assert.ok(syn.range !== undefined, "a partial Syn says which part of the ring it covers");
@@ -511,9 +510,9 @@ test("Chitchat.createSyn() sends a partial digest that fits the MTU and covers e
   }
   assert.equal(listed.size, 301);
   // The SynAck to a partial Syn fits too and does not offer nodes the Syn left out.
-  const reply = a.handleMessage(b.createSyn(), 0) as SynAckMessage;
+  const reply = answer(a, synOf(b), 0) as SynAckMessage;
   assert.ok(encodeMessage(reply).length <= mtu);
-  const ack = b.handleMessage(reply, 0) as AckMessage;
+  const ack = answer(b, reply, 0) as AckMessage;
   assert.ok(encodeMessage(ack).length <= mtu);
 });
 
@@ -522,23 +521,23 @@ test("Chitchat.handleMessage() passes on, in its Ack, heartbeats another peer's 
   // Everyone learns everyone.
   let now = rounds([a, b, c, x], 0, 4);
   // x beats twice more and only c hears of it.
-  x.startRound();
-  x.startRound();
+  x.self.incrementHeartbeat();
+  x.self.incrementHeartbeat();
   handshake(x, c, now, { mtu: MTU });
   const fresh = c.nodeState(x.id)!.heartbeat;
   assert.ok(a.nodeState(x.id)!.heartbeat < fresh && b.nodeState(x.id)!.heartbeat < fresh);
   now += 10;
-  const syn = a.createSyn();
-  const fromC = c.handleMessage(syn, now) as SynAckMessage;
-  const fromB = b.handleMessage(syn, now) as SynAckMessage;
-  a.handleMessage(fromC, now);
+  const syn = synOf(a);
+  const fromC = answer(c, syn, now) as SynAckMessage;
+  const fromB = answer(b, syn, now) as SynAckMessage;
+  answer(a, fromC, now);
   assert.equal(a.nodeState(x.id)!.heartbeat, fresh, "c's SynAck told a");
-  const ack = decodeMessage(encodeMessage(a.handleMessage(fromB, now)!)) as AckMessage;
+  const ack = decodeMessage(encodeMessage(answer(a, fromB, now)!)) as AckMessage;
   assert.ok(
     (ack.compactDigest ?? []).some((e) => e.fingerprint === chitchatIdFingerprint(x.id) && e.heartbeat === fresh),
     "the Ack to b carries x's fresher heartbeat",
   );
-  b.handleMessage(ack, now);
+  answer(b, ack, now);
   assert.equal(b.nodeState(x.id)!.heartbeat, fresh);
 });
 
@@ -553,14 +552,14 @@ test("a Syn that cannot list everyone lists nodes never seen live first, and its
   // Members 0..379 show three heartbeat values (live); 380..399 only one.
   for (let beat = 1; beat <= 3; beat++) {
     const digest = ids.slice(0, beat === 1 ? 400 : 380).map((id) => ({ id, heartbeat: beat, lastGcVersion: 0, maxVersion: 0 }));
-    node.handleMessage({ type: "synAck", digest, partialDigest: true, delta: [] }, beat * 1000);
+    answer(node, { type: "synAck", digest, partialDigest: true, delta: [] }, beat * 1000);
   }
-  node.updateLiveness(3_100);
+  soloRound(node, 3_100);
   assert.equal(node.liveNodes().length, 381);
   const listed = new Set<number>();
   let youngInFirst = 0;
   for (let i = 0; i < 12; i++) {
-    const syn = decodeMessage(encodeMessage(node.createSyn())) as SynMessage;
+    const syn = decodeMessage(encodeMessage(synOf(node))) as SynMessage;
     assert.equal(syn.partialDigest, true);
     const fps = (syn.compactDigest ?? []).map((entry) => entry.fingerprint);
     if (i === 0) youngInFirst = fps.filter((fp) => young.has(fp)).length;
@@ -580,7 +579,7 @@ function feedMembers(node: Chitchat, count: number, beats: number): ChitchatId[]
   }));
   for (let beat = 1; beat <= beats; beat++) {
     const digest = ids.map((id) => ({ id, heartbeat: beat, lastGcVersion: 0, maxVersion: 0 }));
-    node.handleMessage({ type: "synAck", digest, partialDigest: true, delta: [] }, beat * 100);
+    answer(node, { type: "synAck", digest, partialDigest: true, delta: [] }, beat * 100);
   }
   return ids;
 }
@@ -592,7 +591,7 @@ test("a SynAck keeps half the datagram for its digest while a backlog of deltas 
   feedMembers(a, 150, 2);
   feedMembers(b, 150, 6); // b's heartbeats of every member are fresher than a's
   for (let i = 0; i < 80; i++) b.self.set(`key-${i}`, "v".repeat(40)); // a lacks ~5 KB of b's keys
-  const synAck = decodeMessage(encodeMessage(b.handleMessage(a.createSyn(), 1_000)!)) as SynAckMessage;
+  const synAck = decodeMessage(encodeMessage(answer(b, synOf(a), 1_000)!)) as SynAckMessage;
   const entries = synAck.digest.length + (synAck.compactDigest?.length ?? 0);
   assert.ok(synAck.delta.length > 0 && synAck.delta[0].keyValues.length > 0, "the delta carries b's keys");
   // (A compact entry takes 12 to 14 bytes here: FRESHER_SHARE, a quarter of the datagram, holds ~22.)
@@ -603,7 +602,7 @@ test("a SynAck keeps half the datagram for its digest while a backlog of deltas 
 /** Feeds `node` heartbeat `beat` of every member in `ids` at `now`. */
 function raise(node: Chitchat, ids: readonly ChitchatId[], beat: number, now: number): void {
   const digest = ids.map((id) => ({ id, heartbeat: beat, lastGcVersion: 0, maxVersion: 0 }));
-  node.handleMessage({ type: "synAck", digest, partialDigest: true, delta: [] }, now);
+  answer(node, { type: "synAck", digest, partialDigest: true, delta: [] }, now);
 }
 
 test("a value as large as the MTU allows still goes out in a SynAck whose digest share is busy", () => {
@@ -657,20 +656,20 @@ test("a Syn asks about live nodes not heard of for a while, and a node that real
     now += 100;
     raise(node, ids.slice(20), beat, now);
   }
-  node.updateLiveness(now);
+  soloRound(node, now);
   assert.equal(node.liveNodes().length, 401);
-  const syn = decodeMessage(encodeMessage(node.createSyn())) as SynMessage;
+  const syn = decodeMessage(encodeMessage(synOf(node))) as SynMessage;
   const asked = (syn.compactDigest ?? []).filter((entry) => quietFps.has(entry.fingerprint)).length;
   // A first page of ~100 of 400 would hold ~5 of them.
   assert.equal(asked, 20, "every quiet live node is in the Syn");
   // Nobody has news of them: they still die as soon as phi crosses 8 (silence over 800 ms).
-  let died = 0;
-  node.subscribeMembership((event) => void (event.type === "died" && quietFps.has(chitchatIdFingerprint(event.node)) && died++));
+  const events = recordMembership(node);
   for (let beat = 20; now < 1_200; beat++) {
     now += 100;
     raise(node, ids.slice(20), beat, now);
-    node.updateLiveness(now);
+    soloRound(node, now);
   }
+  const died = events.filter((event) => event.type === "died" && quietFps.has(chitchatIdFingerprint(event.node))).length;
   assert.equal(died, 20);
 });
 
@@ -682,10 +681,7 @@ test("Chitchat.updateLiveness() revives a node scheduled for deletion as soon as
   assert.equal(a.status(b.id), "live");
   for (let i = 0; i < 46; i++) {
     now += ROUND_MS;
-    for (const node of nodes) {
-      node.startRound();
-      node.updateLiveness(now);
-    }
+    for (const node of nodes) soloRound(node, now);
   }
   assert.equal(a.status(b.id), "scheduled");
   assert.equal(b.status(a.id), "scheduled");
@@ -698,12 +694,17 @@ test("Chitchat.updateLiveness() revives a node scheduled for deletion as soon as
 test("Chitchat.gossipTargets() now and then picks a node that left, so a restarted incarnation with no reachable seed is found", () => {
   const nodes = cluster(3, { failureDetector: FAST_FD });
   rounds(nodes, 0, 5);
-  nodes[2].leave();
-  rounds(nodes, 5_000, 3);
+  nodes[2].leave(5_000, 1000);
+  let now = rounds(nodes, 5_000, 3);
   const [a] = nodes;
   assert.deepEqual(ids(a.leftNodes()), ["n2"]);
   let picked = 0;
-  for (let i = 0; i < 200; i++) if (a.gossipTargets([]).includes(nodes[2].id.gossipAdvertiseAddr)) picked++;
+  for (let i = 0; i < 200; i++) {
+    a.handleTimeout(++now);
+    const targets = new Set<string>();
+    for (let t = a.pollTransmit(); t !== undefined; t = a.pollTransmit()) targets.add(t.to);
+    if (targets.has(nodes[2].id.gossipAdvertiseAddr)) picked++;
+  }
   // One dead-or-left target with probability dead / (live + 1) = 1 / 3.
   assert.ok(picked > 20 && picked < 140, `picked ${picked} times of 200`);
 });
@@ -716,8 +717,6 @@ test("Chitchat.refusedDeltas counts node deltas over this replica's capacity and
   let now = 0;
   for (let i = 0; i < 3; i++) {
     now += ROUND_MS;
-    big.startRound();
-    small.startRound();
     handshake(small, big, now, { mtu: MTU });
   }
   assert.equal(small.nodeState(big.id)?.get("k0"), undefined);
@@ -764,7 +763,7 @@ test("two live nodes whose fingerprints collide, each first known on one side of
   for (let i = 0; i < 10; i++) {
     now += ROUND_MS;
     for (const side of sides) gossipRound(side, now, { mtu: MTU, seeds: side.map((n) => n.id.gossipAdvertiseAddr) });
-    for (let k = 0; k < 5; k++) y.startRound();
+    for (let k = 0; k < 5; k++) y.self.incrementHeartbeat();
     checkHeartbeats();
   }
   assert.equal(a.nodeState(y.id), undefined);

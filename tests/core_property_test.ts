@@ -19,6 +19,10 @@ import {
   makeId,
   type Random,
   storedEntries,
+  answer,
+  synOf,
+  recordEvents,
+  soloRound,
 } from "./_helpers.ts";
 
 const ROUND_MS = 1000;
@@ -265,7 +269,7 @@ test("Chitchat.handleMessage() never throws nor lowers versions on random well-f
       const before = new Map(
         [...node.nodeStates()].map((s) => [s.id, [s.lastGcVersion, s.maxVersion]] as const),
       );
-      const reply = node.handleMessage(decodeMessage(encodeMessage(message)), now);
+      const reply = answer(node, decodeMessage(encodeMessage(message)), now);
       if (reply !== undefined) assert.ok(encodeMessage(reply).length <= node.config.mtu);
       for (const state of node.nodeStates()) {
         const previous = before.get(state.id);
@@ -276,10 +280,7 @@ test("Chitchat.handleMessage() never throws nor lowers versions on random well-f
           `${state.id.nodeId}: (${previous}) -> (${gc},${max})`,
         );
       }
-      if (random() < 0.3) {
-        node.startRound();
-        node.updateLiveness(now);
-      }
+      if (random() < 0.3) soloRound(node, now);
       assert.equal(node.self.get("mine"), "1");
     }
   }

@@ -9,20 +9,13 @@ function beat(fd: FailureDetector, key: string, start: number, step: number, end
   return t - step;
 }
 
-test("FailureDetector.updateLiveness() does not see a node as live after a single heartbeat", () => {
+test("FailureDetector.isAlive() is false after a single heartbeat and for an unknown node", () => {
   const fd = new FailureDetector();
   fd.reportHeartbeat("a", 1000);
   assert.equal(fd.phi("a", 1000), undefined);
-  assert.equal(fd.updateLiveness("a", 1000), false);
-  assert.equal(fd.isLive("a"), false);
-  assert.equal(fd.timeOfDeath("a"), 1000);
-});
-
-test("FailureDetector.updateLiveness() sees an unknown node as dead", () => {
-  const fd = new FailureDetector();
+  assert.equal(fd.isAlive("a", 1000), false);
   assert.equal(fd.phi("ghost", 0), undefined);
-  assert.equal(fd.updateLiveness("ghost", 5), false);
-  assert.deepEqual([...fd.deadEntries()], [["ghost", 5]]);
+  assert.equal(fd.isAlive("ghost", 5), false);
 });
 
 test("FailureDetector.phi() rises linearly over silence and falls back to 0 with a heartbeat", () => {
@@ -39,16 +32,11 @@ test("FailureDetector.phi() rises linearly over silence and falls back to 0 with
   assert.equal(fd.phi("a", last + 1500), 0.5);
 });
 
-test("FailureDetector.updateLiveness() declares death once phi passes the threshold", () => {
+test("FailureDetector.isAlive() turns false once phi passes the threshold", () => {
   const fd = new FailureDetector({ initialIntervalMs: 1000, phiThreshold: 8 });
   const last = beat(fd, "a", 0, 1000, 10_000);
-  assert.equal(fd.updateLiveness("a", last + 8000), true);
-  assert.equal(fd.isLive("a"), true);
-  assert.deepEqual([...fd.liveKeys()], ["a"]);
-  assert.equal(fd.updateLiveness("a", last + 8001), false);
-  assert.equal(fd.isLive("a"), false);
-  assert.equal(fd.timeOfDeath("a"), last + 8001);
-  assert.deepEqual([...fd.liveKeys()], []);
+  assert.equal(fd.isAlive("a", last + 8000), true);
+  assert.equal(fd.isAlive("a", last + 8001), false);
 });
 
 test("FailureDetector.phi() uses the prior interval so a new node does not flap", () => {
@@ -58,8 +46,8 @@ test("FailureDetector.phi() uses the prior interval so a new node does not flap"
   // Mean (100 + 5 * 5000) / 6; without the prior it would be 100 ms and 2 s of silence would kill.
   const mean = (100 + 5 * 5000) / 6;
   assert.equal(fd.phi("a", 100 + 2000), 2000 / mean);
-  assert.equal(fd.updateLiveness("a", 100 + 20_000), true);
-  assert.equal(fd.updateLiveness("a", 100 + Math.ceil(8 * mean) + 1), false);
+  assert.equal(fd.isAlive("a", 100 + 20_000), true);
+  assert.equal(fd.isAlive("a", 100 + Math.ceil(8 * mean) + 1), false);
 });
 
 test("FailureDetector.phi() lets the prior fade as samples accumulate", () => {
@@ -68,7 +56,7 @@ test("FailureDetector.phi() lets the prior fade as samples accumulate", () => {
   const mean = (1000 * 100 + 5 * 5000) / 1005;
   assert.ok(Math.abs(fd.phi("a", last + 1000)! - 1000 / mean) < 1e-9);
   assert.ok(mean < 125);
-  assert.equal(fd.updateLiveness("a", last + 1100), false);
+  assert.equal(fd.isAlive("a", last + 1100), false);
 });
 
 test("FailureDetector.reportHeartbeat() ignores intervals above maxIntervalMs", () => {
@@ -95,49 +83,19 @@ test("FailureDetector.reportHeartbeat() keeps only the last samplingWindowSize i
   assert.equal(fd.phi("a", t + 1000), 1000 / ((300 + 5 * 1000) / 8));
 });
 
-test("FailureDetector.markDead() clears the samples so a revived node starts afresh", () => {
+test("FailureDetector.clearSamples() makes a revived node start afresh", () => {
   const fd = new FailureDetector({ initialIntervalMs: 1000 });
   const last = beat(fd, "a", 0, 100, 10_000); // many 100 ms intervals
-  assert.equal(fd.updateLiveness("a", last + 60_000), false);
+  fd.clearSamples("a");
   assert.equal(fd.phi("a", last + 60_000), undefined);
   // The first heartbeat after death is 60 s late: above maxIntervalMs, no sample.
   fd.reportHeartbeat("a", last + 60_000);
   assert.equal(fd.phi("a", last + 60_000), undefined);
-  assert.equal(fd.updateLiveness("a", last + 60_500), false);
+  assert.equal(fd.isAlive("a", last + 60_500), false);
   fd.reportHeartbeat("a", last + 62_000);
   // Only the new 2000 ms interval and the prior count; the old 100 ms ones are gone.
   assert.equal(fd.phi("a", last + 63_000), 1000 / ((2000 + 5 * 1000) / 6));
-  assert.equal(fd.updateLiveness("a", last + 63_000), true);
-  assert.equal(fd.timeOfDeath("a"), undefined);
-});
-
-test("FailureDetector.markDead() keeps the first time of death", () => {
-  const fd = new FailureDetector();
-  fd.markDead("a", 100);
-  fd.markDead("a", 200);
-  fd.updateLiveness("a", 300);
-  assert.equal(fd.timeOfDeath("a"), 100);
-});
-
-test("FailureDetector.isScheduledForDeletion() turns true after half the dead-node grace period", () => {
-  const fd = new FailureDetector({ deadNodeGracePeriodMs: 10_000 });
-  fd.markDead("a", 1000);
-  assert.equal(fd.isScheduledForDeletion("a", 1000 + 5000), false);
-  assert.equal(fd.isScheduledForDeletion("a", 1000 + 5001), true);
-  assert.equal(fd.isScheduledForDeletion("live", 1_000_000), false);
-});
-
-test("FailureDetector.collectGarbage() forgets nodes dead for the whole grace period", () => {
-  const fd = new FailureDetector({ deadNodeGracePeriodMs: 10_000, initialIntervalMs: 1000 });
-  beat(fd, "b", 0, 1000, 5000);
-  fd.markDead("a", 1000);
-  assert.deepEqual(fd.collectGarbage(1000 + 9999), []);
-  assert.deepEqual(fd.collectGarbage(1000 + 10_000), ["a"]);
-  assert.equal(fd.timeOfDeath("a"), undefined);
-  assert.equal(fd.isScheduledForDeletion("a", 100_000), false);
-  assert.deepEqual([...fd.deadEntries()], []);
-  // A live node is never collected.
-  assert.deepEqual(fd.collectGarbage(1_000_000), []);
+  assert.equal(fd.isAlive("a", last + 63_000), true);
 });
 
 test("FailureDetector.forget() drops a node's samples", () => {

@@ -3,16 +3,16 @@ import assert from "node:assert/strict";
 import { ClusterState } from "../src/core/cluster_state.ts";
 import { NodeState } from "../src/core/node_state.ts";
 import type { AckMessage, SynAckMessage } from "../src/core/messages.ts";
-import { createNode, handshake, makeId, overTheWire } from "./_helpers.ts";
+import { answer, createNode, handshake, makeId, overTheWire, synOf } from "./_helpers.ts";
 
 test("Chitchat.handleMessage() pushes what the peer lacks in the Ack when the MTU is 1200", () => {
   const mtu = 1200;
   const a = createNode("a", 1, { mtu, initialKeyValues: { role: "indexer" } });
   const b = createNode("b", 2, { mtu });
-  const synAck = overTheWire(b.handleMessage(overTheWire(a.createSyn(), mtu), 0)!, mtu) as SynAckMessage;
+  const synAck = overTheWire(answer(b, overTheWire(synOf(a), mtu), 0)!, mtu) as SynAckMessage;
   assert.ok(synAck.digest.some((e) => e.id.nodeId === "a"), "the SynAck digest lists at least the requester");
-  const ack = overTheWire(a.handleMessage(synAck, 0)!, mtu) as AckMessage;
-  b.handleMessage(ack, 0);
+  const ack = overTheWire(answer(a, synAck, 0)!, mtu) as AckMessage;
+  answer(b, ack, 0);
   assert.equal(b.nodeState(a.id)?.get("role"), "indexer");
 });
 

@@ -18,6 +18,9 @@ export const MIN_MTU = 1200;
 /** Default tombstone grace period: 2 hours. */
 export const DEFAULT_TOMBSTONE_GRACE_PERIOD_MS = 2 * 60 * 60 * 1000;
 
+/** Time between gossip rounds when none is given: 1 s. */
+export const DEFAULT_GOSSIP_INTERVAL_MS = 1000;
+
 /**
  * Bytes of a one-key delta message besides the node id, address, key and
  * value: message, list and node heads, three versions, the mutation's
@@ -69,6 +72,8 @@ export interface ChitchatConfig {
   readonly removedNodeMemory?: number;
   /** Key prefixes whose keys go first in a delta cut short, in order of importance. */
   readonly priorityKeyPrefixes?: readonly string[];
+  /** Time between gossip rounds. Default 1000 ms. */
+  readonly gossipIntervalMs?: number;
 }
 
 /** The read side of a node state, as handed to predicates and readers. */
@@ -111,6 +116,8 @@ export interface ResolvedChitchatConfig {
   readonly removedNodeMemory: number;
   /** See {@linkcode ChitchatConfig.priorityKeyPrefixes}. */
   readonly priorityKeyPrefixes: readonly string[];
+  /** See {@linkcode ChitchatConfig.gossipIntervalMs}. */
+  readonly gossipIntervalMs: number;
 }
 
 /**
@@ -312,6 +319,7 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
   positive("failureDetector.maxIntervalMs", fd.maxIntervalMs);
   positive("failureDetector.initialIntervalMs", fd.initialIntervalMs);
   positive("failureDetector.deadNodeGracePeriodMs", fd.deadNodeGracePeriodMs);
+  const gossipIntervalMs = positive("gossipIntervalMs", config.gossipIntervalMs ?? DEFAULT_GOSSIP_INTERVAL_MS);
   const tombstoneGracePeriodMs = positive(
     "tombstoneGracePeriodMs",
     config.tombstoneGracePeriodMs ?? DEFAULT_TOMBSTONE_GRACE_PERIOD_MS,
@@ -380,5 +388,6 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     initialKeyValues,
     removedNodeMemory,
     priorityKeyPrefixes: [...priorityKeyPrefixes],
+    gossipIntervalMs,
   };
 }

@@ -1,8 +1,8 @@
 /**
- * Phi-accrual failure detection. Each heartbeat increase seen for a node is a
- * sample; phi is the silence since the last one over the smoothed mean
- * interval. Rule kept here: a dead node's samples are cleared, and a node
- * with no interval sampled yet is not live.
+ * Phi-accrual failure detection, and nothing else: each heartbeat increase
+ * seen for a node is a sample; phi is the silence since the last one over the
+ * smoothed mean interval. Which status a node has is `membership.ts`'s
+ * business. Rule kept here: a node with no interval sampled yet has no phi.
  * @module
  */
 
@@ -16,7 +16,7 @@ export interface FailureDetectorConfig {
   readonly maxIntervalMs: number;
   /** The prior mean interval, weighted as 5 samples, so new nodes do not flap. Default 5 000. */
   readonly initialIntervalMs: number;
-  /** Dead nodes are scheduled for deletion at half of this and removed at the end. Default 24 h. */
+  /** Dead nodes are scheduled for deletion at half of this and removed at the end (see `Membership`). Default 24 h. */
   readonly deadNodeGracePeriodMs: number;
 }
 
@@ -85,28 +85,27 @@ class SamplingWindow {
 }
 
 /**
- * Tracks heartbeats per node key and classifies nodes as live or dead.
+ * Heartbeat samples per node key, and phi from them.
  *
  * Call order: `reportHeartbeat(key, now)` whenever a node's heartbeat grows;
- * `updateLiveness(key, now)` for every known node once per round; then
- * `collectGarbage(now)` to learn which dead nodes to remove.
+ * `phi(key, now)` or `isAlive(key, now)` whenever its status is evaluated;
+ * `clearSamples(key)` when it is declared dead, so that it starts afresh if it
+ * comes back; `forget(key)` when it is removed.
  *
  * @example
  * ```ts
- * import { FailureDetector } from "@scope/chitchat";
+ * import { FailureDetector } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const fd = new FailureDetector();
  * for (let t = 0; t <= 10_000; t += 1000) fd.reportHeartbeat("a", t);
- * assert.equal(fd.updateLiveness("a", 10_500), true);
- * assert.equal(fd.updateLiveness("a", 60_000), false);
+ * assert.equal(fd.isAlive("a", 10_500), true);
+ * assert.equal(fd.isAlive("a", 60_000), false);
  * ```
  */
 export class FailureDetector {
   /** The settings in force. */
   readonly config: FailureDetectorConfig;
   #windows = new Map<string, SamplingWindow>();
-  #live = new Set<string>();
-  #dead = new Map<string, number>();
 
   /** Creates a detector; missing settings take their defaults. */
   constructor(config: Partial<FailureDetectorConfig> = {}) {
@@ -138,65 +137,19 @@ export class FailureDetector {
     return Math.max(0, now - window.lastHeartbeat) / mean;
   }
 
-  /** Re-evaluates `key` at `now`; returns true when it is live. */
-  updateLiveness(key: string, now: number): boolean {
+  /** True when `key` has a phi at `now` and it is at most the threshold. */
+  isAlive(key: string, now: number): boolean {
     const phi = this.phi(key, now);
-    if (phi !== undefined && phi <= this.config.phiThreshold) {
-      this.#live.add(key);
-      this.#dead.delete(key);
-      return true;
-    }
-    this.markDead(key, now);
-    return false;
+    return phi !== undefined && phi <= this.config.phiThreshold;
   }
 
-  /** Declares `key` dead at `now` (unless already dead) and clears its samples. */
-  markDead(key: string, now: number): void {
-    this.#live.delete(key);
-    if (!this.#dead.has(key)) this.#dead.set(key, now);
+  /** Clears the samples of `key` (keeping the time of its last heartbeat): a dead node starts afresh. */
+  clearSamples(key: string): void {
     this.#windows.get(key)?.clear();
-  }
-
-  /** True when `key` was live at its last evaluation. */
-  isLive(key: string): boolean {
-    return this.#live.has(key);
-  }
-
-  /** When `key` was declared dead, or `undefined` when it is not dead. */
-  timeOfDeath(key: string): number | undefined {
-    return this.#dead.get(key);
-  }
-
-  /** Keys live at their last evaluation. */
-  liveKeys(): IterableIterator<string> {
-    return this.#live.values();
-  }
-
-  /** Keys declared dead, with their time of death. */
-  deadEntries(): IterableIterator<[string, number]> {
-    return this.#dead.entries();
-  }
-
-  /** True when `key` has been dead for more than half the grace period at `now`. */
-  isScheduledForDeletion(key: string, now: number): boolean {
-    const death = this.#dead.get(key);
-    return death !== undefined && death + this.config.deadNodeGracePeriodMs / 2 < now;
-  }
-
-  /** Forgets dead nodes whose grace period has passed at `now` and returns their keys. */
-  collectGarbage(now: number): string[] {
-    const removed: string[] = [];
-    for (const [key, death] of this.#dead) {
-      if (now >= death + this.config.deadNodeGracePeriodMs) removed.push(key);
-    }
-    for (const key of removed) this.forget(key);
-    return removed;
   }
 
   /** Drops everything known about `key`. */
   forget(key: string): void {
     this.#windows.delete(key);
-    this.#live.delete(key);
-    this.#dead.delete(key);
   }
 }

@@ -275,6 +275,28 @@ export class QueueFeed<T> extends BaseFeed<T | FeedOverflow> {
     return { done: false, value };
   }
 
+  /**
+   * Takes every buffered item at once, without waiting (the overflow marker
+   * first when items were dropped): for readers that poll, such as a
+   * simulation checking what happened between two steps.
+   *
+   * @example
+   * ```ts
+   * import { QueueFeed } from "@scope/chitchat";
+   * import assert from "node:assert/strict";
+   * const feed = new QueueFeed<number>(() => {});
+   * feed.push(1);
+   * feed.push(2);
+   * assert.deepEqual(feed.drain(), [1, 2]);
+   * assert.deepEqual(feed.drain(), []);
+   * ```
+   */
+  drain(): Array<T | FeedOverflow> {
+    const items: Array<T | FeedOverflow> = [];
+    for (let next = this.take(); next !== undefined && next.done !== true; next = this.take()) items.push(next.value);
+    return items;
+  }
+
   /** Empties the buffer and forgets the dropped count. */
   protected dropBuffered(): void {
     this.#items = [];

@@ -1,18 +1,21 @@
 /**
- * A running node: the protocol state machine driven by a socket and a clock.
- * Each interval it bumps its heartbeat, gossips to a few peers and updates
- * liveness; it answers every datagram it receives. Nothing here is fatal:
- * bad datagrams and send errors are counted and logged.
+ * A running node: the sans-I/O state machine (`src/core/chitchat.ts`) driven
+ * over a socket and a clock. The loop is short: every input (a datagram, a
+ * timer, an own write) goes to the state machine, then what it has to send
+ * is sent, its events go to the feeds, and the timer is set to its next
+ * wake-up. Nothing here is fatal: bad datagrams and send errors are counted
+ * and logged.
  * @module
  */
 
 import { type AddressInput, normalizeAddress } from "../core/address.ts";
-import { Chitchat, type ClusterSnapshot, type MembershipEvent } from "../core/chitchat.ts";
+import { Chitchat, type ClusterSnapshot, type CoreEvent, type MembershipEvent } from "../core/chitchat.ts";
 import type { ChitchatId } from "../core/chitchat_id.ts";
 import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../core/codec.ts";
 import type { ChitchatConfig, ReadonlyNodeStateLike } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
-import type { AckMessage, Message } from "../core/messages.ts";
+import type { MemberStatus } from "../core/membership.ts";
+import type { Message } from "../core/messages.ts";
 import type { KeyChange } from "../core/node_state.ts";
 import { openUdpSocket } from "../adapters/open.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -24,15 +27,11 @@ import { Keyring } from "./keyring.ts";
 import { ReceiveBudget } from "./receive_budget.ts";
 import { consoleLogger, withoutRepeats } from "./logger.ts";
 import { DuplicateIdWatch } from "./duplicate_ids.ts";
-import { LEFT_KEY, RESERVED_KEY_PREFIX } from "../core/chitchat.ts";
 
 export type { NodeConfig } from "./node_config.ts";
 
-/** A key change, as the `events()` feed carries it. */
-export interface KeyChangedEvent extends KeyChange {
-  /** Discriminant. */
-  readonly type: "keyChanged";
-}
+export type { KeyChangedEvent } from "../core/chitchat.ts";
+import type { KeyChangedEvent } from "../core/chitchat.ts";
 
 /** Anything the `events()` feed carries. */
 export type ChitchatEvent = MembershipEvent | KeyChangedEvent | FeedOverflow;
@@ -80,8 +79,6 @@ interface MutableStats {
 /** The default console logger prints a message repeated word for word at most once in this time. */
 const REPEATED_WARNING_WINDOW_MS = 60_000;
 
-/** Peers told directly of a graceful leave; the rest learn it through gossip. */
-const MAX_LEAVE_NOTICES = 64;
 
 /** Options of `shutdown()`. */
 export interface ShutdownOptions {
@@ -132,16 +129,24 @@ export class ChitchatNode implements AsyncDisposable {
   #socket: Socket;
   #clock: Clock;
   #logger: Logger;
-  #intervalMs: number;
   #seeds: SeedList;
   #seedRefreshMs: number;
   #leaveTimeoutMs: number;
-  #cancelRound: (() => void) | undefined;
+  #cancelTimer: (() => void) | undefined;
+  /** When the armed timer fires (the core's `pollTimeout()` it was set for). */
+  #timerAt: number | undefined;
   #cancelSeedRefresh: (() => void) | undefined;
   #stopped = false;
+  /** True from the start of a graceful leave until the core says it is complete. */
+  #leaving = false;
+  #leaveDone: (() => void) | undefined;
   #shutdown: Promise<void> | undefined;
+  #onCatchUp: ((node: ChitchatId) => void) | undefined;
   #feeds = new Set<{ close(): void }>();
-  #leaveWaiters = new Map<string, () => void>();
+  #viewListeners = new Set<(view: readonly ReadonlyNodeStateLike[]) => void>();
+  #eventListeners = new Set<(event: MembershipEvent | KeyChangedEvent) => void>();
+  #keyListeners = new Set<{ prefix: string; fn: (change: KeyChange) => void }>();
+  #lastRound = 0;
   #keyring: Keyring | undefined;
   #budget: ReceiveBudget;
   #duplicates: DuplicateIdWatch;
@@ -178,7 +183,6 @@ export class ChitchatNode implements AsyncDisposable {
       () => this.#clock.now(),
       REPEATED_WARNING_WINDOW_MS,
     );
-    this.#intervalMs = settings.gossipIntervalMs;
     this.#seedRefreshMs = settings.seedRefreshIntervalMs;
     this.#leaveTimeoutMs = settings.leaveTimeoutMs;
     const advertise = settings.advertiseAddr ?? socket.localAddr;
@@ -187,9 +191,11 @@ export class ChitchatNode implements AsyncDisposable {
         `Invalid config "advertiseAddr": required when listening on the wildcard address ${advertise}`,
       );
     }
-    const { clusterKeys: _keys, receiveLimits: _limits, ...protocolConfig } = config;
+    const { clusterKeys: _keys, receiveLimits: _limits, onCatchUp, ...protocolConfig } = config;
+    this.#onCatchUp = onCatchUp;
     const coreConfig: ChitchatConfig = {
       ...protocolConfig,
+      gossipIntervalMs: settings.gossipIntervalMs,
       mtu: settings.coreMtu,
       logger: this.#logger,
       id: { nodeId: config.nodeId, generationId: settings.generationId, gossipAdvertiseAddr: advertise },
@@ -198,7 +204,6 @@ export class ChitchatNode implements AsyncDisposable {
     this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
     this.id = this.#core.id;
     this.#duplicates = new DuplicateIdWatch(this.id, this.#logger);
-    this.#core.subscribeMembership((event) => this.#duplicates.observe(event));
     if (settings.clusterKeys !== undefined) {
       this.#keyring = new Keyring(settings.clusterKeys, { clusterId: this.#core.clusterId });
     }
@@ -209,8 +214,9 @@ export class ChitchatNode implements AsyncDisposable {
       logger: this.#logger,
     });
     socket.listen((data, from) => this.#onDatagram(data, from));
+    this.#core.setSeeds(this.#seeds.addresses);
     if (this.#seeds.needsResolution) this.#refreshSeeds();
-    this.#cancelRound = this.#clock.setTimer(0, () => this.#round());
+    this.#drive();
   }
 
   /** The cluster id. */
@@ -218,9 +224,14 @@ export class ChitchatNode implements AsyncDisposable {
     return this.#core.clusterId;
   }
 
-  /** The underlying state machine, for advanced reads. */
+  /** The underlying state machine, for advanced reads (drive it only through this handle). */
   get chitchat(): Chitchat {
     return this.#core;
+  }
+
+  /** The write limits in force (`limits` as resolved against the MTU). */
+  get limits(): Chitchat["config"]["limits"] {
+    return this.#core.config.limits;
   }
 
   /** True once `shutdown()` has begun. */
@@ -237,33 +248,29 @@ export class ChitchatNode implements AsyncDisposable {
 
   /** Sets a key of this node; returns false when the value was already set. */
   set(key: string, value: string): boolean {
-    this.#checkUserKey(key);
-    return this.#core.self.set(key, value);
+    return this.#write(key, () => this.#core.set(key, value));
   }
 
   /** Sets a key that is reaped after the tombstone grace period. */
   setWithTtl(key: string, value: string): boolean {
-    this.#checkUserKey(key);
-    return this.#core.self.setWithTtl(key, value, this.#clock.now());
+    return this.#write(key, () => this.#core.setWithTtl(key, value, this.#clock.now()));
   }
 
   /** Deletes a key of this node; returns false (and logs) when it did not exist. */
   delete(key: string): boolean {
-    this.#checkUserKey(key);
-    return this.#core.self.delete(key, this.#clock.now());
+    return this.#write(key, () => this.#core.delete(key, this.#clock.now()));
   }
 
   /** Marks a key of this node to be reaped after the grace period; visible until then. */
   deleteAfterTtl(key: string): boolean {
-    this.#checkUserKey(key);
-    return this.#core.self.deleteAfterTtl(key, this.#clock.now());
+    return this.#write(key, () => this.#core.deleteAfterTtl(key, this.#clock.now()));
   }
 
-  #checkUserKey(key: string): void {
+  #write(key: string, write: () => boolean): boolean {
     if (this.#stopped) throw new TypeError(`Node ${this.id.nodeId} is shut down; cannot write "${key}"`);
-    if (typeof key === "string" && key.startsWith(RESERVED_KEY_PREFIX)) {
-      throw new TypeError(`Key "${key}" uses the reserved prefix "${RESERVED_KEY_PREFIX}"`);
-    }
+    const changed = write();
+    this.#drive();
+    return changed;
   }
 
   // --- cluster view ---------------------------------------------------------
@@ -291,6 +298,21 @@ export class ChitchatNode implements AsyncDisposable {
   /** Ids of nodes scheduled for deletion. */
   scheduledForDeletionNodeIds(): ChitchatId[] {
     return this.#core.scheduledForDeletionNodes();
+  }
+
+  /** The states of the live view, now (see `liveNodes()` for a feed of it). */
+  liveNodeStates(): readonly ReadonlyNodeStateLike[] {
+    return this.#core.liveNodes();
+  }
+
+  /** Every known node's state, self included. */
+  nodeStates(): ReadonlyNodeStateLike[] {
+    return this.#core.nodeStates();
+  }
+
+  /** A node's membership status (`undefined` when unknown). */
+  status(id: ChitchatId): MemberStatus | undefined {
+    return this.#core.status(id);
   }
 
   /** The resolved seed addresses in use. */
@@ -341,7 +363,7 @@ export class ChitchatNode implements AsyncDisposable {
 
   /** A copy of the counters. */
   stats(): NodeStats {
-    return { ...this.#stats, messagesIn: { ...this.#stats.messagesIn } };
+    return { ...this.#stats, rounds: this.#core.rounds, messagesIn: { ...this.#stats.messagesIn } };
   }
 
   // --- feeds ----------------------------------------------------------------
@@ -353,7 +375,7 @@ export class ChitchatNode implements AsyncDisposable {
   liveNodes(options: FeedOptions = {}): WatchFeed<readonly ReadonlyNodeStateLike[]> {
     return this.#openFeed(
       (onClose) => new WatchFeed<readonly ReadonlyNodeStateLike[]>(this.#core.liveNodes(), onClose, options),
-      (feed) => this.#core.subscribeLiveView((view) => feed.publish(view)),
+      (feed) => this.#listen(this.#viewListeners, (view) => feed.publish(view)),
     );
   }
 
@@ -361,14 +383,7 @@ export class ChitchatNode implements AsyncDisposable {
   events(options: QueueFeedOptions = {}): QueueFeed<MembershipEvent | KeyChangedEvent> {
     return this.#openFeed(
       (onClose) => new QueueFeed<MembershipEvent | KeyChangedEvent>(onClose, options),
-      (feed) => {
-        const offMembership = this.#core.subscribeMembership((event) => feed.push(event));
-        const offKeys = this.#core.subscribeKeyChanges("", (change) => feed.push({ type: "keyChanged", ...change }));
-        return () => {
-          offMembership();
-          offKeys();
-        };
-      },
+      (feed) => this.#listen(this.#eventListeners, (event) => feed.push(event)),
     );
   }
 
@@ -377,7 +392,7 @@ export class ChitchatNode implements AsyncDisposable {
     if (typeof prefix !== "string") throw new TypeError(`Key prefix must be a string, got ${typeof prefix}`);
     return this.#openFeed(
       (onClose) => new QueueFeed<KeyChange>(onClose, options),
-      (feed) => this.#core.subscribeKeyChanges(prefix, (change) => feed.push(change)),
+      (feed) => this.#listen(this.#keyListeners, { prefix, fn: (change: KeyChange) => feed.push(change) }),
     );
   }
 
@@ -406,51 +421,109 @@ export class ChitchatNode implements AsyncDisposable {
     return feed;
   }
 
-  // --- gossip ---------------------------------------------------------------
+  #listen<T>(listeners: Set<T>, listener: T): () => void {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  // --- the loop -------------------------------------------------------------
 
   /** Starts a handshake with `addr` now, outside the round schedule. */
   gossip(addr: AddressInput): void {
     const to = normalizeAddress(addr);
     if (this.#stopped) return;
-    this.#send(encodeMessage(this.#core.createSyn()), to);
+    this.#core.gossip(this.#clock.now(), to);
+    this.#drive();
   }
 
-  #round(): void {
-    if (this.#stopped) return;
-    const now = this.#clock.now();
-    this.#stats.rounds++;
-    this.#budget.reset();
-    try {
-      this.#core.startRound();
-      const targets = this.#core.gossipTargets(this.#seeds.addresses);
-      let syn: Message | undefined;
-      let bytes: Uint8Array | undefined;
-      for (const target of targets) {
-        // A partial digest goes on round the ring from one target to the next.
-        if (bytes === undefined || (syn?.type === "syn" && syn.partialDigest === true)) {
-          syn = this.#core.createSyn();
-          bytes = encodeMessage(syn);
-        }
-        this.#send(bytes, target);
+  /**
+   * After every input: sends what the core has to send, hands its events to
+   * the feeds, and sets the timer to its next wake-up.
+   */
+  #drive(): void {
+    let last: Message | undefined;
+    let bytes: Uint8Array | undefined;
+    for (let t = this.#core.pollTransmit(); t !== undefined; t = this.#core.pollTransmit()) {
+      // The same Syn goes to every target of a round: encoded once.
+      if (t.message !== last) {
+        last = t.message;
+        bytes = encodeMessage(t.message);
       }
-      this.#core.updateLiveness(now);
-      this.#duplicates.check((id) => this.#core.nodeState(id)?.heartbeat);
+      this.#send(bytes!, t.to);
+    }
+    for (let event = this.#core.pollEvent(); event !== undefined; event = this.#core.pollEvent()) {
+      this.#dispatch(event);
+    }
+    this.#arm();
+  }
+
+  #dispatch(event: CoreEvent): void {
+    try {
+      switch (event.type) {
+        case "liveView":
+          for (const listener of this.#viewListeners) listener(event.view);
+          return;
+        case "keyChanged": {
+          for (const listener of this.#eventListeners) listener(event);
+          if (this.#keyListeners.size === 0) return;
+          const { type: _type, ...change } = event;
+          for (const { prefix, fn } of this.#keyListeners) if (change.key.startsWith(prefix)) fn(change);
+          return;
+        }
+        case "catchUp":
+          this.#onCatchUp?.(event.node);
+          return;
+        case "leaveComplete":
+          this.#leaving = false;
+          this.#leaveDone?.();
+          return;
+        default:
+          this.#duplicates.observe(event);
+          for (const listener of this.#eventListeners) listener(event);
+      }
+    } catch (error) {
+      this.#logger.error(`Handling a ${event.type} event failed`, error);
+    }
+  }
+
+  /** Sets the timer to the core's next wake-up, unless it is already set for it. */
+  #arm(): void {
+    if (this.#stopped && !this.#leaving) return;
+    const at = this.#core.pollTimeout();
+    if (at === this.#timerAt) return;
+    this.#cancelTimer?.();
+    this.#timerAt = at;
+    if (at === undefined) return;
+    this.#cancelTimer = this.#clock.setTimer(Math.max(0, at - this.#clock.now()), () => this.#onTimer());
+  }
+
+  #onTimer(): void {
+    this.#timerAt = undefined;
+    this.#cancelTimer = undefined;
+    try {
+      this.#core.handleTimeout(this.#clock.now());
+      if (this.#core.rounds !== this.#lastRound) {
+        this.#lastRound = this.#core.rounds;
+        this.#budget.reset();
+        this.#duplicates.check((id) => this.#core.nodeState(id)?.heartbeat);
+      }
     } catch (error) {
       this.#logger.error("Gossip round failed", error);
     }
-    this.#cancelRound = this.#clock.setTimer(this.#intervalMs, () => this.#round());
+    this.#drive();
   }
 
   #refreshSeeds(): void {
     if (this.#stopped) return;
     this.#seeds.refresh().finally(() => {
       if (this.#stopped) return;
+      this.#core.setSeeds(this.#seeds.addresses);
       this.#cancelSeedRefresh = this.#clock.setTimer(this.#seedRefreshMs, () => this.#refreshSeeds());
     });
   }
 
   #onDatagram(data: Uint8Array, from: string): void {
-    if (this.#stopped && this.#leaveWaiters.size === 0) return;
+    if (this.#stopped && !this.#leaving) return;
     this.#stats.datagramsIn++;
     this.#stats.bytesIn += data.byteLength;
     if (!this.#budget.admit(from)) {
@@ -478,7 +551,7 @@ export class ChitchatNode implements AsyncDisposable {
         if (plain === undefined) {
           this.#stats.authFailures++;
           this.#logger.debug(`Dropped a datagram from ${from}: it does not open with the cluster keys`);
-        } else if (!this.#stopped || this.#leaveWaiters.size > 0) {
+        } else if (!this.#stopped || this.#leaving) {
           this.#handleDatagram(plain, from);
         }
       })
@@ -500,15 +573,11 @@ export class ChitchatNode implements AsyncDisposable {
     }
     this.#stats.messagesIn[message.type]++;
     try {
-      const reply = this.#core.handleMessage(message, this.#clock.now());
-      if (reply !== undefined) this.#send(encodeMessage(reply), from);
+      this.#core.handleMessage(this.#clock.now(), from, message);
     } catch (error) {
       this.#logger.error(`Handling a ${message.type} from ${from} failed`, error);
     }
-    if (message.type === "synAck") {
-      const waiter = this.#leaveWaiters.get(from);
-      if (waiter !== undefined) waiter();
-    }
+    this.#drive();
   }
 
   #send(data: Uint8Array, to: string): void {
@@ -553,65 +622,20 @@ export class ChitchatNode implements AsyncDisposable {
 
   async #doShutdown(leave: boolean): Promise<void> {
     this.#stopped = true;
-    this.#cancelRound?.();
     this.#cancelSeedRefresh?.();
-    if (leave) await this.#announceLeave();
+    if (leave) {
+      const done = new Promise<void>((resolve) => this.#leaveDone = resolve);
+      this.#leaving = true;
+      this.#core.leave(this.#clock.now(), this.#leaveTimeoutMs);
+      this.#drive();
+      await done;
+    }
+    this.#cancelTimer?.();
+    this.#timerAt = undefined;
     await this.whenIdle();
     for (const feed of [...this.#feeds]) feed.close();
     this.#feeds.clear();
     await this.#socket.close();
-  }
-
-  async #announceLeave(): Promise<void> {
-    this.#core.leave();
-    const self = this.id.gossipAdvertiseAddr;
-    const peers = this.#core.liveNodes()
-      .map((state) => state.id.gossipAdvertiseAddr)
-      .filter((addr) => addr !== self)
-      .slice(0, MAX_LEAVE_NOTICES);
-    if (peers.length === 0) return;
-    const syn = encodeMessage(this.#core.createSyn());
-    const notice = encodeMessage(this.#leaveNotice());
-    let cancelTimer = (): void => {};
-    await new Promise<void>((resolve) => {
-      let pending = peers.length;
-      const done = (): void => {
-        cancelTimer();
-        this.#leaveWaiters.clear();
-        resolve();
-      };
-      for (const peer of peers) {
-        this.#leaveWaiters.set(peer, () => {
-          if (!this.#leaveWaiters.delete(peer)) return;
-          if (--pending === 0) done();
-        });
-        this.#send(notice, peer);
-        this.#send(syn, peer);
-      }
-      cancelTimer = this.#clock.setTimer(this.#leaveTimeoutMs, done);
-    });
-  }
-
-  /**
-   * An unsolicited `Ack` carrying just the leave key, from the version before
-   * it: a peer that was up to date with this node applies it at once. The
-   * `Syn` sent with it covers peers that were behind (their `SynAck` gets the
-   * whole delta in our `Ack`), but a `SynAck` to an earlier `Syn` may answer
-   * first, and its `Ack` would not carry the leave.
-   */
-  #leaveNotice(): AckMessage {
-    const self = this.#core.self;
-    const left = self.getVersioned(LEFT_KEY)!;
-    return {
-      type: "ack",
-      delta: [{
-        id: this.id,
-        fromVersionExcluded: left.version - 1,
-        lastGcVersion: self.lastGcVersion,
-        maxVersion: self.maxVersion,
-        keyValues: [{ key: LEFT_KEY, value: left.value, version: left.version, status: left.status }],
-      }],
-    };
   }
 
   /** Same as `shutdown()`: graceful leave, then close. */

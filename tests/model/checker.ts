@@ -8,7 +8,7 @@
  * @module
  */
 
-import { chitchatIdKey, type Logger } from "../../mod.ts";
+import { type ChitchatEvent, chitchatIdKey, type Logger, type QueueFeed } from "../../mod.ts";
 import { SimulatedCluster } from "../../src/testing/mod.ts";
 import { finalChecks } from "./final_checks.ts";
 import { type Failure, FailureLog, Incarnation, type Property, type WriteKind, statusOf } from "./model.ts";
@@ -42,6 +42,8 @@ class Run {
   readonly log = new FailureLog();
   readonly incarnations = new Map<string, Incarnation>();
   readonly current = new Map<string, Incarnation>();
+  /** Each incarnation's event feed, drained at every sample. */
+  readonly feeds = new Map<Incarnation, QueueFeed<ChitchatEvent>>();
   readonly observer: Observer;
   readonly warnings: string[] = [];
   readonly cluster: SimulatedCluster;
@@ -111,9 +113,7 @@ class Run {
     this.started.add(nodeId);
     if (first && this.groups !== undefined) this.partition(this.groups);
     const inc = new Incarnation(handle, this.now);
-    handle.chitchat.subscribeMembership((event) => {
-      if (event.type === "removed") this.observer.forget(inc, chitchatIdKey(event.node));
-    });
+    this.feeds.set(inc, handle.events({ bufferSize: 1_000_000 }));
     this.incarnations.set(inc.key, inc);
     this.current.set(nodeId, inc);
   }
@@ -123,7 +123,7 @@ class Run {
     if (inc === undefined) return;
     const node = inc.handle;
     if (near !== undefined) {
-      const limit = node.chitchat.config.limits.maxValueBytes;
+      const limit = node.limits.maxValueBytes;
       value = value.padEnd(Math.max(value.length, limit - near), "x").slice(0, limit);
     }
     const before = node.get(key);
@@ -156,7 +156,12 @@ class Run {
   }
 
   sample(): void {
-    for (const inc of this.current.values()) this.observer.sample(inc, this.now);
+    for (const inc of this.current.values()) {
+      for (const event of this.feeds.get(inc)?.drain() ?? []) {
+        if (event.type === "removed") this.observer.forget(inc, chitchatIdKey(event.node));
+      }
+      this.observer.sample(inc, this.now);
+    }
   }
 
   async advance(ms: number, each?: () => void): Promise<void> {
@@ -225,10 +230,10 @@ class Run {
     const join = (a: string, b: string): void => void group.set(find(a), find(b));
     for (const a of running) {
       for (const seed of this.seeds.get(a.id.nodeId) ?? []) if (group.has(seed)) join(a.id.nodeId, seed);
-      for (const state of a.handle.chitchat.nodeStates()) {
+      for (const state of a.handle.nodeStates()) {
         const other = state.id.nodeId;
         if (!group.has(other) || other === a.id.nodeId) continue;
-        if (a.handle.chitchat.status(state.id) !== "scheduled") join(a.id.nodeId, other);
+        if (a.handle.status(state.id) !== "scheduled") join(a.id.nodeId, other);
       }
     }
     const sizes = new Map<string, number>();

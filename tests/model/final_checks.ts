@@ -55,7 +55,7 @@ function checkPair(log: FailureLog, a: Incarnation, b: Incarnation, ctx: FinalCo
   const own = b.handle.nodeState(b.id)!;
   const state = a.handle.nodeState(b.id);
   if (!a.handle.liveNodeIds().some((id) => chitchatIdKey(id) === b.key)) {
-    const status = a.handle.chitchat.status(b.id) ?? "unknown";
+    const status = a.handle.status(b.id) ?? "unknown";
     log.add("noFalseDeath", ctx.now, `${b.id.nodeId} is running but ${status} on ${a.id.nodeId}`);
   }
   if (state === undefined) {

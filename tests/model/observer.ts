@@ -45,7 +45,7 @@ export class Observer {
     if (seen === undefined) this.#seen.set(replica.key, seen = new Map());
     const name = replica.id.nodeId;
     const present = new Set<string>();
-    for (const state of replica.handle.chitchat.nodeStates()) {
+    for (const state of replica.handle.nodeStates()) {
       const key = chitchatIdKey(state.id);
       if (key === replica.key) continue;
       present.add(key);

@@ -1,0 +1,395 @@
+/**
+ * The three messages of a scuttlebutt handshake, built and taken in: the
+ * `Syn` (a page of our digest), the `SynAck` answering it (the entries worth
+ * answering, and the delta the requester lacks) and the `Ack` (the delta the
+ * responder lacks, and heartbeats that rose since). Rules kept here: nothing
+ * about this node is ever taken from gossip; nodes scheduled for deletion are
+ * neither gossiped nor updated, but a newer heartbeat of one still counts.
+ * The algorithm is explained in docs/ALGORITHM.md.
+ * @module
+ */
+
+import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
+import type { ClusterState } from "./cluster_state.ts";
+import type { ResolvedChitchatConfig } from "./config.ts";
+import type { FailureDetector } from "./failure_detector.ts";
+import type { Membership } from "./membership.ts";
+import type {
+  AckMessage,
+  CompactDigestEntry,
+  Digest,
+  DigestEntry,
+  Message,
+  NodeDelta,
+  NodeDigest,
+  SynAckMessage,
+  SynMessage,
+} from "./messages.ts";
+import type { NodeState } from "./node_state.ts";
+import {
+  deltaTakesWholeDatagram,
+  digestTopUpBytes,
+  raisedHeartbeatChecks,
+  synAckDigestLimits,
+} from "./syn_ack_budget.ts";
+import { MESSAGE_OVERHEAD } from "./codec.ts";
+import { compactEntrySize, digestEntrySize, textSize } from "./wire_size.ts";
+
+/** The key a node sets when it leaves the cluster gracefully. */
+export const LEFT_KEY = "__chitchat.left";
+
+/** Bytes of a compact digest entry, to size the share of a Syn that asks about chosen nodes. */
+const ASKED_ENTRY_BYTES = 12;
+
+/** A `Syn` gives at most this share of its page to the nodes it asks about. */
+const ASKED_SHARE = 0.25;
+
+/** A received digest resolved against our nodes: what the peer says, by node key. */
+type PeerDigest = Map<string, NodeDigest>;
+
+/** One entry of a SynAck's digest, in the form the Syn named the node. */
+type AnswerEntry =
+  | { readonly full: DigestEntry; readonly size: number }
+  | { readonly compact: CompactDigestEntry; readonly size: number };
+
+/** What a handshake needs of the node it runs in. */
+export interface HandshakeContext {
+  readonly config: ResolvedChitchatConfig;
+  readonly state: ClusterState;
+  readonly membership: Membership;
+  readonly fd: FailureDetector;
+  readonly random: () => number;
+  /** Called for each node reset from version 0 by a received delta. */
+  readonly onReset: (node: ChitchatId) => void;
+}
+
+/**
+ * Builds and takes in handshake messages for one node. Call order: `newRound()`
+ * at the start of each round, `createSyn(excluded)` for each target;
+ * `answerSyn`, `answerSynAck` and `takeAck` for received messages, each given
+ * the set of nodes scheduled for deletion.
+ */
+export class Handshake {
+  #ctx: HandshakeContext;
+  #selfKey: string;
+  #selfOnly: ReadonlySet<string>;
+  #digestCursor = 0;
+  /** Where the heartbeats filling a SynAck's free room go on from. */
+  #answerCursor = 0;
+  /** Nodes whose heartbeat rose since this round's Syns: our Acks pass them on. */
+  #raised: NodeState[] = [];
+  #raisedSet = new Set<NodeState>();
+  /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
+  #behind = new Map<string, number>();
+  /** Live nodes not heard of for a while, highest phi first (set after each liveness pass). */
+  atRisk: readonly string[] = [];
+
+  /** Creates the handshake logic of the node `ctx` describes. */
+  constructor(ctx: HandshakeContext) {
+    this.#ctx = ctx;
+    this.#selfKey = chitchatIdKey(ctx.config.id);
+    this.#selfOnly = new Set([this.#selfKey]);
+  }
+
+  /** Starts a round: heartbeats raised from now on are passed on by our Acks. */
+  newRound(): void {
+    this.#raised = [];
+    this.#raisedSet.clear();
+  }
+
+  /**
+   * The `Syn` to send: this node by id, then the nodes we are most behind on,
+   * then those we most need a heartbeat of, then the others in fingerprint
+   * order from where the last `Syn` stopped. When it does not fit the MTU it
+   * says which part of the ring it lists completely, and the next one goes on
+   * from there, so every entry is sent regularly.
+   */
+  createSyn(excluded: ReadonlySet<string>): SynMessage {
+    const { config, state } = this.#ctx;
+    const budget = config.mtu - MESSAGE_OVERHEAD - textSize(config.clusterId);
+    const page = state.pageDigest(excluded, {
+      budget,
+      cursor: this.#digestCursor,
+      first: [this.#selfKey, ...this.#mostBehind(), ...this.#askAbout(budget)],
+      full: this.#selfOnly,
+    });
+    this.#digestCursor = page.cursor;
+    const syn: SynMessage = { type: "syn", clusterId: config.clusterId, digest: page.digest, partialDigest: !page.complete };
+    if (page.compact.length === 0 && page.range === undefined) return syn;
+    return page.range === undefined
+      ? { ...syn, compactDigest: page.compact }
+      : { ...syn, compactDigest: page.compact, range: page.range };
+  }
+
+  /**
+   * Nodes whose heartbeat we most need, up to a share of a Syn: live nodes not
+   * heard of for a while (highest phi first), then nodes known but never seen
+   * live (picked at random). Listing a node asks the peer for a fresher
+   * heartbeat: a live node is not declared dead just because no page happened
+   * to carry it, and a new node turns live sooner. A node that really died has
+   * no fresher heartbeat anywhere, so detection is not delayed.
+   */
+  #askAbout(budget: number): string[] {
+    const cap = Math.floor(budget * ASKED_SHARE / ASKED_ENTRY_BYTES);
+    const picked = this.atRisk.slice(0, cap);
+    let seen = 0;
+    const start = picked.length;
+    for (const key of this.#ctx.membership.keysWithStatus("joining")) {
+      // Reservoir sampling: every such node has the same chance.
+      seen++;
+      if (picked.length < cap) picked.push(key);
+      else if (start < cap) {
+        const j = start + Math.floor(this.#ctx.random() * seen);
+        if (j < cap) picked[j] = key;
+      }
+    }
+    return picked;
+  }
+
+  /** Keys of the nodes we lag behind on, the largest lag first; forgets caught-up ones. */
+  #mostBehind(): string[] {
+    const lags: Array<[string, number]> = [];
+    for (const [key, theirs] of this.#behind) {
+      const ours = this.#ctx.state.getByKey(key)?.maxVersion;
+      if (ours === undefined || ours >= theirs) this.#behind.delete(key);
+      else lags.push([key, theirs - ours]);
+    }
+    return lags.sort((a, b) => b[1] - a[1]).map(([key]) => key);
+  }
+
+  /**
+   * The answer to `syn`: `BadCluster` for another cluster; otherwise a
+   * `SynAck` whose digest names only the Syn entries the requester should
+   * hear about (nodes we lack or lag on, then fresher heartbeats), within its
+   * share of the datagram, and whose delta takes the rest.
+   */
+  answerSyn(syn: SynMessage, now: number, excluded: ReadonlySet<string>): Message {
+    const { config, state } = this.#ctx;
+    const peer = this.#observe(syn.digest, syn.compactDigest, now, excluded);
+    const room = config.mtu - MESSAGE_OVERHEAD;
+    const { needed, fresher } = this.#answerEntries(syn, excluded);
+    const digest: DigestEntry[] = [];
+    const compact: CompactDigestEntry[] = [];
+    let digestSize = 0;
+    let next = 0;
+    const entries = needed.concat(fresher);
+    const take = (budget: number, end = entries.length): void => {
+      for (; next < end; next++) {
+        const entry = entries[next];
+        if (digestSize + entry.size > budget) break;
+        digestSize += entry.size;
+        if ("full" in entry) digest.push(entry.full);
+        else compact.push(entry.compact);
+      }
+    };
+    const limits = synAckDigestLimits(room);
+    take(limits.needed, needed.length);
+    take(Math.min(limits.needed, digestSize + limits.fresher));
+    const deltaOptions = {
+      random: this.#ctx.random,
+      scope: syn.partialDigest === true ? (syn.range ?? "listed") : "all",
+      priorityPrefixes: config.priorityKeyPrefixes,
+      excluded,
+      introduce: true,
+      first: peer.has(this.#selfKey) ? undefined : this.#selfKey,
+    } as const;
+    let computed = state.computeDeltaFor(peer, { ...deltaOptions, budget: room - digestSize });
+    const whole = { complete: computed.complete, empty: computed.delta.length === 0, digestBytes: digestSize };
+    if (deltaTakesWholeDatagram(whole, this.#ctx.random)) {
+      // What did not fit beside the digest may be a value as large as the
+      // datagram: then, and on some answers, the delta takes all the room.
+      digest.length = 0;
+      compact.length = 0;
+      digestSize = 0;
+      next = 0;
+      computed = state.computeDeltaFor(peer, { ...deltaOptions, budget: room });
+    }
+    const { delta, size } = computed;
+    digestSize += this.#introductions(delta, peer, compact, room - size - digestSize);
+    take(room - size);
+    if (syn.partialDigest === true && next === entries.length) {
+      // The Syn left nodes out: room still free carries heartbeats of others, round the ring.
+      const synEntries = { compact: syn.compactDigest?.length ?? 0, full: syn.digest.length };
+      const budget = digestTopUpBytes(room - size - digestSize, synEntries);
+      if (budget > 0) {
+        const extra = state.pageDigest(excluded, { budget, cursor: this.#answerCursor, skip: peer });
+        this.#answerCursor = extra.cursor;
+        for (const entry of extra.digest) digest.push(entry);
+        for (const entry of extra.compact) compact.push(entry);
+      }
+    }
+    const synAck: SynAckMessage = { type: "synAck", digest, partialDigest: true, delta };
+    return compact.length === 0 ? synAck : { ...synAck, compactDigest: compact };
+  }
+
+  /**
+   * Adds to `compact` (within `budget` bytes) the nodes of `delta` the peer
+   * did not know, so it learns their heartbeats with them (the delta names
+   * them: the receiver applies it before reading the digest). Returns the
+   * bytes added.
+   */
+  #introductions(delta: readonly NodeDelta[], peer: PeerDigest, compact: CompactDigestEntry[], budget: number): number {
+    let size = 0;
+    for (const nodeDelta of delta) {
+      if (nodeDelta.fromVersionExcluded !== 0) continue;
+      const state = this.#ctx.state.get(nodeDelta.id);
+      if (state === undefined || peer.has(state.key)) continue;
+      const entry = state.compactDigest();
+      const entrySize = compactEntrySize(entry);
+      if (size + entrySize > budget) break;
+      size += entrySize;
+      compact.push(entry);
+    }
+    return size;
+  }
+
+  /**
+   * The entries of `syn`'s digest worth answering: `needed` when we lack the
+   * node or lag on its versions (all fields 0 when we do not know it), and
+   * `fresher` when our heartbeat of it is higher. Nodes named by id in the
+   * Syn are answered by id.
+   */
+  #answerEntries(syn: SynMessage, excluded: ReadonlySet<string>): { needed: AnswerEntry[]; fresher: AnswerEntry[] } {
+    const needed: AnswerEntry[] = [];
+    const fresher: AnswerEntry[] = [];
+    const cluster = this.#ctx.state;
+    for (const entry of syn.digest) {
+      const state = cluster.get(entry.id);
+      if (state === undefined || excluded.has(state.key)) continue;
+      const ours = { id: entry.id, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion };
+      const list = state.maxVersion < entry.maxVersion ? needed : state.heartbeat > entry.heartbeat ? fresher : undefined;
+      list?.push({ full: ours, size: digestEntrySize(entry.id, ours.heartbeat, ours.lastGcVersion, ours.maxVersion) });
+    }
+    for (const entry of syn.compactDigest ?? []) {
+      const state = cluster.resolveCompact(entry.fingerprint, entry.check);
+      if (state === undefined) {
+        const unknown = { fingerprint: entry.fingerprint, check: entry.check, heartbeat: 0, lastGcVersion: 0, maxVersion: 0 };
+        needed.push({ compact: unknown, size: compactEntrySize(unknown) });
+        continue;
+      }
+      if (excluded.has(state.key)) continue;
+      const list = state.maxVersion < entry.maxVersion ? needed : state.heartbeat > entry.heartbeat ? fresher : undefined;
+      if (list === undefined) continue;
+      const ours = state.compactDigest();
+      list.push({ compact: ours, size: compactEntrySize(ours) });
+    }
+    return { needed, fresher };
+  }
+
+  /** The `Ack` answering `synAck`: the delta the responder lacks, and heartbeats that rose since our Syn. */
+  answerSynAck(synAck: SynAckMessage, now: number, excluded: ReadonlySet<string>): AckMessage {
+    const { config, state } = this.#ctx;
+    const peer = this.#receive(synAck, now, excluded);
+    const room = config.mtu - MESSAGE_OVERHEAD;
+    const { delta, size } = state.computeDeltaFor(peer, {
+      budget: room,
+      random: this.#ctx.random,
+      scope: synAck.partialDigest === true ? "listed" : "all",
+      priorityPrefixes: config.priorityKeyPrefixes,
+      excluded,
+      introduce: true,
+    });
+    const compact: CompactDigestEntry[] = [];
+    let used = size + this.#introductions(delta, peer, compact, room - size);
+    // Heartbeats that rose since our Syn (other peers' SynAcks told us), fresher than the peer's.
+    let checks = raisedHeartbeatChecks(room);
+    for (const raised of this.#raised) {
+      if (--checks < 0) break;
+      const theirs = peer.get(raised.key)?.heartbeat ?? 0;
+      if (raised.heartbeat <= theirs || excluded.has(raised.key)) continue;
+      const entry = raised.compactDigest();
+      const entrySize = compactEntrySize(entry);
+      if (used + entrySize > room) break;
+      used += entrySize;
+      compact.push(entry);
+    }
+    return compact.length === 0 ? { type: "ack", delta } : { type: "ack", delta, compactDigest: compact };
+  }
+
+  /** Takes in an `Ack`. */
+  takeAck(ack: AckMessage, now: number, excluded: ReadonlySet<string>): void {
+    this.#receive(ack, now, excluded);
+  }
+
+  /**
+   * Takes in a SynAck or an Ack: first its delta (which names the nodes it
+   * introduces), then its digest, so introduced nodes resolve by
+   * fingerprint and nodes just caught up on do not look behind.
+   */
+  #receive(message: SynAckMessage | AckMessage, now: number, excluded: ReadonlySet<string>): PeerDigest {
+    const digest = message.digest ?? [];
+    const compact = message.compactDigest;
+    let hints: Map<string, number> | undefined;
+    // A node forgotten after its grace period comes back only with a higher heartbeat.
+    const heartbeatOf = (id: ChitchatId): number | undefined => {
+      if (hints === undefined) {
+        hints = new Map();
+        for (const entry of digest) hints.set(chitchatIdKey(entry.id), entry.heartbeat);
+        for (const entry of compact ?? []) hints.set(`${entry.fingerprint}/${entry.check}`, entry.heartbeat);
+      }
+      return hints.get(chitchatIdKey(id)) ?? hints.get(`${chitchatIdFingerprint(id)}/${chitchatIdCheck(id)}`);
+    };
+    const notApplied = new Set(excluded);
+    notApplied.add(this.#selfKey);
+    const resets = this.#ctx.state.applyDelta(message.delta, { now, excluded: notApplied, heartbeatOf });
+    for (const node of resets) this.#ctx.onReset(node);
+    return this.#observe(digest, compact, now, excluded);
+  }
+
+  /**
+   * Resolves a received digest to our node keys and records its heartbeats;
+   * nodes first seen there by id are created. Entries by fingerprint that we
+   * cannot resolve (unknown to us) are left out.
+   */
+  #observe(digest: Digest, compact: readonly CompactDigestEntry[] | undefined, now: number, excluded: ReadonlySet<string>): PeerDigest {
+    const listed: PeerDigest = new Map();
+    const cluster = this.#ctx.state;
+    for (const entry of digest) {
+      const key = chitchatIdKey(entry.id);
+      listed.set(key, entry);
+      if (key === this.#selfKey) continue;
+      if (excluded.has(key)) {
+        this.#observeScheduled(key, entry, now);
+        continue;
+      }
+      const state = cluster.getOrCreate(entry.id, entry.heartbeat);
+      if (state !== undefined) this.#observeEntry(key, state, entry, now);
+    }
+    for (const entry of compact ?? []) {
+      const state = cluster.resolveCompact(entry.fingerprint, entry.check);
+      if (state === undefined) continue;
+      const key = state.key;
+      listed.set(key, entry);
+      if (key === this.#selfKey) continue;
+      if (excluded.has(key)) this.#observeScheduled(key, entry, now);
+      else this.#observeEntry(key, state, entry, now);
+    }
+    return listed;
+  }
+
+  /**
+   * A node scheduled for deletion is out of digests and deltas, but a newer
+   * heartbeat of it still counts (the Rust crate's `report_heartbeat`): a
+   * node back from a long partition is live again within rounds, not when
+   * its grace period ends.
+   */
+  #observeScheduled(key: string, entry: NodeDigest, now: number): void {
+    const state = this.#ctx.state.getByKey(key);
+    if (state === undefined || state.get(LEFT_KEY) !== undefined) return;
+    if (state.observeHeartbeat(entry.heartbeat)) this.#ctx.fd.reportHeartbeat(key, now);
+  }
+
+  #observeEntry(key: string, state: NodeState, entry: NodeDigest, now: number): void {
+    if (entry.maxVersion > state.maxVersion && entry.maxVersion > (this.#behind.get(key) ?? 0)) {
+      this.#behind.set(key, entry.maxVersion);
+    }
+    const before = state.heartbeat;
+    if (state.observeHeartbeat(entry.heartbeat) && this.#ctx.membership.status(key) !== "left") {
+      this.#ctx.fd.reportHeartbeat(key, now);
+    }
+    if (state.heartbeat > before && !this.#raisedSet.has(state)) {
+      this.#raisedSet.add(state);
+      this.#raised.push(state);
+    }
+  }
+}
