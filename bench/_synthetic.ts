@@ -7,6 +7,7 @@
  */
 
 import { Chitchat } from "../src/core/chitchat.ts";
+import { drain, feed } from "./_core.ts";
 import type { ChitchatId } from "../src/core/chitchat_id.ts";
 import type { DigestEntry, NodeDelta } from "../src/core/messages.ts";
 
@@ -31,7 +32,7 @@ export function syntheticId(i: number): ChitchatId {
 
 function machine(name: string, mtu: number, random: () => number): Chitchat {
   return new Chitchat(
-    { id: { nodeId: name, generationId: 1, gossipAdvertiseAddr: `10.255.255.${name === "a" ? 1 : 2}:7280` }, clusterId: "bench", mtu },
+    { id: { nodeId: name, generationId: 1, gossipAdvertiseAddr: `10.255.255.${name === "a" ? 1 : 2}:7280` }, clusterId: "bench", mtu, gossipIntervalMs: 1 },
     { now: 0, random },
   );
 }
@@ -66,7 +67,7 @@ export function syntheticMachine(
 ): Chitchat {
   const target = machine(name, mtu, random);
   const n = ids.length;
-  const feed = (heartbeat: (i: number) => number, withKeys: boolean, now: number): void => {
+  const feedAll = (heartbeat: (i: number) => number, withKeys: boolean, now: number): void => {
     const chunk = Math.max(1, Math.floor(40_000 / (60 + keys * 30)));
     for (let start = 0; start < n; start += chunk) {
       const digest: DigestEntry[] = [];
@@ -80,12 +81,13 @@ export function syntheticMachine(
         }
         delta.push({ id: ids[i], fromVersionExcluded: 0, lastGcVersion: 0, maxVersion: keys, keyValues });
       }
-      target.handleMessage({ type: "synAck", digest, partialDigest: true, delta }, now);
+      feed(target, now, { type: "synAck", digest, partialDigest: true, delta });
     }
   };
-  for (let beat = 1; beat <= 3; beat++) feed(() => beat, beat === 1, beat * 1000);
-  feed((i) => (i % 2 === fresh ? 5 : 4), false, FED_UNTIL);
-  target.updateLiveness(FED_UNTIL);
+  for (let beat = 1; beat <= 3; beat++) feedAll(() => beat, beat === 1, beat * 1000);
+  feedAll((i) => (i % 2 === fresh ? 5 : 4), false, FED_UNTIL);
+  target.handleTimeout(FED_UNTIL); // a round: liveness of everyone fed
+  drain(target);
   return target;
 }
 
@@ -104,9 +106,10 @@ export function feedHeartbeats(machine: Chitchat, ids: readonly ChitchatId[], be
       for (let i = start; i < Math.min(ids.length, start + chunk); i++) {
         digest.push({ id: ids[i], heartbeat: 10 + beat, lastGcVersion: 0, maxVersion: 0 });
       }
-      machine.handleMessage({ type: "synAck", digest, partialDigest: true, delta: [] }, now);
+      feed(machine, now, { type: "synAck", digest, partialDigest: true, delta: [] });
     }
   }
-  machine.updateLiveness(now);
+  machine.handleTimeout(now);
+  drain(machine);
   return now;
 }

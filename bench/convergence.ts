@@ -51,13 +51,16 @@ export const convergence: Benchmark = {
           intervalMs: INTERVAL_MS,
           extra: { onDatagram: (_from, _to, bytes) => void (maxDatagram = Math.max(maxDatagram, bytes.length)) },
         });
-        let deaths = 0;
-        for (const id of cluster.nodeIds) {
-          cluster.node(id).chitchat.subscribeMembership((event) => void (event.type === "died" && deaths++));
-        }
+        // Deaths are read from each node's event feed, drained at every check.
+        const feeds = cluster.nodeIds.map((id) => cluster.node(id).events({ bufferSize: 1_000_000 }));
+        let deathCount = 0;
+        const deaths = (): number => {
+          for (const feed of feeds) for (const event of feed.drain()) if (event.type === "died") deathCount++;
+          return deathCount;
+        };
         const maxMs = INTERVAL_MS * (200 + 4 * Math.log2(n));
-        const live = await advanceUntil(cluster, () => allLive(cluster), { maxMs, stepMs: 10 });
-        const deathsUntilLive = deaths;
+        const live = await advanceUntil(cluster, () => (deaths(), allLive(cluster)), { maxMs, stepMs: 10 });
+        const deathsUntilLive = deaths();
         let key: number | undefined;
         if (live !== undefined) {
           const owner = cluster.node(cluster.nodeIds[n >> 1]);
@@ -67,9 +70,9 @@ export const convergence: Benchmark = {
           key = done === undefined ? undefined : done - setAt;
         }
         // Then 30 s of steady state: any death now is a false one (nobody stops).
-        deaths = 0;
+        const deathsBefore = deaths();
         if (live !== undefined) await cluster.advance(STEADY_MS, 10);
-        const steadyDeaths = live === undefined ? null : deaths;
+        const steadyDeaths = live === undefined ? null : deaths() - deathsBefore;
         const log2 = Math.log2(n);
         const liveRounds = live === undefined ? undefined : live / INTERVAL_MS;
         const keyRounds = key === undefined ? undefined : key / INTERVAL_MS;

@@ -24,6 +24,7 @@ import {
   startCluster,
 } from "./_util.ts";
 import { syntheticPair } from "./_synthetic.ts";
+import { BENCH_PEER, drain, feed, synOf } from "./_core.ts";
 
 const INTERVAL_MS = 300;
 const BATCH_MICROS = 150_000;
@@ -98,11 +99,12 @@ export const cpu: Benchmark = {
         if (samples.length === 0) continue;
         costs[type] = replayCost(core, samples, now, runs);
       }
+      let roundAt = now;
       const roundCost = measure(() => {
-        core.startRound();
-        core.gossipTargets([]);
-        encodeMessage(core.createSyn());
-        core.updateLiveness(now);
+        roundAt += INTERVAL_MS;
+        core.handleTimeout(roundAt);
+        const sent = drain(core);
+        if (sent.length > 0) encodeMessage(sent[0]);
       }, runs);
       let total = roundCost;
       for (const [type, cost] of Object.entries(costs)) {
@@ -137,12 +139,16 @@ export const cpu: Benchmark = {
       const pair = syntheticPair(n, 10);
       const { a, b } = pair;
       const now = pair.now;
-      const syn = encodeMessage(a.createSyn());
+      const syn = encodeMessage(synOf(a, now));
       const synCost = replayCost(b, [syn], now, runs);
-      const synAck = encodeMessage(b.handleMessage(decodeMessage(syn), now)!);
+      const synAck = encodeMessage(feed(b, now, decodeMessage(syn))!);
       const synAckCost = replayCost(a, [synAck], now, runs);
-      const liveness = measure(() => b.updateLiveness(now), runs);
-      const create = measure(() => encodeMessage(b.createSyn()), runs);
+      let roundAt = now;
+      const liveness = measure(() => {
+        b.handleTimeout(++roundAt); // a round of b: heartbeat, Syns, liveness of all N
+        drain(b);
+      }, runs);
+      const create = measure(() => encodeMessage(synOf(b, now)), runs);
       rows.push({
         part: `handle Syn (one node knowing N = ${n.toLocaleString("en-US")})`,
         "bytes (mean)": synCost.bytes,
@@ -161,7 +167,7 @@ export const cpu: Benchmark = {
       });
       rows.push({ part: `createSyn + encode (N = ${n.toLocaleString("en-US")})`, "total µs": round(create, 1) });
       rows.push({
-        part: `updateLiveness (N = ${n.toLocaleString("en-US")})`,
+        part: `a round: heartbeat, Syns, liveness (N = ${n.toLocaleString("en-US")})`,
         "total µs": round(liveness, 1),
         "µs per known node": round(liveness / n, 3),
       });
@@ -170,7 +176,7 @@ export const cpu: Benchmark = {
     rows.push(...codecThroughput(runs));
     notes.push(
       `Rows "one node knowing N": two state machines fed the same synthetic cluster (10 keys per node, half the ` +
-        `heartbeats fresher on each side), MTU 65 507; work per message is bounded by the MTU, updateLiveness is linear in N. ` +
+        `heartbeats fresher on each side), MTU 65 507; work per message is bounded by the MTU, a round is linear in N (liveness of every node). ` +
         `Runtime: ${runtimeVersion()}.`,
     );
     return {
@@ -195,9 +201,12 @@ function replayCost(
   }, runs) / count;
   const decoded = messages.map((bytes) => decodeMessage(bytes));
   const handle = measure(() => {
-    for (const message of decoded) core.handleMessage(message, now);
+    for (const message of decoded) {
+      core.handleMessage(now, BENCH_PEER, message);
+      drain(core);
+    }
   }, runs) / count;
-  const replies = decoded.map((message) => core.handleMessage(message, now)).filter((r) => r !== undefined);
+  const replies = decoded.map((message) => feed(core, now, message)).filter((r) => r !== undefined);
   const encode = replies.length === 0 ? 0 : measure(() => {
     for (const reply of replies) encodeMessage(reply);
   }, runs) / count;

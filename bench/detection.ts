@@ -95,13 +95,10 @@ export const detection: Benchmark = {
     for (const n of full ? [10, 100] : [10, 100]) {
       const cluster = await startCluster({ n, seed: 7, loss: 0.5, intervalMs: INTERVAL_MS });
       await advanceUntil(cluster, () => allLive(cluster), { maxMs: 300_000, stepMs: 10 });
-      let deaths = 0;
-      for (const id of cluster.nodeIds) {
-        cluster.node(id).chitchat.subscribeMembership((event) => {
-          if (event.type === "died") deaths++;
-        });
-      }
+      const feeds = cluster.nodeIds.map((id) => cluster.node(id).events({ bufferSize: 1_000_000 }));
       await cluster.advance(STABILITY_MS, 100);
+      let deaths = 0;
+      for (const feed of feeds) for (const event of feed.drain()) if (event.type === "died") deaths++;
       await cluster.close();
       stability.push({ N: n, deaths });
       log(`false deaths N=${n}: ${deaths}`);

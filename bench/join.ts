@@ -22,6 +22,7 @@ import { decodeMessage, encodeMessage } from "../src/core/codec.ts";
 import type { DigestEntry, Message } from "../src/core/messages.ts";
 import { createRandom } from "../src/testing/random.ts";
 import { FED_UNTIL, syntheticId, syntheticMachine } from "./_synthetic.ts";
+import { drain, feed } from "./_core.ts";
 import { advanceUntil, allLive, type Benchmark, type BenchResult, cpuMicros, round, startCluster } from "./_util.ts";
 
 const INTERVAL_MS = 300;
@@ -57,7 +58,10 @@ export function modelJoin(n: number, mtu: number, seed = 1): JoinFigures {
     clusterId: "bench",
     mtu,
     failureDetector: { initialIntervalMs: INTERVAL_MS },
+    gossipIntervalMs: 1, // the loop below says when rounds happen
   }, { now, random: createRandom(seed + 1) });
+  joiner.setSeeds([clusterAddr]);
+  const joinerAddr = joinerId.gossipAdvertiseAddr;
   let bytesIn = 0;
   let datagramsIn = 0;
   let largestDatagram = 0;
@@ -72,12 +76,23 @@ export function modelJoin(n: number, mtu: number, seed = 1): JoinFigures {
     }
     return decodeMessage(bytes);
   };
-  const handshake = (from: Chitchat, to: Chitchat): void => {
-    const fromJoiner = from === joiner;
-    const synAck = to.handleMessage(wire(from.createSyn(), !fromJoiner), now);
-    if (synAck === undefined) return;
-    const ack = from.handleMessage(wire(synAck, fromJoiner), now);
-    if (ack !== undefined) to.handleMessage(wire(ack, !fromJoiner), now);
+  // Whatever member the joiner writes to, the cluster's machine answers; of
+  // what the cluster's machine sends, only what is for the joiner is delivered.
+  const pump = (): void => {
+    for (let moved = true; moved;) {
+      moved = false;
+      for (let t = joiner.pollTransmit(); t !== undefined; t = joiner.pollTransmit()) {
+        moved = true;
+        cluster.handleMessage(now, joinerAddr, wire(t.message, false));
+      }
+      for (let t = cluster.pollTransmit(); t !== undefined; t = cluster.pollTransmit()) {
+        if (t.to !== joinerAddr) continue;
+        moved = true;
+        joiner.handleMessage(now, clusterAddr, wire(t.message, true));
+      }
+    }
+    drain(joiner);
+    drain(cluster);
   };
   const figures: { liveRounds?: number; stateRounds?: number; seenRounds?: number } = {};
   let snapshotIn = { bytesIn: 0, datagramsIn: 0 };
@@ -89,17 +104,20 @@ export function modelJoin(n: number, mtu: number, seed = 1): JoinFigures {
       for (let i = start; i < Math.min(ids.length, start + 2_000); i++) {
         digest.push({ id: ids[i], heartbeat: 10 + r, lastGcVersion: 0, maxVersion: 1 });
       }
-      cluster.handleMessage({ type: "synAck", digest, partialDigest: true, delta: [] }, now);
+      feed(cluster, now, { type: "synAck", digest, partialDigest: true, delta: [] });
     }
-    cluster.startRound();
-    joiner.startRound();
-    // Each target is a member; the cluster's machine answers for all of them.
-    for (const _target of joiner.gossipTargets([clusterAddr])) handshake(joiner, cluster);
+    // The cluster's round (its own Syns stand for members' gossip among themselves: dropped).
+    cluster.handleTimeout(now);
+    drain(cluster);
+    // The joiner's round: each target is a member; the cluster's machine answers for all of them.
+    joiner.handleTimeout(now);
+    pump();
     if (figures.seenRounds !== undefined) {
-      for (let i = 0; i < INCOMING_SYNS; i++) handshake(cluster, joiner);
+      for (let i = 0; i < INCOMING_SYNS; i++) {
+        cluster.gossip(now, joinerAddr);
+        pump();
+      }
     }
-    cluster.updateLiveness(now);
-    joiner.updateLiveness(now);
     if (figures.seenRounds === undefined && cluster.status(joinerId) === "live") figures.seenRounds = r;
     if (figures.liveRounds === undefined && joiner.liveNodes().length === n) {
       figures.liveRounds = r;
@@ -120,7 +138,7 @@ async function simulatedJoin(n: number, mtu: number): Promise<number | undefined
     if (ready === undefined) return undefined;
     const joiner = await cluster.addNode("joiner");
     const start = cluster.clock.now();
-    const done = await advanceUntil(cluster, () => joiner.chitchat.liveNodes().length === n, {
+    const done = await advanceUntil(cluster, () => joiner.liveNodeStates().length === n, {
       maxMs: INTERVAL_MS * MAX_ROUNDS,
       stepMs: 10,
     });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type Chitchat, LEFT_KEY, type MembershipEvent } from "../src/core/chitchat.ts";
+import { type Chitchat, LEFT_KEY } from "../src/core/chitchat.ts";
 import { type ChitchatId, chitchatIdFingerprint } from "../src/core/chitchat_id.ts";
 import { decodeMessage, encodeMessage } from "../src/core/codec.ts";
 import type {
@@ -10,7 +10,6 @@ import type {
   SynAckMessage,
   SynMessage,
 } from "../src/core/messages.ts";
-import type { KeyChange } from "../src/core/node_state.ts";
 import {
   allEqual,
   makeId,

@@ -20,8 +20,6 @@ import {
   type Random,
   storedEntries,
   answer,
-  synOf,
-  recordEvents,
   soloRound,
 } from "./_helpers.ts";
 

@@ -16,15 +16,28 @@ import {
   type ResolvedChitchatConfig,
 } from "./config.ts";
 import { FailureDetector } from "./failure_detector.ts";
-import { Handshake, LEFT_KEY } from "./handshake.ts";
+import { LiveView } from "./live_view.ts";
+import { Handshake } from "./handshake.ts";
+import { LEFT_KEY, Leave, leaveNotice, MAX_LEAVE_NOTICES } from "./leave.ts";
 import type { Logger } from "./logger.ts";
-import { type MemberStatus, Membership, type MembershipEvent } from "./membership.ts";
-import type { AckMessage, Message } from "./messages.ts";
+import type { ClusterSnapshot, CoreEvent, NodeSnapshot, Transmit } from "./events.ts";
+import { type MemberStatus, Membership } from "./membership.ts";
+import type { Message } from "./messages.ts";
 import type { KeyChange, NodeState } from "./node_state.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
 
-export { LEFT_KEY } from "./handshake.ts";
+export { LEFT_KEY, MAX_LEAVE_NOTICES } from "./leave.ts";
 export type { MembershipEvent, MemberStatus } from "./membership.ts";
+export type {
+  CatchUpEvent,
+  ClusterSnapshot,
+  CoreEvent,
+  KeyChangedEvent,
+  LeaveCompleteEvent,
+  LiveViewEvent,
+  NodeSnapshot,
+  Transmit,
+} from "./events.ts";
 
 /** Keys under this prefix are the library's own; they raise no key-change event and users cannot write them. */
 export const RESERVED_KEY_PREFIX = "__chitchat.";
@@ -32,81 +45,6 @@ export const RESERVED_KEY_PREFIX = "__chitchat.";
 /** A live node whose phi is above this share of the threshold is asked about in our Syns. */
 const AT_RISK_PHI_SHARE = 0.5;
 
-/** Peers told directly of a graceful leave; the rest learn it through gossip. */
-export const MAX_LEAVE_NOTICES = 64;
-
-/** One node in a {@linkcode ClusterSnapshot}. */
-export interface NodeSnapshot {
-  /** The node. */
-  readonly id: ChitchatId;
-  /** Its membership status (self is always `live` unless it left). */
-  readonly status: MemberStatus;
-  /** True when the node is in the live view (status live and predicate holds). */
-  readonly inLiveView: boolean;
-  /** Last known heartbeat. */
-  readonly heartbeat: number;
-  /** Max version known. */
-  readonly maxVersion: number;
-  /** Last garbage-collected version known. */
-  readonly lastGcVersion: number;
-  /** Current phi, `undefined` for self or before any interval was sampled. */
-  readonly phi: number | undefined;
-  /** Visible keys and values, the library's reserved keys excepted. */
-  readonly keyValues: Readonly<Record<string, string>>;
-}
-
-/** The whole cluster as this node sees it at one instant. */
-export interface ClusterSnapshot {
-  /** The cluster id. */
-  readonly clusterId: string;
-  /** This node. */
-  readonly self: ChitchatId;
-  /** Every known node, self first. */
-  readonly nodes: readonly NodeSnapshot[];
-}
-
-/** A visible key change of any node, as an event. */
-export interface KeyChangedEvent extends KeyChange {
-  /** Discriminant. */
-  readonly type: "keyChanged";
-}
-
-/** The live view changed (membership, or a live node's max version). */
-export interface LiveViewEvent {
-  /** Discriminant. */
-  readonly type: "liveView";
-  /** The new live view. */
-  readonly view: readonly ReadonlyNodeStateLike[];
-}
-
-/** A node's state was rebuilt from version 0 (a reset: tombstones had been collected). */
-export interface CatchUpEvent {
-  /** Discriminant. */
-  readonly type: "catchUp";
-  /** The node reset. */
-  readonly node: ChitchatId;
-}
-
-/** The graceful leave is over: every peer told answered, or the time ran out. */
-export interface LeaveCompleteEvent {
-  /** Discriminant. */
-  readonly type: "leaveComplete";
-  /** Peers told directly. */
-  readonly notified: number;
-  /** Of those, how many answered. */
-  readonly acknowledged: number;
-}
-
-/** Everything {@linkcode Chitchat.pollEvent} gives. */
-export type CoreEvent = MembershipEvent | KeyChangedEvent | LiveViewEvent | CatchUpEvent | LeaveCompleteEvent;
-
-/** A message to send, from {@linkcode Chitchat.pollTransmit}. */
-export interface Transmit {
-  /** The destination address (`host:port`). */
-  readonly to: string;
-  /** The message; the same object for every target of a round's unpaged `Syn`. */
-  readonly message: Message;
-}
 
 /** Options of {@linkcode Chitchat}'s constructor. */
 export interface ChitchatInit {
@@ -169,13 +107,10 @@ export class Chitchat {
   #random: () => number;
   #logger: Logger;
   #seeds: readonly string[];
-  #liveView: NodeState[] = [];
-  /** The max version of each node of `#liveView` when it was made. */
-  #liveVersions: number[] = [];
-  #liveViewVersion = 0;
+  #liveView: LiveView;
   #now: number;
   #nextRound: number;
-  #leave: { deadline: number; pending: Set<string>; notified: number } | undefined;
+  #leave: Leave | undefined;
   #done = false;
   #transmits: Transmit[] = [];
   #transmitHead = 0;
@@ -197,6 +132,7 @@ export class Chitchat {
     this.#logger = this.config.logger;
     this.#fd = new FailureDetector(this.config.failureDetector);
     this.#membership = new Membership(this.#fd);
+    this.#liveView = new LiveView(this.config.livenessPredicate, this.#logger);
     this.#state = new ClusterState({
       logger: this.#logger,
       limits: this.config.limits,
@@ -243,7 +179,7 @@ export class Chitchat {
 
   /** Grows by one each time the live view changes. */
   get liveViewVersion(): number {
-    return this.#liveViewVersion;
+    return this.#liveView.version;
   }
 
   /** The state of a node, if known. */
@@ -258,7 +194,7 @@ export class Chitchat {
 
   /** The live view: the live nodes (self included) that pass the liveness predicate. */
   liveNodes(): readonly ReadonlyNodeStateLike[] {
-    return this.#liveView;
+    return this.#liveView.nodes;
   }
 
   /** Ids of nodes whose status is `dead` (seen live once, not yet scheduled for deletion). */
@@ -315,7 +251,7 @@ export class Chitchat {
   /** A copy of every node's state and status at `now`, self first. */
   snapshot(now: number): ClusterSnapshot {
     const nodes: NodeSnapshot[] = [];
-    const inView = new Set(this.#liveView);
+    const inView = new Set(this.#liveView.nodes);
     const selfState = this.self;
     const ordered = [selfState, ...[...this.#state.states()].filter((s) => s !== selfState)];
     for (const state of ordered) {
@@ -397,9 +333,7 @@ export class Chitchat {
     switch (message.type) {
       case "syn":
         if (message.clusterId !== this.config.clusterId) {
-          this.#logger.warn(
-            `Ignoring a Syn for cluster "${message.clusterId}" from ${from}; this node is in "${this.config.clusterId}"`,
-          );
+          this.#logger.warn(`Ignoring a Syn for cluster "${message.clusterId}"; this node is in "${this.config.clusterId}"`);
           this.#transmits.push({ to: from, message: { type: "badCluster" } });
           return;
         }
@@ -407,13 +341,13 @@ export class Chitchat {
         return;
       case "synAck":
         this.#transmits.push({ to: from, message: this.#handshake.answerSynAck(message, now, excluded) });
-        if (this.#leave?.pending.delete(from) && this.#leave.pending.size === 0) this.#endLeave();
+        if (this.#leave?.answered(from) === true && !this.#done) this.#endLeave();
         return;
       case "ack":
         this.#handshake.takeAck(message, now, excluded);
         return;
       case "badCluster":
-        this.#logger.warn(`A peer (${from}) rejected our Syn: it is not in cluster "${this.config.clusterId}"`);
+        this.#logger.warn(`A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`);
         return;
     }
   }
@@ -439,46 +373,25 @@ export class Chitchat {
     this.self.set(LEFT_KEY, "1");
     this.#membership.setSelf(this.#selfKey, true);
     const self = this.id.gossipAdvertiseAddr;
-    const peers = this.#liveView.map((state) => state.id.gossipAdvertiseAddr)
+    const peers = this.#liveView.nodes.map((state) => state.id.gossipAdvertiseAddr)
       .filter((addr) => addr !== self)
       .slice(0, MAX_LEAVE_NOTICES);
-    this.#leave = { deadline: now + timeoutMs, pending: new Set(peers), notified: peers.length };
+    this.#leave = new Leave(peers, now + timeoutMs);
     if (peers.length === 0) {
       this.#endLeave();
       return;
     }
     const syn = this.#handshake.createSyn(this.#membership.scheduled);
-    const notice = this.#leaveNotice();
+    const notice = leaveNotice(this.self);
     for (const peer of peers) {
       this.#transmits.push({ to: peer, message: notice }, { to: peer, message: syn });
     }
   }
 
-  /**
-   * An unsolicited `Ack` carrying just the leave key, from the version before
-   * it: a peer that was up to date with this node applies it at once. (A
-   * `SynAck` to an earlier `Syn` may answer first, and the `Ack` answering it
-   * need not carry the key.)
-   */
-  #leaveNotice(): AckMessage {
-    const self = this.self;
-    const left = self.getVersioned(LEFT_KEY)!;
-    return {
-      type: "ack",
-      delta: [{
-        id: this.id,
-        fromVersionExcluded: left.version - 1,
-        lastGcVersion: self.lastGcVersion,
-        maxVersion: self.maxVersion,
-        keyValues: [{ key: LEFT_KEY, value: left.value, version: left.version, status: left.status }],
-      }],
-    };
-  }
-
   #endLeave(): void {
     const leave = this.#leave!;
     this.#done = true;
-    this.#events.push({ type: "leaveComplete", notified: leave.notified, acknowledged: leave.notified - leave.pending.size });
+    this.#events.push({ type: "leaveComplete", notified: leave.notified, acknowledged: leave.acknowledged });
   }
 
   // --- outputs --------------------------------------------------------------
@@ -579,36 +492,8 @@ export class Chitchat {
   }
 
   #refreshLiveView(): void {
-    const view: NodeState[] = [];
-    const versions: number[] = [];
-    const predicate = this.config.livenessPredicate;
-    const previous = this.#liveView;
-    const previousVersions = this.#liveVersions;
-    let changed = false;
-    for (const [key, state] of this.#state.entries()) {
-      if (this.#membership.status(key) !== "live") continue;
-      // As in the Rust crate, the predicate holds for this node too.
-      if (predicate !== undefined && !this.#safePredicate(predicate, state)) continue;
-      // The nodes come in the same order each time: compare position by position.
-      const i = view.length;
-      if (!changed && (previous[i] !== state || previousVersions[i] !== state.maxVersion)) changed = true;
-      view.push(state);
-      versions.push(state.maxVersion);
-    }
-    if (!changed && view.length === previous.length) return;
-    this.#liveVersions = versions;
-    this.#liveView = view;
-    this.#liveViewVersion++;
-    this.#events.push({ type: "liveView", view });
-  }
-
-  #safePredicate(predicate: (state: ReadonlyNodeStateLike) => boolean, state: NodeState): boolean {
-    try {
-      return predicate(state) === true;
-    } catch (error) {
-      this.#logger.error(`The liveness predicate threw for node ${state.id.nodeId}`, error);
-      return false;
-    }
+    const view = this.#liveView.refresh(this.#state.entries(), this.#membership);
+    if (view !== undefined) this.#events.push({ type: "liveView", view });
   }
 
   #refused(node: ChitchatId, reason: string): void {

@@ -13,6 +13,7 @@ import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey 
 import type { ClusterState } from "./cluster_state.ts";
 import type { ResolvedChitchatConfig } from "./config.ts";
 import type { FailureDetector } from "./failure_detector.ts";
+import { LEFT_KEY } from "./leave.ts";
 import type { Membership } from "./membership.ts";
 import type {
   AckMessage,
@@ -35,8 +36,6 @@ import {
 import { MESSAGE_OVERHEAD } from "./codec.ts";
 import { compactEntrySize, digestEntrySize, textSize } from "./wire_size.ts";
 
-/** The key a node sets when it leaves the cluster gracefully. */
-export const LEFT_KEY = "__chitchat.left";
 
 /** Bytes of a compact digest entry, to size the share of a Syn that asks about chosen nodes. */
 const ASKED_ENTRY_BYTES = 12;

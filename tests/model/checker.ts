@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type ChitchatEvent, chitchatIdKey, type Logger, type QueueFeed } from "../../mod.ts";
+import { type ChitchatEvent, chitchatIdKey, type FeedOverflow, type Logger, type QueueFeed } from "../../mod.ts";
 import { SimulatedCluster } from "../../src/testing/mod.ts";
 import { finalChecks } from "./final_checks.ts";
 import { type Failure, FailureLog, Incarnation, type Property, type WriteKind, statusOf } from "./model.ts";
@@ -43,7 +43,7 @@ class Run {
   readonly incarnations = new Map<string, Incarnation>();
   readonly current = new Map<string, Incarnation>();
   /** Each incarnation's event feed, drained at every sample. */
-  readonly feeds = new Map<Incarnation, QueueFeed<ChitchatEvent>>();
+  readonly feeds = new Map<Incarnation, QueueFeed<Exclude<ChitchatEvent, FeedOverflow>>>();
   readonly observer: Observer;
   readonly warnings: string[] = [];
   readonly cluster: SimulatedCluster;
