@@ -246,6 +246,7 @@ export class Chitchat {
     this.#logger.warn(
       `Node ${node.nodeId} publishes more than this node's limits.maxKeys allow (${reason}); ` +
         `its keys are not replicated here until it has fewer`,
+      { event: "refused_delta", peer: node.nodeId, generationId: node.generationId, reason },
     );
   }
 
@@ -387,7 +388,10 @@ export class Chitchat {
         this.#receive(message, now, this.#excluded(now));
         return undefined;
       case "badCluster":
-        this.#logger.warn(`A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`);
+        this.#logger.warn(`A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`, {
+          event: "bad_cluster",
+          clusterId: this.config.clusterId,
+        });
         return undefined;
     }
   }
@@ -396,6 +400,7 @@ export class Chitchat {
     if (syn.clusterId !== this.config.clusterId) {
       this.#logger.warn(
         `Ignoring a Syn for cluster "${syn.clusterId}"; this node is in "${this.config.clusterId}"`,
+        { event: "bad_cluster", clusterId: this.config.clusterId, peerClusterId: syn.clusterId },
       );
       return { type: "badCluster" };
     }
@@ -580,11 +585,15 @@ export class Chitchat {
     excluded.add(this.#selfKey);
     const resets = this.#state.applyDelta(message.delta, { now, excluded, heartbeatOf });
     for (const node of resets) {
-      this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`);
+      this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`, {
+        event: "node_reset",
+        peer: node.nodeId,
+        generationId: node.generationId,
+      });
       try {
         this.config.onCatchUp?.(node);
       } catch (error) {
-        this.#logger.error("The catch-up callback threw", error);
+        this.#logger.error("The catch-up callback threw", { event: "callback_failed", error });
       }
     }
   }

@@ -8,7 +8,7 @@
 
 import { type AddressInput, normalizeAddress } from "../core/address.ts";
 import { Chitchat, type ClusterSnapshot, type MembershipEvent } from "../core/chitchat.ts";
-import type { ChitchatId } from "../core/chitchat_id.ts";
+import { type ChitchatId, chitchatIdKey } from "../core/chitchat_id.ts";
 import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../core/codec.ts";
 import type { ChitchatConfig, ReadonlyNodeStateLike } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
@@ -61,6 +61,14 @@ export interface NodeStats {
   readonly rounds: number;
   /** Messages received, by type. */
   readonly messagesIn: Readonly<Record<Message["type"], number>>;
+  /** Messages handed to the send path, by type (a Syn sent to three peers counts three). */
+  readonly messagesOut: Readonly<Record<Message["type"], number>>;
+  /** Nodes rebuilt from version 0 because a peer had collected tombstones we had not seen (catch-ups). */
+  readonly resets: number;
+  /** Visible key changes of other nodes applied from gossip (sets, deletions, reaped TTL keys). */
+  readonly keyChangesApplied: number;
+  /** Node deltas refused because this replica would exceed `limits.maxKeys` (see `Chitchat.refusedDeltas`). */
+  readonly refusedDeltas: number;
 }
 
 interface MutableStats {
@@ -75,6 +83,9 @@ interface MutableStats {
   sendErrors: number;
   rounds: number;
   messagesIn: Record<Message["type"], number>;
+  messagesOut: Record<Message["type"], number>;
+  resets: number;
+  keyChangesApplied: number;
 }
 
 /** The default console logger prints a message repeated word for word at most once in this time. */
@@ -165,6 +176,9 @@ export class ChitchatNode implements AsyncDisposable {
     sendErrors: 0,
     rounds: 0,
     messagesIn: { syn: 0, synAck: 0, ack: 0, badCluster: 0 },
+    messagesOut: { syn: 0, synAck: 0, ack: 0, badCluster: 0 },
+    resets: 0,
+    keyChangesApplied: 0,
   };
 
   /** Use {@linkcode spawnChitchat}; this wires a validated config to an open socket. */
@@ -192,13 +206,27 @@ export class ChitchatNode implements AsyncDisposable {
       ...protocolConfig,
       mtu: settings.coreMtu,
       logger: this.#logger,
+      // Counts resets; a value that is not a function goes on to be refused by the core.
+      onCatchUp: typeof config.onCatchUp === "function" || config.onCatchUp === undefined
+        ? (node) => {
+          this.#stats.resets++;
+          config.onCatchUp?.(node);
+        }
+        : config.onCatchUp,
       id: { nodeId: config.nodeId, generationId: settings.generationId, gossipAdvertiseAddr: advertise },
       clusterId: config.clusterId ?? "default",
     };
     this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
     this.id = this.#core.id;
     this.#duplicates = new DuplicateIdWatch(this.id, this.#logger);
-    this.#core.subscribeMembership((event) => this.#duplicates.observe(event));
+    this.#core.subscribeMembership((event) => {
+      this.#duplicates.observe(event);
+      this.#logMembership(event);
+    });
+    const selfKey = chitchatIdKey(this.id);
+    this.#core.subscribeKeyChanges("", (change) => {
+      if (chitchatIdKey(change.node) !== selfKey) this.#stats.keyChangesApplied++;
+    });
     if (settings.clusterKeys !== undefined) {
       this.#keyring = new Keyring(settings.clusterKeys, { clusterId: this.#core.clusterId });
     }
@@ -341,7 +369,22 @@ export class ChitchatNode implements AsyncDisposable {
 
   /** A copy of the counters. */
   stats(): NodeStats {
-    return { ...this.#stats, messagesIn: { ...this.#stats.messagesIn } };
+    return {
+      ...this.#stats,
+      messagesIn: { ...this.#stats.messagesIn },
+      messagesOut: { ...this.#stats.messagesOut },
+      refusedDeltas: this.#core.refusedDeltas,
+    };
+  }
+
+  #logMembership(event: MembershipEvent): void {
+    const { nodeId, generationId, gossipAdvertiseAddr } = event.node;
+    this.#logger.info(`Node ${nodeId} (${gossipAdvertiseAddr}) ${event.type}`, {
+      event: `node_${event.type}`,
+      peer: nodeId,
+      generationId,
+      peerAddr: gossipAdvertiseAddr,
+    });
   }
 
   // --- feeds ----------------------------------------------------------------
@@ -412,7 +455,7 @@ export class ChitchatNode implements AsyncDisposable {
   gossip(addr: AddressInput): void {
     const to = normalizeAddress(addr);
     if (this.#stopped) return;
-    this.#send(encodeMessage(this.#core.createSyn()), to);
+    this.#send(encodeMessage(this.#core.createSyn()), to, "syn");
   }
 
   #round(): void {
@@ -431,12 +474,12 @@ export class ChitchatNode implements AsyncDisposable {
           syn = this.#core.createSyn();
           bytes = encodeMessage(syn);
         }
-        this.#send(bytes, target);
+        this.#send(bytes, target, "syn");
       }
       this.#core.updateLiveness(now);
       this.#duplicates.check((id) => this.#core.nodeState(id)?.heartbeat);
     } catch (error) {
-      this.#logger.error("Gossip round failed", error);
+      this.#logger.error("Gossip round failed", { event: "round_failed", error });
     }
     this.#cancelRound = this.#clock.setTimer(this.#intervalMs, () => this.#round());
   }
@@ -477,13 +520,16 @@ export class ChitchatNode implements AsyncDisposable {
       .then((plain) => {
         if (plain === undefined) {
           this.#stats.authFailures++;
-          this.#logger.debug(`Dropped a datagram from ${from}: it does not open with the cluster keys`);
+          this.#logger.debug(`Dropped a datagram from ${from}: it does not open with the cluster keys`, {
+            event: "auth_failure",
+            from,
+          });
         } else if (!this.#stopped || this.#leaveWaiters.size > 0) {
           this.#handleDatagram(plain, from);
         }
       })
       .catch((error) => {
-        this.#logger.error(`Handling a datagram from ${from} failed`, error);
+        this.#logger.error(`Handling a datagram from ${from} failed`, { event: "handle_failed", from, error });
       })
       .finally(() => this.#settled());
   }
@@ -495,15 +541,21 @@ export class ChitchatNode implements AsyncDisposable {
       message = decodeMessage(data);
     } catch (error) {
       this.#stats.decodeErrors++;
-      this.#logger.debug(`Dropped a datagram from ${from}: ${(error as Error).message}`);
+      const reason = (error as Error).message;
+      this.#logger.debug(`Dropped a datagram from ${from}: ${reason}`, { event: "decode_error", from, reason });
       return;
     }
     this.#stats.messagesIn[message.type]++;
     try {
       const reply = this.#core.handleMessage(message, this.#clock.now());
-      if (reply !== undefined) this.#send(encodeMessage(reply), from);
+      if (reply !== undefined) this.#send(encodeMessage(reply), from, reply.type);
     } catch (error) {
-      this.#logger.error(`Handling a ${message.type} from ${from} failed`, error);
+      this.#logger.error(`Handling a ${message.type} from ${from} failed`, {
+        event: "handle_failed",
+        from,
+        messageType: message.type,
+        error,
+      });
     }
     if (message.type === "synAck") {
       const waiter = this.#leaveWaiters.get(from);
@@ -511,7 +563,8 @@ export class ChitchatNode implements AsyncDisposable {
     }
   }
 
-  #send(data: Uint8Array, to: string): void {
+  #send(data: Uint8Array, to: string, type: Message["type"]): void {
+    this.#stats.messagesOut[type]++;
     const keyring = this.#keyring;
     if (keyring === undefined) {
       this.#transmit(data, to);
@@ -525,7 +578,7 @@ export class ChitchatNode implements AsyncDisposable {
       .catch((error) => {
         // The chain never stays rejected: a failed seal or send costs this datagram only.
         this.#stats.sendErrors++;
-        this.#logger.error(`Sealing ${data.byteLength} bytes for ${to} failed`, error);
+        this.#logger.error(`Sealing ${data.byteLength} bytes for ${to} failed`, { event: "send_error", to, error });
       })
       .finally(() => this.#settled());
   }
@@ -535,7 +588,7 @@ export class ChitchatNode implements AsyncDisposable {
     this.#stats.bytesOut += data.byteLength;
     this.#socket.send(data, to).catch((error) => {
       this.#stats.sendErrors++;
-      this.#logger.warn(`Sending ${data.byteLength} bytes to ${to} failed`, error);
+      this.#logger.warn(`Sending ${data.byteLength} bytes to ${to} failed`, { event: "send_error", to, error });
     });
   }
 
@@ -585,8 +638,8 @@ export class ChitchatNode implements AsyncDisposable {
           if (!this.#leaveWaiters.delete(peer)) return;
           if (--pending === 0) done();
         });
-        this.#send(notice, peer);
-        this.#send(syn, peer);
+        this.#send(notice, peer, "ack");
+        this.#send(syn, peer, "syn");
       }
       cancelTimer = this.#clock.setTimer(this.#leaveTimeoutMs, done);
     });
