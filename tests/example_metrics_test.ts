@@ -101,7 +101,7 @@ test("examples/node.ts --log-format json prints one JSON object a line with the 
     assert.ok(key !== undefined, "a debug line for b's key, with its fields");
     assert.deepEqual([key.peer, key.level, key.deleted], ["b", "debug", false]);
     // The text format (the default) is for people: not JSON.
-    assert.match(b.stderr(), /^\d\d:\d\d:\d\d\.\d{3} INFO  \[b\] Node a \(.+\) joined$/m);
+    assert.match(b.stderr(), /^\d\d:\d\d:\d\d\.\d{3} INFO {2}\[b\] Node a \(.+\) joined$/m);
   } finally {
     await stopAll(nodes);
   }
