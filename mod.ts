@@ -58,8 +58,26 @@ export {
   FailureDetector,
   type FailureDetectorConfig,
 } from "./src/core/failure_detector.ts";
-export { type Logger, silentLogger } from "./src/core/logger.ts";
-export { type ConsoleLoggerOptions, consoleLogger, type LogLevel } from "./src/runtime/logger.ts";
+export { type LogFields, type Logger, silentLogger, splitLogArgs } from "./src/core/logger.ts";
+export {
+  type ConsoleLoggerOptions,
+  consoleLogger,
+  type LogLevel,
+  type LogRecord,
+  recordLogger,
+  type RecordLoggerOptions,
+} from "./src/runtime/logger.ts";
+export {
+  METRICS,
+  type MetricDefinition,
+  type MetricFigures,
+  type MetricSample,
+  type MetricsSource,
+  PHI_BUCKETS,
+  PROMETHEUS_CONTENT_TYPE,
+  renderMetrics,
+  type RenderMetricsOptions,
+} from "./src/runtime/metrics.ts";
 export type {
   AckMessage,
   BadClusterMessage,

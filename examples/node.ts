@@ -52,7 +52,7 @@ if (options.keyFile !== undefined) {
   }
 }
 
-const logger = consoleLogger(options.logLevel, options.nodeId);
+const logger = consoleLogger(options.logLevel, options.nodeId, options.logFormat);
 let node: ChitchatNode;
 try {
   node = await spawnChitchat({
@@ -109,17 +109,23 @@ console.log(
   `chitchat node "${node.id.nodeId}" (generation ${node.id.generationId}, cluster "${node.clusterId}")`,
 );
 console.log(`Gossip address: ${node.id.gossipAdvertiseAddr} (UDP, bound to ${node.localAddr})`);
-console.log(`Dashboard: http://${formatAddress({ hostname: browsable, port: httpPort })}/`);
+const httpBase = `http://${formatAddress({ hostname: browsable, port: httpPort })}`;
+console.log(`Dashboard: ${httpBase}/`);
+console.log(`Metrics: ${httpBase}/metrics`);
 if (clusterKeys !== undefined) console.log(`Gossip sealed with ${clusterKeys.length} cluster key(s) from ${options.keyFile}`);
 
+// Membership changes are logged by the library itself; key changes at debug level here.
 void (async () => {
   for await (const event of node.events()) {
-    if (event.type === "keyChanged") {
-      const what = event.deleted ? "deleted" : `= ${JSON.stringify(event.value)}`;
-      logger.debug(`${event.node.nodeId}: ${event.key} ${what} (v${event.version})`);
-    } else if (event.type !== "overflow") {
-      logger.info(`${event.node.nodeId} (${event.node.gossipAdvertiseAddr}) ${event.type}`);
-    }
+    if (event.type !== "keyChanged") continue;
+    const what = event.deleted ? "deleted" : `= ${JSON.stringify(event.value)}`;
+    logger.debug(`${event.node.nodeId}: ${event.key} ${what} (v${event.version})`, {
+      event: "key_changed",
+      peer: event.node.nodeId,
+      key: event.key,
+      version: event.version,
+      deleted: event.deleted,
+    });
   }
 })();
 
@@ -130,7 +136,7 @@ async function stop(signal: string): Promise<void> {
     process.exit(130);
   }
   stopping = true;
-  logger.info(`${signal}: leaving the cluster`);
+  logger.info(`${signal}: leaving the cluster`, { event: "leaving", signal });
   const timeout = setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS);
   await node.shutdown();
   server.close();
@@ -145,9 +151,18 @@ if (options.keyFile !== undefined) {
     readClusterKeys(keyFile).then(
       (keys) => {
         node.setClusterKeys(keys);
-        logger.info(`SIGHUP: ${keys.length} cluster key(s) loaded from ${keyFile}`);
+        logger.info(`SIGHUP: ${keys.length} cluster key(s) loaded from ${keyFile}`, {
+          event: "cluster_keys_loaded",
+          keys: keys.length,
+          path: keyFile,
+        });
       },
-      (error) => logger.error(`SIGHUP: keeping the current keys: ${keyFile}: ${error.message}`),
+      (error) =>
+        logger.error(`SIGHUP: keeping the current keys: ${keyFile}: ${error.message}`, {
+          event: "cluster_keys_refused",
+          path: keyFile,
+          error,
+        }),
     );
   });
 }

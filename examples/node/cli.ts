@@ -23,6 +23,12 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** One of {@linkcode LOG_LEVELS}. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
+/** Log line formats: `text` for people, `json` (one object a line) for log pipelines. */
+export const LOG_FORMATS = ["text", "json"] as const;
+
+/** One of {@linkcode LOG_FORMATS}. */
+export type LogFormat = typeof LOG_FORMATS[number];
+
 /** Everything the flags say, with defaults filled in. */
 export interface CliOptions {
   /** UDP address to bind. */
@@ -49,6 +55,8 @@ export interface CliOptions {
   readonly keys: Record<string, string>;
   /** Least severe level printed. */
   readonly logLevel: LogLevel;
+  /** Log line format. */
+  readonly logFormat: LogFormat;
   /** File of base64 cluster keys, one a line, the first one primary. */
   readonly keyFile: string | undefined;
   /** True when `--help` was given. */
@@ -76,6 +84,8 @@ Flags:
   --http HOST:PORT            HTTP API and dashboard, over TCP (default: the listen address)
   --key K=V                   an initial key-value; repeatable
   --log-level L               debug, info, warn or error (default info)
+  --log-format F              text (default) or json: one JSON object a line on stderr
+                              (time, level, message, nodeId and the event's fields)
   --key-file PATH             seal gossip with the cluster keys in PATH: one base64 key
                               (32 bytes) a line, the first is primary; SIGHUP reloads it
   --help                      print this and exit
@@ -85,6 +95,7 @@ HTTP API:
   PUT    /api/kv/KEY          set KEY of this node to the request body (?ttl=1: with a TTL)
   DELETE /api/kv/KEY          delete KEY of this node (404 if it does not exist)
   GET    /api/events          membership and key events (Server-Sent Events)
+  GET    /metrics             Prometheus metrics (text exposition format)
   GET    /                    the dashboard
 
 SIGINT or SIGTERM: leave the cluster gracefully and exit.
@@ -103,6 +114,7 @@ const FLAGS = {
   http: { type: "string" },
   key: { type: "string", multiple: true },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
   "key-file": { type: "string" },
   help: { type: "boolean" },
 } as const;
@@ -168,6 +180,10 @@ export function parseCli(args: readonly string[]): CliOptions {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
   }
+  const logFormat = one("log-format") ?? "text";
+  if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(", ")}, got "${logFormat}"`);
+  }
   const clusterId = one("cluster-id") ?? "default";
   const nodeId = one("node-id") ?? defaultNodeId(listen);
   for (const [flag, value] of [["--cluster-id", clusterId], ["--node-id", nodeId]]) {
@@ -193,6 +209,7 @@ export function parseCli(args: readonly string[]): CliOptions {
     http: address("--http", one("http") ?? listen),
     keys,
     logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat,
     keyFile: one("key-file"),
     help,
   };

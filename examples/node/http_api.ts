@@ -11,6 +11,8 @@ import {
   type ChitchatId,
   type ChitchatNode,
   type MemberStatus,
+  PROMETHEUS_CONTENT_TYPE,
+  renderMetrics,
   RESERVED_KEY_PREFIX,
 } from "../../mod.ts";
 
@@ -292,6 +294,10 @@ async function handle(
   const routes: Record<string, () => void> = {
     "/api/state": () => send(res, 200, stateJson(node)),
     "/api/events": () => streamEvents(node, req, res),
+    "/metrics": () => {
+      res.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" });
+      res.end(renderMetrics(node));
+    },
     "/": () => {
       res.writeHead(200, {
         "content-type": "text/html; charset=utf-8",

@@ -149,7 +149,11 @@ export class Chitchat {
       fd: this.#fd,
       random: this.#random,
       onReset: (node) => {
-        this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`);
+        this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`, {
+          event: "node_reset",
+          peer: node.nodeId,
+          generationId: node.generationId,
+        });
         this.#events.push({ type: "catchUp", node });
       },
     });
@@ -333,7 +337,12 @@ export class Chitchat {
     switch (message.type) {
       case "syn":
         if (message.clusterId !== this.config.clusterId) {
-          this.#logger.warn(`Ignoring a Syn for cluster "${message.clusterId}"; this node is in "${this.config.clusterId}"`);
+          this.#logger.warn(`Ignoring a Syn for cluster "${message.clusterId}"; this node is in "${this.config.clusterId}"`, {
+            event: "bad_cluster",
+            clusterId: this.config.clusterId,
+            peerClusterId: message.clusterId,
+            from,
+          });
           this.#transmits.push({ to: from, message: { type: "badCluster" } });
           return;
         }
@@ -347,7 +356,11 @@ export class Chitchat {
         this.#handshake.takeAck(message, now, excluded);
         return;
       case "badCluster":
-        this.#logger.warn(`A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`);
+        this.#logger.warn(`A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`, {
+          event: "bad_cluster",
+          clusterId: this.config.clusterId,
+          from,
+        });
         return;
     }
   }
@@ -504,6 +517,7 @@ export class Chitchat {
     this.#logger.warn(
       `Node ${node.nodeId} publishes more than this node's limits.maxKeys allow (${reason}); ` +
         `its keys are not replicated here until it has fewer`,
+      { event: "refused_delta", peer: node.nodeId, generationId: node.generationId, reason },
     );
   }
 }

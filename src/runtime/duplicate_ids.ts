@@ -97,7 +97,12 @@ export class DuplicateIdWatch {
     if (++pair.confirmations < CONFIRMATIONS) return;
     this.#pairs.delete(pairKey);
     this.#warned.add(pairKey);
-    this.#logger.warn(this.#message(a, b));
+    this.#logger.warn(this.#message(a, b), {
+      event: "duplicate_node_id",
+      peer: a.nodeId,
+      addrs: [a.gossipAdvertiseAddr, b.gossipAdvertiseAddr],
+      generationIds: [a.generationId, b.generationId],
+    });
   }
 
   #message(a: ChitchatId, b: ChitchatId): string {

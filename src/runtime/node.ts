@@ -10,7 +10,7 @@
 
 import { type AddressInput, normalizeAddress } from "../core/address.ts";
 import { Chitchat, type ClusterSnapshot, type CoreEvent, type MembershipEvent } from "../core/chitchat.ts";
-import type { ChitchatId } from "../core/chitchat_id.ts";
+import { type ChitchatId, chitchatIdKey } from "../core/chitchat_id.ts";
 import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../core/codec.ts";
 import type { ChitchatConfig, ReadonlyNodeStateLike } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
@@ -60,6 +60,14 @@ export interface NodeStats {
   readonly rounds: number;
   /** Messages received, by type. */
   readonly messagesIn: Readonly<Record<Message["type"], number>>;
+  /** Messages handed to the send path, by type (a Syn sent to three peers counts three). */
+  readonly messagesOut: Readonly<Record<Message["type"], number>>;
+  /** Nodes rebuilt from version 0 because a peer had collected tombstones we had not seen (catch-ups). */
+  readonly resets: number;
+  /** Visible key changes of other nodes applied from gossip (sets, deletions, reaped TTL keys). */
+  readonly keyChangesApplied: number;
+  /** Node deltas refused because this replica would exceed `limits.maxKeys` (see `Chitchat.refusedDeltas`). */
+  readonly refusedDeltas: number;
 }
 
 interface MutableStats {
@@ -74,6 +82,9 @@ interface MutableStats {
   sendErrors: number;
   rounds: number;
   messagesIn: Record<Message["type"], number>;
+  messagesOut: Record<Message["type"], number>;
+  resets: number;
+  keyChangesApplied: number;
 }
 
 /** The default console logger prints a message repeated word for word at most once in this time. */
@@ -170,7 +181,11 @@ export class ChitchatNode implements AsyncDisposable {
     sendErrors: 0,
     rounds: 0,
     messagesIn: { syn: 0, synAck: 0, ack: 0, badCluster: 0 },
+    messagesOut: { syn: 0, synAck: 0, ack: 0, badCluster: 0 },
+    resets: 0,
+    keyChangesApplied: 0,
   };
+  #selfKey: string;
 
   /** Use {@linkcode spawnChitchat}; this wires a validated config to an open socket. */
   constructor(config: NodeConfig, socket: Socket) {
@@ -203,6 +218,7 @@ export class ChitchatNode implements AsyncDisposable {
     };
     this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
     this.id = this.#core.id;
+    this.#selfKey = chitchatIdKey(this.id);
     this.#duplicates = new DuplicateIdWatch(this.id, this.#logger);
     if (settings.clusterKeys !== undefined) {
       this.#keyring = new Keyring(settings.clusterKeys, { clusterId: this.#core.clusterId });
@@ -363,7 +379,23 @@ export class ChitchatNode implements AsyncDisposable {
 
   /** A copy of the counters. */
   stats(): NodeStats {
-    return { ...this.#stats, rounds: this.#core.rounds, messagesIn: { ...this.#stats.messagesIn } };
+    return {
+      ...this.#stats,
+      rounds: this.#core.rounds,
+      messagesIn: { ...this.#stats.messagesIn },
+      messagesOut: { ...this.#stats.messagesOut },
+      refusedDeltas: this.#core.refusedDeltas,
+    };
+  }
+
+  #logMembership(event: MembershipEvent): void {
+    const { nodeId, generationId, gossipAdvertiseAddr } = event.node;
+    this.#logger.info(`Node ${nodeId} (${gossipAdvertiseAddr}) ${event.type}`, {
+      event: `node_${event.type}`,
+      peer: nodeId,
+      generationId,
+      peerAddr: gossipAdvertiseAddr,
+    });
   }
 
   // --- feeds ----------------------------------------------------------------
@@ -449,7 +481,7 @@ export class ChitchatNode implements AsyncDisposable {
         last = t.message;
         bytes = encodeMessage(t.message);
       }
-      this.#send(bytes!, t.to);
+      this.#send(bytes!, t.to, t.message.type);
     }
     for (let event = this.#core.pollEvent(); event !== undefined; event = this.#core.pollEvent()) {
       this.#dispatch(event);
@@ -464,6 +496,7 @@ export class ChitchatNode implements AsyncDisposable {
           for (const listener of this.#viewListeners) listener(event.view);
           return;
         case "keyChanged": {
+          if (chitchatIdKey(event.node) !== this.#selfKey) this.#stats.keyChangesApplied++;
           for (const listener of this.#eventListeners) listener(event);
           if (this.#keyListeners.size === 0) return;
           const { type: _type, ...change } = event;
@@ -471,6 +504,7 @@ export class ChitchatNode implements AsyncDisposable {
           return;
         }
         case "catchUp":
+          this.#stats.resets++;
           this.#onCatchUp?.(event.node);
           return;
         case "leaveComplete":
@@ -479,10 +513,11 @@ export class ChitchatNode implements AsyncDisposable {
           return;
         default:
           this.#duplicates.observe(event);
+          this.#logMembership(event);
           for (const listener of this.#eventListeners) listener(event);
       }
     } catch (error) {
-      this.#logger.error(`Handling a ${event.type} event failed`, error);
+      this.#logger.error(`Handling a ${event.type} event failed`, { event: "callback_failed", error });
     }
   }
 
@@ -508,7 +543,7 @@ export class ChitchatNode implements AsyncDisposable {
         this.#duplicates.check((id) => this.#core.nodeState(id)?.heartbeat);
       }
     } catch (error) {
-      this.#logger.error("Gossip round failed", error);
+      this.#logger.error("Gossip round failed", { event: "round_failed", error });
     }
     this.#drive();
   }
@@ -550,13 +585,16 @@ export class ChitchatNode implements AsyncDisposable {
       .then((plain) => {
         if (plain === undefined) {
           this.#stats.authFailures++;
-          this.#logger.debug(`Dropped a datagram from ${from}: it does not open with the cluster keys`);
+          this.#logger.debug(`Dropped a datagram from ${from}: it does not open with the cluster keys`, {
+            event: "auth_failure",
+            from,
+          });
         } else if (!this.#stopped || this.#leaving) {
           this.#handleDatagram(plain, from);
         }
       })
       .catch((error) => {
-        this.#logger.error(`Handling a datagram from ${from} failed`, error);
+        this.#logger.error(`Handling a datagram from ${from} failed`, { event: "handle_failed", from, error });
       })
       .finally(() => this.#settled());
   }
@@ -568,19 +606,26 @@ export class ChitchatNode implements AsyncDisposable {
       message = decodeMessage(data);
     } catch (error) {
       this.#stats.decodeErrors++;
-      this.#logger.debug(`Dropped a datagram from ${from}: ${(error as Error).message}`);
+      const reason = (error as Error).message;
+      this.#logger.debug(`Dropped a datagram from ${from}: ${reason}`, { event: "decode_error", from, reason });
       return;
     }
     this.#stats.messagesIn[message.type]++;
     try {
       this.#core.handleMessage(this.#clock.now(), from, message);
     } catch (error) {
-      this.#logger.error(`Handling a ${message.type} from ${from} failed`, error);
+      this.#logger.error(`Handling a ${message.type} from ${from} failed`, {
+        event: "handle_failed",
+        from,
+        messageType: message.type,
+        error,
+      });
     }
     this.#drive();
   }
 
-  #send(data: Uint8Array, to: string): void {
+  #send(data: Uint8Array, to: string, type: Message["type"]): void {
+    this.#stats.messagesOut[type]++;
     const keyring = this.#keyring;
     if (keyring === undefined) {
       this.#transmit(data, to);
@@ -594,7 +639,7 @@ export class ChitchatNode implements AsyncDisposable {
       .catch((error) => {
         // The chain never stays rejected: a failed seal or send costs this datagram only.
         this.#stats.sendErrors++;
-        this.#logger.error(`Sealing ${data.byteLength} bytes for ${to} failed`, error);
+        this.#logger.error(`Sealing ${data.byteLength} bytes for ${to} failed`, { event: "send_error", to, error });
       })
       .finally(() => this.#settled());
   }
@@ -604,7 +649,7 @@ export class ChitchatNode implements AsyncDisposable {
     this.#stats.bytesOut += data.byteLength;
     this.#socket.send(data, to).catch((error) => {
       this.#stats.sendErrors++;
-      this.#logger.warn(`Sending ${data.byteLength} bytes to ${to} failed`, error);
+      this.#logger.warn(`Sending ${data.byteLength} bytes to ${to} failed`, { event: "send_error", to, error });
     });
   }
 
