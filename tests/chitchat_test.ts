@@ -182,7 +182,7 @@ test("Chitchat.handleMessage() completes a delta truncated by the MTU in later r
   assert.deepEqual(storedEntries(b.nodeState(a.id)!), storedEntries(a.self));
 });
 
-test("Chitchat.updateLiveness() collects replicated, hidden tombstones after the grace period", () => {
+test("Chitchat.handleTimeout() collects replicated, hidden tombstones after the grace period", () => {
   const grace = 10_000;
   const nodes = cluster(2, { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace });
   const [a, b] = nodes;
@@ -243,7 +243,7 @@ test("Chitchat.handleMessage() resets a node away longer than the grace period, 
   assert.ok(allEqual(nodes));
 });
 
-test("Chitchat.updateLiveness() reaps TTL keys that stayed visible everywhere until then", () => {
+test("Chitchat.handleTimeout() reaps TTL keys that stayed visible everywhere until then", () => {
   const grace = 8000;
   const nodes = cluster(2, { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace });
   const [a, b] = nodes;
@@ -339,7 +339,7 @@ test("Chitchat.phi() of a silent node rises until it dies, and heartbeats revive
   );
 });
 
-test("Chitchat.updateLiveness() schedules a dead node at half the grace period, removes it, and stale gossip does not revive it", () => {
+test("Chitchat.handleTimeout() schedules a dead node at half the grace period, removes it, and stale gossip does not revive it", () => {
   const grace = 40_000;
   const options = { failureDetector: { ...FAST_FD, deadNodeGracePeriodMs: grace } };
   const nodes = cluster(3, options);
@@ -399,7 +399,7 @@ test("Chitchat.updateLiveness() schedules a dead node at half the grace period, 
   assert.ok(a.nodeState(c.id)!.heartbeat > cHeartbeatOnA);
 });
 
-test("Chitchat.updateLiveness() removes the old incarnation of a restarted node and keeps the new one", () => {
+test("Chitchat.handleTimeout() removes the old incarnation of a restarted node and keeps the new one", () => {
   const grace = 30_000;
   const options = { failureDetector: { ...FAST_FD, deadNodeGracePeriodMs: grace } };
   const nodes = cluster(3, options);
@@ -672,7 +672,7 @@ test("a Syn asks about live nodes not heard of for a while, and a node that real
   assert.equal(died, 20);
 });
 
-test("Chitchat.updateLiveness() revives a node scheduled for deletion as soon as a newer heartbeat of it arrives", () => {
+test("Chitchat.handleTimeout() revives a node scheduled for deletion as soon as a newer heartbeat of it arrives", () => {
   // Grace 60 s: scheduled for deletion after 30 s dead. Cut off for 46 s.
   const nodes = cluster(2, { failureDetector: FAST_FD });
   const [a, b] = nodes;

@@ -23,7 +23,7 @@ import type { Logger } from "./logger.ts";
 import type { ClusterSnapshot, CoreEvent, NodeSnapshot, Transmit } from "./events.ts";
 import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
-import type { KeyChange, NodeState } from "./node_state.ts";
+import type { NodeState } from "./node_state.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
 
 export { LEFT_KEY, MAX_LEAVE_NOTICES } from "./leave.ts";
