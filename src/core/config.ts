@@ -6,17 +6,27 @@
 
 import { formatAddress, isIPv4, isIPv6, parseAddress, type SocketAddress } from "./address.ts";
 import type { ChitchatId } from "./chitchat_id.ts";
-import { MAX_DATAGRAM_SIZE, MAX_WIRE_NAME_BYTES } from "./codec.ts";
-import { DEFAULT_FAILURE_DETECTOR_CONFIG, type FailureDetectorConfig } from "./failure_detector.ts";
+import type { FailureDetectorConfig } from "./failure_detector.ts";
 import { type Logger, silentLogger } from "./logger.ts";
-import { DEFAULT_NODE_STATE_LIMITS, type NodeState, type NodeStateLimits } from "./node_state.ts";
+import type { NodeState, NodeStateLimits } from "./node_state.ts";
+import {
+  FAILURE_DETECTOR_SETTINGS,
+  ID_SETTINGS,
+  NODE_STATE_LIMIT_SETTINGS,
+  type NumberSetting,
+  PROTOCOL_SETTINGS,
+  type SameFields,
+  type Setting,
+  type SettingsTable,
+  WIRE_NAME_MAX_BYTES,
+} from "./settings_table.ts";
 import { utf8Length } from "./utf8.ts";
 
 /** Smallest MTU accepted: room for a digest entry and a small key-value. */
-export const MIN_MTU = 1200;
+export const MIN_MTU: number = PROTOCOL_SETTINGS.mtu.min;
 
 /** Default tombstone grace period: 2 hours. */
-export const DEFAULT_TOMBSTONE_GRACE_PERIOD_MS = 2 * 60 * 60 * 1000;
+export const DEFAULT_TOMBSTONE_GRACE_PERIOD_MS: number = PROTOCOL_SETTINGS.tombstoneGracePeriodMs.default;
 
 /**
  * Bytes of a one-key delta message besides the node id, address, key and
@@ -32,44 +42,50 @@ const KEY_VALUE_ENVELOPE_BYTES = 128;
  */
 const RESERVED_PREFIX = "__chitchat.";
 
-/** The fields of an id, for the unknown-field check. */
-const ID_FIELDS: Readonly<Record<keyof ChitchatId, true>> = {
-  nodeId: true,
-  generationId: true,
-  gossipAdvertiseAddr: true,
-};
-
-/** Settings of a {@linkcode Chitchat} state machine. */
+/**
+ * Settings of a {@linkcode Chitchat} state machine. The defaults, ranges and
+ * descriptions come from one table, `PROTOCOL_SETTINGS` (settings_table.ts);
+ * a test keeps this JSDoc equal to it.
+ */
 export interface ChitchatConfig {
   /** This node's identity; its address must be an IP literal with a port. */
   readonly id: ChitchatId;
   /** Nodes only talk to nodes of the same cluster id. */
   readonly clusterId: string;
-  /** Largest datagram, in bytes, from {@linkcode MIN_MTU} to 65 507 (the default). */
+  /** Largest datagram, in bytes. From {@linkcode MIN_MTU} to 65 507. Default: 65 507 bytes. */
   readonly mtu?: number;
   /** Failure detector settings; missing ones take their defaults. */
   readonly failureDetector?: Partial<FailureDetectorConfig>;
-  /** How long tombstones and TTL keys are kept before being reaped. Default 2 h. */
+  /** How long tombstones and TTL keys are kept before being reaped. Default: 7 200 000 ms (2 h). */
   readonly tombstoneGracePeriodMs?: number;
   /** Write limits of this node's keys; missing ones take their defaults. */
   readonly limits?: Partial<NodeStateLimits>;
-  /** An extra condition for a node to be in the live view (e.g. "has key ready"). */
+  /**
+   * An extra condition for a node to be in the live view (e.g. "has key
+   * ready"); it applies to this node too. Default: none.
+   */
   readonly livenessPredicate?: (state: ReadonlyNodeStateLike) => boolean;
-  /** Called when a node's state had to be rebuilt from version 0 (a reset). */
+  /** Called when a node's state had to be rebuilt from version 0 (a reset). Default: none. */
   readonly onCatchUp?: (node: ChitchatId) => void;
   /**
-   * Where warnings go; `@std/log`'s `getLogger()` fits. The state machine is
-   * silent by default; a node started by `spawnChitchat` prints warnings and
-   * errors to the console unless given a logger.
+   * Where warnings go; `@std/log`'s `getLogger()` fits. Default: silent for
+   * the state machine; the console (warnings and errors) for a node started
+   * by `spawnChitchat`.
    */
   readonly logger?: Logger;
-  /** Keys this node starts with. */
+  /** Keys this node starts with, none under the reserved prefix `__chitchat.`. Default: none. */
   readonly initialKeyValues?: Iterable<readonly [string, string]> | Readonly<Record<string, string>>;
-  /** How many removed nodes are remembered to stop their resurrection. Default 500. */
+  /** How many removed nodes are remembered to stop their resurrection. Default: 500. */
   readonly removedNodeMemory?: number;
-  /** Key prefixes whose keys go first in a delta cut short, in order of importance. */
+  /** Key prefixes whose keys go first in a delta cut short, in order of importance. Default: none. */
   readonly priorityKeyPrefixes?: readonly string[];
 }
+
+// Compile-time checks: each table lists every field of its interface, no more.
+const _protocolFieldsListed: SameFields<ChitchatConfig, typeof PROTOCOL_SETTINGS> = true;
+const _idFieldsListed: SameFields<ChitchatId, typeof ID_SETTINGS> = true;
+const _detectorFieldsListed: SameFields<FailureDetectorConfig, typeof FAILURE_DETECTOR_SETTINGS> = true;
+const _limitFieldsListed: SameFields<NodeStateLimits, typeof NODE_STATE_LIMIT_SETTINGS> = true;
 
 /** The read side of a node state, as handed to predicates and readers. */
 export type ReadonlyNodeStateLike = Pick<
@@ -199,28 +215,132 @@ export function refuseUnknownFields(prefix: string, given: object, known: object
 
 /**
  * Checks a nested settings object (`failureDetector`, `limits`, ...): it
- * must be an object whose fields are all keys of `defaults`. Returns
- * `defaults` with the given fields over them (a field given as `undefined`
- * keeps its default). The values themselves are not checked here.
+ * must be a plain object whose fields are all rows of `table`. Returns the
+ * object given (an empty one for `undefined`); the values themselves are
+ * not checked here.
  *
  * @example
  * ```ts
- * import { nestedSettings } from "./config.ts";
+ * import { checkSettingsObject } from "./config.ts";
+ * import { FAILURE_DETECTOR_SETTINGS } from "./settings_table.ts";
  * import assert from "node:assert/strict";
- * const defaults = { perSender: 256, inFlight: 256 };
- * assert.deepEqual(nestedSettings("receiveLimits", { inFlight: 8 }, defaults), { perSender: 256, inFlight: 8 });
- * assert.throws(() => nestedSettings("receiveLimits", 8, defaults), /"receiveLimits": expected an object/);
+ * assert.deepEqual(checkSettingsObject("failureDetector", { phiThreshold: 5 }, FAILURE_DETECTOR_SETTINGS), { phiThreshold: 5 });
+ * assert.throws(() => checkSettingsObject("failureDetector", 8, FAILURE_DETECTOR_SETTINGS), /"failureDetector": expected an object/);
  * ```
  */
-export function nestedSettings<T extends object>(field: string, value: unknown, defaults: T): T {
-  if (value === undefined) return { ...defaults };
+export function checkSettingsObject(
+  field: string,
+  value: unknown,
+  table: SettingsTable,
+  required = false,
+): Readonly<Record<string, unknown>> {
+  if (value === undefined && !required) return {};
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    invalidConfig(field, `expected an object with any of ${Object.keys(defaults).join(", ")}`, value);
+    const names = Object.keys(table).join(", ");
+    invalidConfig(field, required ? `expected an object with ${names}` : `expected an object with any of ${names}`, value);
   }
-  refuseUnknownFields(`${field}.`, value, defaults);
-  const result = { ...defaults } as Record<string, unknown>;
-  for (const [key, given] of Object.entries(value)) if (given !== undefined) result[key] = given;
-  return result as T;
+  refuseUnknownFields(`${field}.`, value, table);
+  return value as Record<string, unknown>;
+}
+
+/** Bounds narrower than a row's own, known only with the rest of the config. */
+export interface SettingBounds {
+  /** Smallest value accepted, instead of the row's `min`. */
+  readonly min?: number;
+  /** Largest value accepted, instead of the row's `max`. */
+  readonly max?: number;
+  /** The value taken when the field is missing, instead of the row's `default`. */
+  readonly default?: number;
+}
+
+/**
+ * Checks one value against its row of a settings table: its kind, its
+ * range, and for a missing value whether it is required, else its default.
+ * Returns the value in force (`undefined` for a missing value without a
+ * fixed default); throws the `TypeError` of {@linkcode invalidConfig} naming
+ * `field`, the value and the limit. `custom` rows are returned unchecked.
+ *
+ * @example
+ * ```ts
+ * import { checkSetting } from "./config.ts";
+ * import { PROTOCOL_SETTINGS } from "./settings_table.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(checkSetting("mtu", PROTOCOL_SETTINGS.mtu, undefined), 65_507);
+ * assert.throws(() => checkSetting("mtu", PROTOCOL_SETTINGS.mtu, 10), /"mtu": expected an integer from 1200 to 65507 \(got 10\)/);
+ * ```
+ */
+export function checkSetting(field: string, setting: Setting, value: unknown, bounds: SettingBounds = {}): unknown {
+  if (value === undefined) {
+    if (setting.required) invalidConfig(field, "required", value);
+    value = bounds.default ?? setting.default;
+    if (value === undefined) return undefined;
+  }
+  const min = bounds.min ?? setting.min;
+  const max = bounds.max ?? setting.max;
+  switch (setting.kind) {
+    case "integer":
+      if (
+        typeof value !== "number" || !Number.isSafeInteger(value) || (min !== undefined && value < min) ||
+        (max !== undefined && value > max)
+      ) {
+        const range = min !== undefined && max !== undefined
+          ? ` from ${min} to ${max}`
+          : min !== undefined
+          ? ` of at least ${min}`
+          : max !== undefined
+          ? ` of at most ${max}`
+          : "";
+        invalidConfig(field, `expected an integer${range}`, value);
+      }
+      return value;
+    case "positive":
+      if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || (max !== undefined && value > max)) {
+        const unit = setting.unit === "ms" ? " of milliseconds" : "";
+        invalidConfig(field, `expected a positive number${unit}${max === undefined ? "" : ` of at most ${max}`}`, value);
+      }
+      return value;
+    case "name":
+      return checkWireName(field, value);
+    case "function":
+      if (typeof value !== "function") invalidConfig(field, "expected a function", value);
+      return value;
+    case "settings":
+      return checkSettingsObject(field, value, setting.fields ?? {}, setting.required);
+    case "custom":
+      return value;
+  }
+}
+
+/**
+ * Checks a nested object of number settings against its table (the object,
+ * its field names, each value) and returns the table's defaults with the
+ * given values over them (a field given as `undefined` keeps its default).
+ *
+ * @example
+ * ```ts
+ * import { resolveNumberSettings } from "./config.ts";
+ * import { FAILURE_DETECTOR_SETTINGS } from "./settings_table.ts";
+ * import assert from "node:assert/strict";
+ * const fd = resolveNumberSettings("failureDetector", FAILURE_DETECTOR_SETTINGS, { phiThreshold: 5 });
+ * assert.equal(fd.phiThreshold, 5);
+ * assert.equal(fd.maxIntervalMs, 10_000);
+ * assert.throws(
+ *   () => resolveNumberSettings("failureDetector", FAILURE_DETECTOR_SETTINGS, { phiThreshold: 0 }),
+ *   /"failureDetector.phiThreshold": expected a positive number \(got 0\)/,
+ * );
+ * ```
+ */
+export function resolveNumberSettings<K extends string>(
+  field: string,
+  table: Readonly<Record<K, NumberSetting>>,
+  value: unknown,
+): { [P in K]: number } {
+  const given = checkSettingsObject(field, value, table);
+  const result = {} as { [P in K]: number };
+  for (const name of Object.keys(table) as K[]) {
+    result[name] = checkSetting(`${field}.${name}`, table[name], given[name]) as number;
+  }
+  return result;
 }
 
 /**
@@ -263,22 +383,8 @@ export function checkAdvertiseAddress(field: string, input: unknown): string {
  * ```
  */
 export function checkWireName(field: string, value: unknown): string {
-  if (typeof value !== "string" || value.length === 0 || utf8Length(value) > MAX_WIRE_NAME_BYTES) {
-    invalidConfig(field, `expected a non-empty string of at most ${MAX_WIRE_NAME_BYTES} bytes`, value);
-  }
-  return value;
-}
-
-function integer(field: string, value: unknown, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    invalidConfig(field, `expected an integer from ${min} to ${max}`, value);
-  }
-  return value;
-}
-
-function positive(field: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    invalidConfig(field, "expected a positive number", value);
+  if (typeof value !== "string" || value.length === 0 || utf8Length(value) > WIRE_NAME_MAX_BYTES) {
+    invalidConfig(field, `expected a non-empty string of at most ${WIRE_NAME_MAX_BYTES} bytes`, value);
   }
   return value;
 }
@@ -298,51 +404,38 @@ function positive(field: string, value: unknown): number {
  */
 export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatConfig {
   if (typeof config !== "object" || config === null) invalidConfig("config", "expected an object", config);
-  const id = config.id;
-  if (typeof id !== "object" || id === null) invalidConfig("id", "expected { nodeId, generationId, gossipAdvertiseAddr }", id);
-  refuseUnknownFields("id.", id, ID_FIELDS);
-  checkWireName("id.nodeId", id.nodeId);
-  integer("id.generationId", id.generationId, 0);
+  const rows = PROTOCOL_SETTINGS;
+  const id = checkSetting("id", rows.id, config.id) as ChitchatId;
+  checkSetting("id.nodeId", ID_SETTINGS.nodeId, id.nodeId);
+  checkSetting("id.generationId", ID_SETTINGS.generationId, id.generationId);
   const addr = checkAdvertiseAddress("id.gossipAdvertiseAddr", id.gossipAdvertiseAddr);
-  const clusterId = checkWireName("clusterId", config.clusterId);
-  const mtu = integer("mtu", config.mtu ?? MAX_DATAGRAM_SIZE, MIN_MTU, MAX_DATAGRAM_SIZE);
-  const fd = nestedSettings("failureDetector", config.failureDetector, DEFAULT_FAILURE_DETECTOR_CONFIG);
-  positive("failureDetector.phiThreshold", fd.phiThreshold);
-  integer("failureDetector.samplingWindowSize", fd.samplingWindowSize, 1, 1_000_000);
-  positive("failureDetector.maxIntervalMs", fd.maxIntervalMs);
-  positive("failureDetector.initialIntervalMs", fd.initialIntervalMs);
-  positive("failureDetector.deadNodeGracePeriodMs", fd.deadNodeGracePeriodMs);
-  const tombstoneGracePeriodMs = positive(
+  const clusterId = checkSetting("clusterId", rows.clusterId, config.clusterId) as string;
+  const mtu = checkSetting("mtu", rows.mtu, config.mtu) as number;
+  const fd: FailureDetectorConfig = resolveNumberSettings("failureDetector", FAILURE_DETECTOR_SETTINGS, config.failureDetector);
+  const tombstoneGracePeriodMs = checkSetting(
     "tombstoneGracePeriodMs",
-    config.tombstoneGracePeriodMs ?? DEFAULT_TOMBSTONE_GRACE_PERIOD_MS,
-  );
-  const limits = nestedSettings("limits", config.limits, DEFAULT_NODE_STATE_LIMITS);
-  const given: Partial<NodeStateLimits> = config.limits ?? {};
+    rows.tombstoneGracePeriodMs,
+    config.tombstoneGracePeriodMs,
+  ) as number;
+  const given: Partial<NodeStateLimits> = checkSettingsObject("limits", config.limits, NODE_STATE_LIMIT_SETTINGS);
+  const limitRows = NODE_STATE_LIMIT_SETTINGS;
   // One largest key-value must fit a delta, next to this node's id and address.
   const available = mtu - KEY_VALUE_ENVELOPE_BYTES - utf8Length(id.nodeId) - addr.length;
   if (available < 2) {
     invalidConfig("mtu", `too small for a key-value next to a node id of ${utf8Length(id.nodeId)} bytes`, mtu);
   }
-  const maxKeyBytes = integer(
-    "limits.maxKeyBytes",
-    given.maxKeyBytes ?? Math.min(limits.maxKeyBytes, Math.floor(available / 2)),
-    1,
-    Math.min(MAX_WIRE_NAME_BYTES, available - 1),
-  );
+  const maxKeyBytes = checkSetting("limits.maxKeyBytes", limitRows.maxKeyBytes, given.maxKeyBytes, {
+    default: Math.min(limitRows.maxKeyBytes.default, Math.floor(available / 2)),
+    max: Math.min(limitRows.maxKeyBytes.max, available - 1),
+  }) as number;
   const room = available - maxKeyBytes;
-  const maxValueBytes = integer(
-    "limits.maxValueBytes",
-    given.maxValueBytes ?? Math.min(limits.maxValueBytes, room),
-    0,
-    room,
-  );
-  const maxKeys = integer("limits.maxKeys", limits.maxKeys, 1);
-  if (config.livenessPredicate !== undefined && typeof config.livenessPredicate !== "function") {
-    invalidConfig("livenessPredicate", "expected a function", config.livenessPredicate);
-  }
-  if (config.onCatchUp !== undefined && typeof config.onCatchUp !== "function") {
-    invalidConfig("onCatchUp", "expected a function", config.onCatchUp);
-  }
+  const maxValueBytes = checkSetting("limits.maxValueBytes", limitRows.maxValueBytes, given.maxValueBytes, {
+    default: Math.min(limitRows.maxValueBytes.default, room),
+    max: room,
+  }) as number;
+  const maxKeys = checkSetting("limits.maxKeys", limitRows.maxKeys, given.maxKeys) as number;
+  checkSetting("livenessPredicate", rows.livenessPredicate, config.livenessPredicate);
+  checkSetting("onCatchUp", rows.onCatchUp, config.onCatchUp);
   const logger = config.logger ?? silentLogger;
   for (const level of ["debug", "info", "warn", "error"] as const) {
     if (typeof logger[level] !== "function") invalidConfig("logger", `expected a ${level}() method`, typeof logger);
@@ -362,7 +455,7 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
       invalidConfig("initialKeyValues", `key "${pair[0]}" uses the reserved prefix "${RESERVED_PREFIX}"`, pair);
     }
   }
-  const removedNodeMemory = integer("removedNodeMemory", config.removedNodeMemory ?? 500, 0);
+  const removedNodeMemory = checkSetting("removedNodeMemory", rows.removedNodeMemory, config.removedNodeMemory) as number;
   const priorityKeyPrefixes = config.priorityKeyPrefixes ?? [];
   if (!Array.isArray(priorityKeyPrefixes) || priorityKeyPrefixes.some((p) => typeof p !== "string" || p === "")) {
     invalidConfig("priorityKeyPrefixes", "expected an array of non-empty strings", priorityKeyPrefixes);
