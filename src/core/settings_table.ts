@@ -142,7 +142,7 @@ export const NODE_STATE_LIMIT_SETTINGS = {
     default: 256,
     min: 1,
     max: WIRE_NAME_MAX_BYTES,
-    rangeText: "1 to 1024, and what the MTU leaves",
+    rangeText: "an integer from 1 to 1024, and what the MTU leaves",
     description: "Largest key, in UTF-8 bytes.",
   },
   maxValueBytes: {
@@ -152,7 +152,7 @@ export const NODE_STATE_LIMIT_SETTINGS = {
     default: 32_768,
     defaultText: "32 768 bytes (32 KiB), or what the MTU leaves",
     min: 0,
-    rangeText: "0 to what the MTU leaves besides the key",
+    rangeText: "an integer from 0 to what the MTU leaves besides the key",
     description: "Largest value, in UTF-8 bytes.",
   },
   maxKeys: {
@@ -227,7 +227,7 @@ export const PROTOCOL_SETTINGS = {
   },
   failureDetector: {
     kind: "settings",
-    type: "object",
+    type: "Partial<FailureDetectorConfig>",
     fields: FAILURE_DETECTOR_SETTINGS,
     description: "Failure detector settings; missing ones take their defaults.",
   },
@@ -240,7 +240,7 @@ export const PROTOCOL_SETTINGS = {
   },
   limits: {
     kind: "settings",
-    type: "object",
+    type: "Partial<NodeStateLimits>",
     fields: NODE_STATE_LIMIT_SETTINGS,
     description: "Write limits of this node's keys; missing ones take their defaults.",
   },
@@ -248,7 +248,8 @@ export const PROTOCOL_SETTINGS = {
     kind: "function",
     type: "(state) => boolean",
     defaultText: "none",
-    description: 'An extra condition for a node to be in the live view (e.g. "has key ready"); it applies to this node too.',
+    description:
+      'An extra condition for a node to be in the live view (e.g. "has key ready"); it applies to this node too.',
   },
   onCatchUp: {
     kind: "function",
@@ -259,7 +260,8 @@ export const PROTOCOL_SETTINGS = {
   logger: {
     kind: "custom",
     type: "Logger",
-    defaultText: "silent for the state machine; the console (warnings and errors) for a node started by `spawnChitchat`",
+    defaultText:
+      "silent for the state machine; the console (warnings and errors) for a node started by `spawnChitchat`",
     description: "Where warnings go; `@std/log`'s `getLogger()` fits.",
   },
   initialKeyValues: {
@@ -279,7 +281,7 @@ export const PROTOCOL_SETTINGS = {
     kind: "custom",
     type: "string[]",
     defaultText: "none",
-    rangeText: "non-empty strings",
+    rangeText: "an array of non-empty strings",
     description: "Key prefixes whose keys go first in a delta cut short, in order of importance.",
   },
 } as const satisfies SettingsTable;
@@ -314,5 +316,6 @@ export function defaultsOf<K extends string>(
  * console.assert(listed);
  * ```
  */
-export type SameFields<T, Table> = [Exclude<keyof T, keyof Table>, Exclude<keyof Table, keyof T>] extends
-  [never, never] ? true : never;
+export type SameFields<T, Table> =
+  [Exclude<keyof T, keyof Table>, Exclude<keyof Table, keyof T>] extends [never, never] ? true
+    : never;

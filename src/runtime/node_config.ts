@@ -52,7 +52,10 @@ export interface NodeConfig extends Omit<ChitchatConfig, "id" | "clusterId"> {
   readonly advertiseAddr?: AddressInput;
   /** Nodes only talk within one cluster id. Default: `"default"`. */
   readonly clusterId?: string;
-  /** `host:port` of nodes to contact at start and whenever few are live. Default: none. */
+  /**
+   * `host:port` of nodes to contact at start and whenever few are live; host
+   * names are re-resolved every `seedRefreshIntervalMs`. Default: none.
+   */
   readonly seeds?: readonly string[];
   /** Time between gossip rounds. Default: 1000 ms. */
   readonly gossipIntervalMs?: number;

@@ -7,7 +7,11 @@
  * @module
  */
 
-import { PROTOCOL_SETTINGS, type NumberSetting, type SettingsTable } from "../core/settings_table.ts";
+import {
+  type NumberSetting,
+  PROTOCOL_SETTINGS,
+  type SettingsTable,
+} from "../core/settings_table.ts";
 
 /**
  * The receive limits (`receiveLimits.*`).
@@ -75,7 +79,8 @@ export const NODE_SETTINGS = {
     type: "AddressInput",
     defaultText: "the bound address",
     rangeText: "an IP literal with a non-zero port",
-    description: "The IP address peers use to reach this node (needed when listening on `0.0.0.0`).",
+    description:
+      "The IP address peers use to reach this node (needed when listening on `0.0.0.0`).",
   },
   clusterId: {
     kind: "name",
@@ -87,7 +92,8 @@ export const NODE_SETTINGS = {
     kind: "custom",
     type: "string[]",
     defaultText: "none",
-    description: "`host:port` of nodes to contact at start and whenever few are live.",
+    description:
+      "`host:port` of nodes to contact at start and whenever few are live; host names are re-resolved every `seedRefreshIntervalMs`.",
   },
   gossipIntervalMs: {
     kind: "positive",
@@ -142,7 +148,7 @@ export const NODE_SETTINGS = {
   },
   receiveLimits: {
     kind: "settings",
-    type: "object",
+    type: "ReceiveLimits",
     fields: RECEIVE_LIMIT_SETTINGS,
     description: "Bounds on the work received datagrams may cause per gossip interval.",
   },
