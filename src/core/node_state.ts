@@ -77,7 +77,7 @@ export interface NodeStateLimits {
   readonly maxKeys: number;
 }
 
-/** Limits used when none are given: 256-byte keys, 32 KiB values, 10 000 keys. */
+/** The defaults listed on {@linkcode NodeStateLimits}: 256-byte keys, 32 KiB values, 10 000 keys. */
 export const DEFAULT_NODE_STATE_LIMITS: NodeStateLimits = defaultsOf(NODE_STATE_LIMIT_SETTINGS);
 
 /** Options for {@linkcode NodeState}. */

@@ -65,6 +65,7 @@ export const NODE_SETTINGS = {
     kind: "custom",
     type: "AddressInput",
     required: true,
+    rangeText: "`host:port` or `{ hostname, port }`",
     description: "Where the socket binds (`host:port`; port 0 picks a free port).",
   },
   generationId: {
@@ -92,6 +93,7 @@ export const NODE_SETTINGS = {
     kind: "custom",
     type: "string[]",
     defaultText: "none",
+    rangeText: "`host:port` strings",
     description:
       "`host:port` of nodes to contact at start and whenever few are live; host names are re-resolved every `seedRefreshIntervalMs`.",
   },
@@ -126,6 +128,7 @@ export const NODE_SETTINGS = {
     kind: "custom",
     type: "Clock",
     defaultText: "the system clock",
+    rangeText: "`{ now(), setTimer() }`",
     description: "Time source.",
   },
   random: {
