@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MAX_DATAGRAM_SIZE, MAX_WIRE_NAME_BYTES } from "../src/core/codec.ts";
 import {
-  checkSetting,
   type ChitchatConfig,
   DEFAULT_TOMBSTONE_GRACE_PERIOD_MS,
   MIN_MTU,
@@ -157,28 +156,6 @@ test("every group refuses an unknown field by its full path, with the near miss"
       new RegExp(`"${path}\\.${typo}": unknown option; did you mean "${known}"\\?`),
     );
   }
-});
-
-test("checkSetting() takes a row's default, refuses a missing required field and checks a name", () => {
-  assert.equal(checkSetting("clusterId", NODE_SETTINGS.clusterId, undefined), "default");
-  assert.equal(checkSetting("seeds", NODE_SETTINGS.seeds, undefined), undefined);
-  assert.throws(
-    () => checkSetting("nodeId", NODE_SETTINGS.nodeId, undefined),
-    /^TypeError: Invalid config "nodeId": required/,
-  );
-  assert.throws(
-    () => checkSetting("clusterId", NODE_SETTINGS.clusterId, ""),
-    /"clusterId": expected a non-empty string of at most 1024 bytes \(got ""\)/,
-  );
-  assert.throws(
-    () => checkSetting("random", NODE_SETTINGS.random, 4),
-    /"random": expected a function \(got 4\)/,
-  );
-  assert.equal(checkSetting("mtu", PROTOCOL_SETTINGS.mtu, undefined, { default: 1500 }), 1500);
-  assert.throws(
-    () => checkSetting("mtu", PROTOCOL_SETTINGS.mtu, 1500, { max: 1400 }),
-    /from 1200 to 1400 \(got 1500\)/,
-  );
 });
 
 test("validateNodeConfig() names a missing listen address and fills in the cluster id", () => {

@@ -6,15 +6,14 @@
  */
 
 import { type AddressInput, normalizeAddress } from "../core/address.ts";
+import { type ChitchatConfig, MIN_MTU } from "../core/config.ts";
 import {
-  type ChitchatConfig,
   checkAdvertiseAddress,
   checkSetting,
   invalidConfig,
-  MIN_MTU,
   refuseUnknownFields,
   resolveNumberSettings,
-} from "../core/config.ts";
+} from "../core/setting_checks.ts";
 import type { SameFields } from "../core/settings_table.ts";
 import type { Clock } from "./clock.ts";
 import { parseClusterKeys, SEAL_OVERHEAD } from "./keyring.ts";
