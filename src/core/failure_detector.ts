@@ -6,28 +6,28 @@
  * @module
  */
 
-/** Failure detector settings; every duration is in milliseconds. */
+import { defaultsOf, FAILURE_DETECTOR_SETTINGS } from "./settings_table.ts";
+
+/**
+ * Failure detector settings; every duration is in milliseconds. The
+ * defaults, ranges and descriptions come from `FAILURE_DETECTOR_SETTINGS`
+ * (settings_table.ts); a test keeps this JSDoc equal to them.
+ */
 export interface FailureDetectorConfig {
-  /** Phi above this means dead. Default 8. */
+  /** Phi above this means dead. Default: 8. */
   readonly phiThreshold: number;
-  /** Intervals kept per node. Default 1000. */
+  /** Intervals kept per node. Default: 1000. */
   readonly samplingWindowSize: number;
-  /** Intervals above this are ignored (a pause, not a rhythm). Default 10 000. */
+  /** Intervals above this are ignored (a pause, not a rhythm). Default: 10 000 ms. */
   readonly maxIntervalMs: number;
-  /** The prior mean interval, weighted as 5 samples, so new nodes do not flap. Default 5 000. */
+  /** The prior mean interval, weighted as 5 samples, so new nodes do not flap. Default: 5000 ms. */
   readonly initialIntervalMs: number;
-  /** Dead nodes are scheduled for deletion at half of this and removed at the end (see `Membership`). Default 24 h. */
+  /** Dead nodes are scheduled for deletion at half of this and removed at the end. Default: 86 400 000 ms (24 h). */
   readonly deadNodeGracePeriodMs: number;
 }
 
 /** The defaults listed on {@linkcode FailureDetectorConfig}. */
-export const DEFAULT_FAILURE_DETECTOR_CONFIG: FailureDetectorConfig = {
-  phiThreshold: 8,
-  samplingWindowSize: 1000,
-  maxIntervalMs: 10_000,
-  initialIntervalMs: 5_000,
-  deadNodeGracePeriodMs: 24 * 60 * 60 * 1000,
-};
+export const DEFAULT_FAILURE_DETECTOR_CONFIG: FailureDetectorConfig = defaultsOf(FAILURE_DETECTOR_SETTINGS);
 
 const PRIOR_WEIGHT = 5;
 

@@ -10,6 +10,7 @@
 import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { CompactDigestEntry, NodeDelta, NodeDigest } from "./messages.ts";
+import { defaultsOf, NODE_STATE_LIMIT_SETTINGS } from "./settings_table.ts";
 import { utf8Length } from "./utf8.ts";
 
 /** `set`: visible; `deleted`: tombstone, invisible; `deleteAfterTtl`: visible until reaped. */
@@ -62,22 +63,22 @@ export interface KeyChange {
   readonly deleted: boolean;
 }
 
-/** Size limits a node state enforces on its owner's writes. */
+/**
+ * Size limits a node state enforces on its owner's writes. The defaults,
+ * ranges and descriptions come from `NODE_STATE_LIMIT_SETTINGS`
+ * (settings_table.ts); a test keeps this JSDoc equal to them.
+ */
 export interface NodeStateLimits {
-  /** Largest key, in UTF-8 bytes. */
+  /** Largest key, in UTF-8 bytes. Default: 256 bytes. */
   readonly maxKeyBytes: number;
-  /** Largest value, in UTF-8 bytes. */
+  /** Largest value, in UTF-8 bytes. Default: 32 768 bytes (32 KiB), or what the MTU leaves. */
   readonly maxValueBytes: number;
-  /** Largest number of visible keys a node may hold (tombstones are not counted). */
+  /** Largest number of visible keys a node may hold (tombstones are not counted). Default: 10 000. */
   readonly maxKeys: number;
 }
 
-/** Limits used when none are given: 256-byte keys, 32 KiB values, 10 000 keys. */
-export const DEFAULT_NODE_STATE_LIMITS: NodeStateLimits = {
-  maxKeyBytes: 256,
-  maxValueBytes: 32_768,
-  maxKeys: 10_000,
-};
+/** The defaults listed on {@linkcode NodeStateLimits}: 256-byte keys, 32 KiB values, 10 000 keys. */
+export const DEFAULT_NODE_STATE_LIMITS: NodeStateLimits = defaultsOf(NODE_STATE_LIMIT_SETTINGS);
 
 /** Options for {@linkcode NodeState}. */
 export interface NodeStateOptions {

@@ -214,7 +214,7 @@ export class ChitchatNode implements AsyncDisposable {
       mtu: settings.coreMtu,
       logger: this.#logger,
       id: { nodeId: config.nodeId, generationId: settings.generationId, gossipAdvertiseAddr: advertise },
-      clusterId: config.clusterId ?? "default",
+      clusterId: settings.clusterId,
     };
     this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
     this.id = this.#core.id;

@@ -6,21 +6,19 @@
  */
 
 import { type AddressInput, normalizeAddress } from "../core/address.ts";
-import { MAX_DATAGRAM_SIZE } from "../core/codec.ts";
+import { type ChitchatConfig, MIN_MTU } from "../core/config.ts";
 import {
-  type ChitchatConfig,
   checkAdvertiseAddress,
-  checkWireName,
+  checkSetting,
   invalidConfig,
-  MIN_MTU,
-  nestedSettings,
   refuseUnknownFields,
-} from "../core/config.ts";
-import { DEFAULT_FAILURE_DETECTOR_CONFIG } from "../core/failure_detector.ts";
-import { DEFAULT_NODE_STATE_LIMITS } from "../core/node_state.ts";
+  resolveNumberSettings,
+} from "../core/setting_checks.ts";
+import type { SameFields } from "../core/settings_table.ts";
 import type { Clock } from "./clock.ts";
 import { parseClusterKeys, SEAL_OVERHEAD } from "./keyring.ts";
-import { DEFAULT_RECEIVE_LIMITS, type ReceiveLimits } from "./receive_budget.ts";
+import { NODE_SETTINGS, RECEIVE_LIMIT_SETTINGS } from "./node_settings.ts";
+import type { ReceiveLimits } from "./receive_budget.ts";
 import type { Resolver } from "./seeds.ts";
 import type { Socket, SocketOpener } from "./socket.ts";
 
@@ -42,29 +40,35 @@ import type { Socket, SocketOpener } from "./socket.ts";
 export interface NodeConfig extends Omit<ChitchatConfig, "id" | "clusterId"> {
   /** Unique node name. */
   readonly nodeId: string;
-  /** Grows on each restart; default: the wall-clock time in ms at start. */
+  /** Grows on each restart. Default: the wall-clock time in ms at start. */
   readonly generationId?: number;
   /** Where the socket binds (`host:port`; port 0 picks a free port). */
   readonly listenAddr: AddressInput;
-  /** The IP address peers use to reach this node; default: the bound address. */
+  /**
+   * The IP address peers use to reach this node (needed when listening on
+   * `0.0.0.0`). Default: the bound address.
+   */
   readonly advertiseAddr?: AddressInput;
-  /** Nodes only talk within one cluster id. Default `"default"`. */
+  /** Nodes only talk within one cluster id. Default: `"default"`. */
   readonly clusterId?: string;
-  /** `host:port` of nodes to contact at start and whenever few are live. */
+  /**
+   * `host:port` of nodes to contact at start and whenever few are live; host
+   * names are re-resolved every `seedRefreshIntervalMs`. Default: none.
+   */
   readonly seeds?: readonly string[];
-  /** Time between gossip rounds. Default 1000 ms. */
+  /** Time between gossip rounds. Default: 1000 ms. */
   readonly gossipIntervalMs?: number;
-  /** Time between DNS resolutions of named seeds. Default 60 000 ms. */
+  /** Time between DNS resolutions of named seeds. Default: 60 000 ms (1 min). */
   readonly seedRefreshIntervalMs?: number;
-  /** Longest wait for peers to take a graceful leave. Default: the gossip interval, within 0.5 to 2 s. */
+  /** Longest wait for peers to take a graceful leave. Default: the gossip interval, within 500 ms to 2 s. */
   readonly leaveTimeoutMs?: number;
-  /** An open socket, or a function opening one; default: real UDP for this runtime. */
+  /** An open socket, or a function opening one. Default: real UDP for this runtime. */
   readonly socket?: Socket | SocketOpener;
-  /** Time source; default the system clock. */
+  /** Time source. Default: the system clock. */
   readonly clock?: Clock;
-  /** Random source, floats in [0, 1); default `Math.random`. */
+  /** Random source, floats in [0, 1). Default: `Math.random`. */
   readonly random?: () => number;
-  /** Host name resolver for seeds; default the system's. */
+  /** Host name resolver for seeds. Default: the system's. */
   readonly resolver?: Resolver;
   /**
    * Cluster keys (base64 of 32 random bytes each; the first seals, all may
@@ -85,6 +89,8 @@ export interface ValidatedNodeConfig {
   readonly advertiseAddr: string | undefined;
   /** Generation id. */
   readonly generationId: number;
+  /** Cluster id, `"default"` when none was given. */
+  readonly clusterId: string;
   /** Gossip interval (ms). */
   readonly gossipIntervalMs: number;
   /** Seed refresh interval (ms). */
@@ -107,44 +113,10 @@ export interface ValidatedNodeConfig {
   readonly receiveLimits: Readonly<Required<ReceiveLimits>>;
 }
 
-/** Every field of a node config; the type makes it list each one, no more. */
-const NODE_FIELDS: Readonly<Record<keyof NodeConfig, true>> = {
-  nodeId: true,
-  generationId: true,
-  listenAddr: true,
-  advertiseAddr: true,
-  clusterId: true,
-  seeds: true,
-  gossipIntervalMs: true,
-  seedRefreshIntervalMs: true,
-  leaveTimeoutMs: true,
-  socket: true,
-  clock: true,
-  random: true,
-  resolver: true,
-  clusterKeys: true,
-  receiveLimits: true,
-  mtu: true,
-  failureDetector: true,
-  tombstoneGracePeriodMs: true,
-  limits: true,
-  livenessPredicate: true,
-  onCatchUp: true,
-  logger: true,
-  initialKeyValues: true,
-  removedNodeMemory: true,
-  priorityKeyPrefixes: true,
-};
+// Compile-time check: the table lists every field of a node config, no more.
+const _nodeFieldsListed: SameFields<NodeConfig, typeof NODE_SETTINGS> = true;
 
 const fail: (field: string, problem: string, value: unknown) => never = invalidConfig;
-
-function duration(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    fail(field, "expected a positive number of milliseconds", value);
-  }
-  return value;
-}
 
 function address(field: string, value: AddressInput): string {
   try {
@@ -175,28 +147,27 @@ function address(field: string, value: AddressInput): string {
  */
 export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
   if (typeof config !== "object" || config === null) fail("config", "expected an object", config);
-  refuseUnknownFields("", config, NODE_FIELDS);
+  const rows = NODE_SETTINGS;
+  refuseUnknownFields("", config, rows);
   // The core checks these again under its own names (id.nodeId, ...); checked
   // here first, errors name the fields as the user wrote them.
-  checkWireName("nodeId", config.nodeId);
-  const generationId = config.generationId ?? Date.now();
-  if (!Number.isSafeInteger(generationId) || generationId < 0) {
-    fail("generationId", "expected a non-negative integer", config.generationId);
-  }
-  if (config.listenAddr === undefined) fail("listenAddr", "required", undefined);
-  const listenAddr = address("listenAddr", config.listenAddr);
+  checkSetting("nodeId", rows.nodeId, config.nodeId);
+  const generationId = checkSetting("generationId", rows.generationId, config.generationId, {
+    default: Date.now(),
+  }) as number;
+  const listenAddr = address("listenAddr", checkSetting("listenAddr", rows.listenAddr, config.listenAddr) as AddressInput);
   const advertiseAddr = config.advertiseAddr === undefined
     ? undefined
     : checkAdvertiseAddress("advertiseAddr", config.advertiseAddr);
-  if (config.clusterId !== undefined) checkWireName("clusterId", config.clusterId);
+  const clusterId = checkSetting("clusterId", rows.clusterId, config.clusterId) as string;
   // Their values are the core's to check, but a typo is refused before any socket opens.
-  nestedSettings("failureDetector", config.failureDetector, DEFAULT_FAILURE_DETECTOR_CONFIG);
-  nestedSettings("limits", config.limits, DEFAULT_NODE_STATE_LIMITS);
+  checkSetting("failureDetector", rows.failureDetector, config.failureDetector);
+  checkSetting("limits", rows.limits, config.limits);
   if (config.seeds !== undefined) {
     if (!Array.isArray(config.seeds)) fail("seeds", "expected an array of host:port strings", config.seeds);
     for (const seed of config.seeds) address("seeds", seed);
   }
-  const gossipIntervalMs = duration("gossipIntervalMs", config.gossipIntervalMs, 1000);
+  const gossipIntervalMs = checkSetting("gossipIntervalMs", rows.gossipIntervalMs, config.gossipIntervalMs) as number;
   const socket = config.socket;
   if (socket !== undefined && typeof socket !== "function" && typeof socket?.send !== "function") {
     fail("socket", "expected a Socket or a function opening one", socket);
@@ -204,10 +175,8 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
   if (config.clock !== undefined && (typeof config.clock.now !== "function" || typeof config.clock.setTimer !== "function")) {
     fail("clock", "expected { now(), setTimer() }", config.clock);
   }
-  if (config.random !== undefined && typeof config.random !== "function") fail("random", "expected a function", config.random);
-  if (config.resolver !== undefined && typeof config.resolver !== "function") {
-    fail("resolver", "expected a function", config.resolver);
-  }
+  checkSetting("random", rows.random, config.random);
+  checkSetting("resolver", rows.resolver, config.resolver);
   const clusterKeys = config.clusterKeys;
   if (clusterKeys !== undefined) {
     try {
@@ -220,12 +189,13 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
   let coreMtu = config.mtu;
   if (clusterKeys !== undefined) {
     // The core sees the MTU less the seal; its errors would show that number, so check the one given here.
-    const mtu = config.mtu ?? MAX_DATAGRAM_SIZE;
-    if (typeof mtu !== "number" || !Number.isInteger(mtu) || mtu < MIN_MTU + SEAL_OVERHEAD || mtu > MAX_DATAGRAM_SIZE) {
+    const mtu = config.mtu ?? rows.mtu.default;
+    const maxMtu = rows.mtu.max;
+    if (typeof mtu !== "number" || !Number.isInteger(mtu) || mtu < MIN_MTU + SEAL_OVERHEAD || mtu > maxMtu) {
       fail(
         "mtu",
         `expected at least ${MIN_MTU + SEAL_OVERHEAD} with clusterKeys (the seal takes ${SEAL_OVERHEAD}), ` +
-          `an integer of at most ${MAX_DATAGRAM_SIZE}`,
+          `an integer of at most ${maxMtu}`,
         mtu,
       );
     }
@@ -235,29 +205,22 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
     listenAddr,
     advertiseAddr,
     generationId,
+    clusterId,
     gossipIntervalMs,
-    seedRefreshIntervalMs: duration("seedRefreshIntervalMs", config.seedRefreshIntervalMs, 60_000),
-    leaveTimeoutMs: duration(
-      "leaveTimeoutMs",
-      config.leaveTimeoutMs,
-      Math.min(2000, Math.max(500, gossipIntervalMs)),
-    ),
+    seedRefreshIntervalMs: checkSetting(
+      "seedRefreshIntervalMs",
+      rows.seedRefreshIntervalMs,
+      config.seedRefreshIntervalMs,
+    ) as number,
+    leaveTimeoutMs: checkSetting("leaveTimeoutMs", rows.leaveTimeoutMs, config.leaveTimeoutMs, {
+      default: Math.min(2000, Math.max(500, gossipIntervalMs)),
+    }) as number,
     socket,
     clock: config.clock,
     random: config.random,
     resolver: config.resolver,
     clusterKeys: clusterKeys === undefined ? undefined : [...clusterKeys],
     coreMtu,
-    receiveLimits: receiveLimits(config.receiveLimits),
+    receiveLimits: resolveNumberSettings("receiveLimits", RECEIVE_LIMIT_SETTINGS, config.receiveLimits),
   };
-}
-
-function receiveLimits(value: ReceiveLimits | undefined): Readonly<Required<ReceiveLimits>> {
-  const result = nestedSettings("receiveLimits", value, DEFAULT_RECEIVE_LIMITS);
-  for (const [field, given] of Object.entries(result)) {
-    if (typeof given !== "number" || !Number.isInteger(given) || given < 1) {
-      fail(`receiveLimits.${field}`, "expected a positive integer", given);
-    }
-  }
-  return result;
 }

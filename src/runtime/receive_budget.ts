@@ -6,22 +6,25 @@
  * @module
  */
 
-/** Limits on received datagrams; excess datagrams are dropped and counted. */
+import { defaultsOf } from "../core/settings_table.ts";
+import { RECEIVE_LIMIT_SETTINGS } from "./node_settings.ts";
+
+/**
+ * Limits on received datagrams; excess datagrams are dropped and counted.
+ * The defaults and descriptions come from `RECEIVE_LIMIT_SETTINGS`
+ * (node_settings.ts); a test keeps this JSDoc equal to them.
+ */
 export interface ReceiveLimits {
-  /** Datagrams handled per gossip interval from one sender address. Default 256. */
+  /** Datagrams handled per gossip interval from one sender address. Default: 256. */
   readonly perSender?: number;
-  /** Datagrams handled per gossip interval from all senders together. Default 50 000. */
+  /** Datagrams handled per gossip interval from all senders together. Default: 50 000. */
   readonly perInterval?: number;
-  /** Datagrams being opened or sealed at once (cluster keys only). Default 256. */
+  /** Datagrams being opened or sealed at once (cluster keys only). Default: 256. */
   readonly inFlight?: number;
 }
 
 /** The defaults of {@linkcode ReceiveLimits}. */
-export const DEFAULT_RECEIVE_LIMITS: Readonly<Required<ReceiveLimits>> = {
-  perSender: 256,
-  perInterval: 50_000,
-  inFlight: 256,
-};
+export const DEFAULT_RECEIVE_LIMITS: Readonly<Required<ReceiveLimits>> = defaultsOf(RECEIVE_LIMIT_SETTINGS);
 
 /** Senders tracked per interval; beyond that, new senders only count against the total. */
 const MAX_TRACKED_SENDERS = 65_536;
