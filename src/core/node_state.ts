@@ -9,58 +9,10 @@
 
 import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
 import { type Logger, silentLogger } from "./logger.ts";
-import type { CompactDigestEntry, NodeDelta, NodeDigest } from "./messages.ts";
+import type { CompactDigestEntry, KeyChange, NodeDelta, NodeDigest, VersionedValue } from "./types.ts";
 import { utf8Length } from "./utf8.ts";
 
-/** `set`: visible; `deleted`: tombstone, invisible; `deleteAfterTtl`: visible until reaped. */
-export type KeyStatus = "set" | "deleted" | "deleteAfterTtl";
-
-/**
- * A value with the owner's version and its deletion status.
- *
- * @example
- * ```ts
- * import type { VersionedValue } from "@scope/chitchat";
- * const v: VersionedValue = { value: "x", version: 1, status: "set", statusSince: undefined };
- * console.assert(v.version === 1);
- * ```
- */
-export interface VersionedValue {
-  /** The value; `""` for a tombstone. */
-  readonly value: string;
-  /** The owner's version of this mutation. */
-  readonly version: number;
-  /** Whether the key is set, deleted or set to expire. */
-  readonly status: KeyStatus;
-  /** Local time (ms) the tombstone or TTL started; `undefined` when `status` is `set`. */
-  readonly statusSince: number | undefined;
-}
-
-/**
- * A change of a key, as reported to key-change listeners.
- *
- * @example
- * ```ts
- * import type { KeyChange } from "@scope/chitchat";
- * const change: KeyChange = {
- *   node: { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" },
- *   key: "role", value: "indexer", version: 3, deleted: false,
- * };
- * console.assert(!change.deleted);
- * ```
- */
-export interface KeyChange {
-  /** The node owning the key. */
-  readonly node: ChitchatId;
-  /** The full key. */
-  readonly key: string;
-  /** The new value; `undefined` when the key became invisible. */
-  readonly value: string | undefined;
-  /** The version of the change (for a reaped TTL key, the version it had). */
-  readonly version: number;
-  /** True when the key was deleted or reaped. */
-  readonly deleted: boolean;
-}
+export type { KeyChange, KeyStatus, VersionedValue } from "./types.ts";
 
 /** Size limits a node state enforces on its owner's writes. */
 export interface NodeStateLimits {
