@@ -6,11 +6,11 @@
 
 import { formatAddress, isIPv4, isIPv6, parseAddress, type SocketAddress } from "./address.ts";
 import type { ChitchatId } from "./chitchat_id.ts";
-import { MAX_DATAGRAM_SIZE, MAX_WIRE_NAME_BYTES } from "./codec.ts";
 import { DEFAULT_FAILURE_DETECTOR_CONFIG, type FailureDetectorConfig } from "./failure_detector.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import { DEFAULT_NODE_STATE_LIMITS, type NodeState, type NodeStateLimits } from "./node_state.ts";
 import { utf8Length } from "./utf8.ts";
+import { MAX_DATAGRAM_SIZE, MAX_WIRE_NAME_BYTES } from "./wire_constants.ts";
 
 /** Smallest MTU accepted: room for a digest entry and a small key-value. */
 export const MIN_MTU = 1200;
