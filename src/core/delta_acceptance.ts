@@ -14,9 +14,12 @@ import type { KeyChange, NodeDelta, VersionedValue } from "./types.ts";
  *
  * @example
  * ```ts
- * import type { DeltaStatus } from "@scope/chitchat";
- * const status: DeltaStatus = "applied";
- * console.assert(status !== "rejected");
+ * import { type DeltaStatus, NodeState } from "@scope/chitchat";
+ * import assert from "node:assert/strict";
+ * const id = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "10.0.0.1:1" };
+ * const delta = { id, fromVersionExcluded: 0, lastGcVersion: 0, maxVersion: 1, keyValues: [] };
+ * const status: DeltaStatus = new NodeState(id).applyDelta(delta, 0);
+ * assert.equal(status, "applied");
  * ```
  */
 export type DeltaStatus = "rejected" | "applied" | "reset";
