@@ -53,7 +53,22 @@ export interface PartialDigest {
   readonly cursor: number;
 }
 
-/** The full digest of `nodes`, leaving out the `excluded` node keys. */
+/**
+ * The full digest of `nodes`, leaving out the `excluded` node keys.
+ *
+ * @example
+ * ```ts
+ * import { fullDigest } from "./digest_pages.ts";
+ * import { NodeMap } from "./node_map.ts";
+ * import { NodeState } from "./node_state.ts";
+ * import assert from "node:assert/strict";
+ * const nodes = new NodeMap(500);
+ * const state = new NodeState({ nodeId: "a", generationId: 1, gossipAdvertiseAddr: "10.0.0.1:1" });
+ * nodes.add(state);
+ * assert.deepEqual(fullDigest(nodes, new Set()), [{ id: state.id, heartbeat: 0, lastGcVersion: 0, maxVersion: 0 }]);
+ * assert.deepEqual(fullDigest(nodes, new Set([state.key])), []);
+ * ```
+ */
 export function fullDigest(nodes: NodeMap, excluded: ReadonlySet<string>): DigestEntry[] {
   const entries: DigestEntry[] = [];
   for (const [key, state] of nodes.entries()) {
@@ -66,6 +81,21 @@ export function fullDigest(nodes: NodeMap, excluded: ReadonlySet<string>): Diges
 /**
  * A digest of at most `budget` bytes of entries: the `first` nodes (in
  * that order), then the others taken round-robin from `cursor`.
+ *
+ * @example
+ * ```ts
+ * import { partialDigest } from "./digest_pages.ts";
+ * import { NodeMap } from "./node_map.ts";
+ * import { NodeState } from "./node_state.ts";
+ * import { cborWireSizes } from "./wire_size.ts";
+ * import assert from "node:assert/strict";
+ * const nodes = new NodeMap(500);
+ * for (const nodeId of ["a", "b", "c"]) nodes.add(new NodeState({ nodeId, generationId: 1, gossipAdvertiseAddr: "10.0.0.1:1" }));
+ * const page = partialDigest(nodes, new Set(), { budget: 40, cursor: 0, sizes: cborWireSizes });
+ * assert.equal(page.digest.length, 2); // 17 bytes each
+ * assert.equal(page.complete, false);
+ * assert.equal(page.cursor, 2);
+ * ```
  */
 export function partialDigest(
   nodes: NodeMap,
@@ -127,6 +157,27 @@ export interface PageOptions {
  * id; the others by fingerprint. When not everything fits, the page states
  * the part of the ring it lists completely, `[cursor, first fingerprint
  * left out)`, and the next cursor is that end.
+ *
+ * @example
+ * ```ts
+ * import { pageDigest } from "./digest_pages.ts";
+ * import { FingerprintRing } from "./fingerprint_ring.ts";
+ * import { NodeMap } from "./node_map.ts";
+ * import { NodeState } from "./node_state.ts";
+ * import { cborWireSizes } from "./wire_size.ts";
+ * import assert from "node:assert/strict";
+ * const nodes = new NodeMap(500);
+ * const ring = new FingerprintRing();
+ * for (const nodeId of ["a", "b", "c"]) {
+ *   const state = new NodeState({ nodeId, generationId: 1, gossipAdvertiseAddr: "10.0.0.1:1" });
+ *   nodes.add(state);
+ *   ring.add(state);
+ * }
+ * const view = { nodes, ring, sizes: cborWireSizes };
+ * const page = pageDigest(view, new Set(), { budget: 1000, cursor: 0, full: new Set([ring.sorted()[0].key]) });
+ * assert.equal(page.digest.length, 1); // listed with its id
+ * assert.equal(page.compact.length, 2); // listed by fingerprint
+ * ```
  */
 export function pageDigest(
   view: { readonly nodes: NodeMap; readonly ring: FingerprintRing; readonly sizes: WireSizes },
