@@ -104,6 +104,7 @@ export {
   type VersionedValue,
 } from "./src/core/node_state.ts";
 export { GOSSIP_FANOUT, type PeerSets, selectGossipTargets } from "./src/core/peer_selection.ts";
+export type { WireFormat, WireSizes } from "./src/core/wire_format.ts";
 export { openUdpSocket } from "./src/adapters/open.ts";
 export { type Clock, systemClock } from "./src/runtime/clock.ts";
 export {

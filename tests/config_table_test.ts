@@ -28,7 +28,7 @@ const NODE_OWN_SETTINGS: SettingsTable = Object.fromEntries(
 const INTERFACES: ReadonlyArray<[name: string, file: string, table: SettingsTable]> = [
   ["ChitchatConfig", "src/core/config.ts", PROTOCOL_SETTINGS],
   ["FailureDetectorConfig", "src/core/failure_detector.ts", FAILURE_DETECTOR_SETTINGS],
-  ["NodeStateLimits", "src/core/node_state.ts", NODE_STATE_LIMIT_SETTINGS],
+  ["NodeStateLimits", "src/core/node_limits.ts", NODE_STATE_LIMIT_SETTINGS],
   ["NodeConfig", "src/runtime/node_config.ts", NODE_OWN_SETTINGS],
   ["ReceiveLimits", "src/runtime/receive_budget.ts", RECEIVE_LIMIT_SETTINGS],
 ];

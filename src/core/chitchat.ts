@@ -25,6 +25,8 @@ import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
+import type { WireSizes } from "./wire_format.ts";
+import { cborWireSizes } from "./wire_size.ts";
 
 export { LEFT_KEY, MAX_LEAVE_NOTICES } from "./leave.ts";
 export type { MembershipEvent, MemberStatus } from "./membership.ts";
@@ -52,6 +54,8 @@ export interface ChitchatInit {
   readonly now: number;
   /** A source of floats in [0, 1) for peer choice and tie breaks. */
   readonly random: () => number;
+  /** The sizes of the wire format the node speaks, to budget messages with. Default: CBOR's. */
+  readonly sizes?: WireSizes;
 }
 
 /**
@@ -137,6 +141,7 @@ export class Chitchat {
       logger: this.#logger,
       limits: this.config.limits,
       removedNodeMemory: this.config.removedNodeMemory,
+      sizes: init.sizes ?? cborWireSizes,
       onKeyChange: (change) => {
         if (!change.key.startsWith(RESERVED_KEY_PREFIX)) this.#events.push({ type: "keyChanged", ...change });
       },
@@ -148,6 +153,7 @@ export class Chitchat {
       membership: this.#membership,
       fd: this.#fd,
       random: this.#random,
+      sizes: init.sizes ?? cborWireSizes,
       onReset: (node) => {
         this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`, {
           event: "node_reset",

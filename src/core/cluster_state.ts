@@ -2,23 +2,26 @@
  * Every known node's state, and the scuttlebutt reconciliation over them:
  * digests, deltas cut to a byte budget, delta application with the reset rule,
  * and a bounded memory of removed nodes so stale gossip cannot revive them.
- * The algorithm is explained in docs/ALGORITHM.md.
+ * A facade over the node map, the fingerprint ring, the digest pages and the
+ * delta builder; the algorithm is explained in docs/ALGORITHM.md.
  * @module
  */
 
 import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
+import { buildDelta, type SizedDelta } from "./delta_builder.ts";
+import { type DigestPage, fullDigest, pageDigest, partialDigest } from "./digest_pages.ts";
+import { FingerprintRing, inRange, lowerBound } from "./fingerprint_ring.ts";
 import type { Logger } from "./logger.ts";
-import type {
-  CompactDigestEntry,
-  Digest,
-  DigestEntry,
-  DigestRange,
-  KeyValueMutation,
-  NodeDelta,
-  NodeDigest,
-} from "./messages.ts";
-import { type KeyChange, NodeState, type NodeStateLimits, type VersionedValue } from "./node_state.ts";
-import { compactEntrySize, digestEntrySize, MAX_UINT_SIZE, mutationSize, nodeDeltaHeaderSize } from "./wire_size.ts";
+import { NodeMap } from "./node_map.ts";
+import { NodeState, type NodeStateLimits } from "./node_state.ts";
+import { compareStaleness, type StaleNode, staleNode } from "./stale_nodes.ts";
+import type { Digest, DigestEntry, DigestRange, KeyChange, NodeDelta, NodeDigest } from "./types.ts";
+import type { WireSizes } from "./wire_format.ts";
+import { cborWireSizes, MAX_UINT_SIZE } from "./wire_size.ts";
+
+export type { DigestPage } from "./digest_pages.ts";
+export type { SizedDelta } from "./delta_builder.ts";
+export { inRange } from "./fingerprint_ring.ts";
 
 /** Options for {@linkcode ClusterState}. */
 export interface ClusterStateOptions {
@@ -32,16 +35,8 @@ export interface ClusterStateOptions {
   readonly removedNodeMemory?: number;
   /** Called when a node's delta is refused because the replica would exceed its capacity. */
   readonly onRefused?: (node: ChitchatId, reason: string) => void;
-}
-
-/** A delta with the number of bytes it takes on the wire (an upper bound). */
-export interface SizedDelta {
-  /** The node deltas, in the order they were chosen. */
-  readonly delta: NodeDelta[];
-  /** Bytes the delta's items take, excluding the list head. */
-  readonly size: number;
-  /** False when something stale was left out for lack of room. */
-  readonly complete: boolean;
+  /** The sizes digests and deltas are budgeted with: the wire format's. Default: the CBOR format's. */
+  readonly sizes?: WireSizes;
 }
 
 /**
@@ -51,55 +46,6 @@ export interface SizedDelta {
  * speaks for but does not list is unknown to the peer.
  */
 export type DigestScope = "all" | "listed" | DigestRange;
-
-/** One page of this node's digest, as `pageDigest` cuts it. */
-export interface DigestPage {
-  /** Entries sent with the node's id (the `full` keys, and fingerprints that collide here). */
-  readonly digest: DigestEntry[];
-  /** Entries sent by fingerprint. */
-  readonly compact: CompactDigestEntry[];
-  /** Bytes the entries take. */
-  readonly size: number;
-  /** True when every node (but the excluded ones) is listed. */
-  readonly complete: boolean;
-  /** When not complete: the part of the ring listed completely, if any. */
-  readonly range: DigestRange | undefined;
-  /** Where the next page starts on the ring. */
-  readonly cursor: number;
-}
-
-/** True when `fp` lies in the ring range `[start, end)`. */
-export function inRange(fp: number, range: DigestRange): boolean {
-  return range.start < range.end ? fp >= range.start && fp < range.end : fp >= range.start || fp < range.end;
-}
-
-function compareRing(a: NodeState, b: NodeState): number {
-  return a.fingerprint - b.fingerprint || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-}
-
-/** Index of the first state of `ring` whose fingerprint is at least `fp`. */
-function lowerBound(ring: readonly NodeState[], fp: number): number {
-  let lo = 0;
-  let hi = ring.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ring[mid].fingerprint < fp) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-interface StaleNode {
-  readonly key: string;
-  readonly state: NodeState;
-  readonly from: number;
-  readonly unknown: boolean;
-  /** Sent even without entries: the peer does not know the node at all. */
-  readonly intro: boolean;
-  readonly staleCount: number;
-  readonly hasPriority: boolean;
-  readonly tieBreak: number;
-}
 
 /**
  * The cluster as one node sees it.
@@ -119,20 +65,16 @@ interface StaleNode {
  * ```
  */
 export class ClusterState {
-  #nodes = new Map<string, NodeState>();
-  /** Fingerprint -> the node, or null when several known nodes share it. */
-  #byFingerprint = new Map<number, NodeState | null>();
-  /** Nodes sorted by fingerprint (then key), once `#pending` is merged in. */
-  #ring: NodeState[] = [];
-  #pending: NodeState[] = [];
-  #removed = new Map<string, number>();
-  #removedLimit: number;
+  #nodes: NodeMap;
+  #ring = new FingerprintRing();
+  #sizes: WireSizes;
   #options: ClusterStateOptions;
 
   /** Creates an empty cluster view. */
   constructor(options: ClusterStateOptions = {}) {
     this.#options = options;
-    this.#removedLimit = options.removedNodeMemory ?? 500;
+    this.#nodes = new NodeMap(options.removedNodeMemory ?? 500);
+    this.#sizes = options.sizes ?? cborWireSizes;
   }
 
   /** Number of known nodes. */
@@ -157,7 +99,7 @@ export class ClusterState {
 
   /** Every known node state. */
   states(): IterableIterator<NodeState> {
-    return this.#nodes.values();
+    return this.#nodes.states();
   }
 
   /**
@@ -169,21 +111,16 @@ export class ClusterState {
     const key = chitchatIdKey(id);
     const existing = this.#nodes.get(key);
     if (existing !== undefined) return existing;
-    const lastHeartbeat = this.#removed.get(key);
-    if (lastHeartbeat !== undefined) {
-      if (heartbeat === undefined || heartbeat <= lastHeartbeat) return undefined;
-      this.#removed.delete(key);
-    }
+    if (!this.#nodes.admit(key, heartbeat)) return undefined;
+    const options = this.#options;
     const state = new NodeState(id, {
-      logger: this.#options.logger,
-      limits: this.#options.limits,
-      onKeyChange: this.#options.onKeyChange,
-      onRefused: this.#options.onRefused === undefined ? undefined : (reason) => this.#options.onRefused!(id, reason),
+      logger: options.logger,
+      limits: options.limits,
+      onKeyChange: options.onKeyChange,
+      onRefused: options.onRefused === undefined ? undefined : (reason) => options.onRefused!(id, reason),
     });
-    this.#nodes.set(key, state);
-    const fp = state.fingerprint;
-    this.#byFingerprint.set(fp, this.#byFingerprint.has(fp) ? null : state);
-    this.#pending.push(state);
+    this.#nodes.add(state);
+    this.#ring.add(state);
     return state;
   }
 
@@ -194,86 +131,29 @@ export class ClusterState {
    * merely shares its fingerprint.
    */
   resolveCompact(fp: number, check: number): NodeState | undefined {
-    const state = this.#byFingerprint.get(fp);
-    if (state !== null) return state !== undefined && state.check === check ? state : undefined;
-    // Several known nodes share the fingerprint: the check tells them apart.
-    let found: NodeState | undefined;
-    const ring = this.#sortedRing();
-    for (let i = lowerBound(ring, fp); i < ring.length && ring[i].fingerprint === fp; i++) {
-      if (ring[i].check !== check) continue;
-      if (found !== undefined) return undefined;
-      found = ring[i];
-    }
-    return found;
+    return this.#ring.resolve(fp, check);
   }
 
   /** True when several known nodes share the fingerprint `fp`. */
   isAmbiguous(fp: number): boolean {
-    return this.#byFingerprint.get(fp) === null;
-  }
-
-  /** The nodes sorted by fingerprint. */
-  #sortedRing(): NodeState[] {
-    const pending = this.#pending;
-    if (pending.length === 0) return this.#ring;
-    const ring = this.#ring;
-    if (pending.length < 16) {
-      for (const state of pending) {
-        let i = lowerBound(ring, state.fingerprint);
-        while (i < ring.length && compareRing(ring[i], state) < 0) i++;
-        ring.splice(i, 0, state);
-      }
-    } else {
-      for (const state of pending) ring.push(state);
-      ring.sort(compareRing);
-    }
-    this.#pending = [];
-    return ring;
-  }
-
-  #forgetFingerprint(state: NodeState): void {
-    const ring = this.#sortedRing();
-    const fp = state.fingerprint;
-    let i = lowerBound(ring, fp);
-    while (i < ring.length && ring[i] !== state) i++;
-    if (i < ring.length) ring.splice(i, 1);
-    if (this.#byFingerprint.get(fp) !== null) {
-      this.#byFingerprint.delete(fp);
-      return;
-    }
-    const same = [];
-    for (let j = lowerBound(ring, fp); j < ring.length && ring[j].fingerprint === fp; j++) same.push(ring[j]);
-    this.#byFingerprint.set(fp, same.length === 1 ? same[0] : null);
-    if (same.length === 0) this.#byFingerprint.delete(fp);
+    return this.#ring.isAmbiguous(fp);
   }
 
   /** Removes a node, remembering its heartbeat so older gossip cannot recreate it. */
   remove(key: string): NodeState | undefined {
-    const state = this.#nodes.get(key);
-    if (state === undefined) return undefined;
-    this.#nodes.delete(key);
-    this.#forgetFingerprint(state);
-    this.#removed.delete(key);
-    this.#removed.set(key, state.heartbeat);
-    if (this.#removed.size > this.#removedLimit) {
-      this.#removed.delete(this.#removed.keys().next().value as string);
-    }
+    const state = this.#nodes.remove(key);
+    if (state !== undefined) this.#ring.remove(state);
     return state;
   }
 
   /** The heartbeat a removed node had, while it is remembered. */
   removedHeartbeat(key: string): number | undefined {
-    return this.#removed.get(key);
+    return this.#nodes.removedHeartbeat(key);
   }
 
   /** The full digest, leaving out the `excluded` node keys. */
   digest(excluded: ReadonlySet<string>): DigestEntry[] {
-    const entries: DigestEntry[] = [];
-    for (const [key, state] of this.#nodes) {
-      if (excluded.has(key)) continue;
-      entries.push({ id: state.id, ...state.digest() });
-    }
-    return entries;
+    return fullDigest(this.#nodes, excluded);
   }
 
   /**
@@ -286,37 +166,7 @@ export class ClusterState {
     excluded: ReadonlySet<string>,
     options: { budget: number; cursor: number; first?: readonly string[] },
   ): { digest: DigestEntry[]; size: number; complete: boolean; cursor: number } {
-    const digest: DigestEntry[] = [];
-    const taken = new Set<string>();
-    let size = 0;
-    const add = (key: string, state: NodeState): boolean => {
-      const d = state.digest();
-      const entrySize = digestEntrySize(state.id, d.heartbeat, d.lastGcVersion, d.maxVersion);
-      if (size + entrySize > options.budget) return false;
-      size += entrySize;
-      taken.add(key);
-      digest.push({ id: state.id, ...d });
-      return true;
-    };
-    for (const key of options.first ?? []) {
-      const state = this.#nodes.get(key);
-      if (state === undefined || excluded.has(key) || taken.has(key)) continue;
-      if (!add(key, state)) break;
-    }
-    const keys = [...this.#nodes.keys()];
-    const n = keys.length;
-    const start = n === 0 ? 0 : options.cursor % n;
-    let complete = true;
-    let i = 0;
-    for (; i < n; i++) {
-      const key = keys[(start + i) % n];
-      if (taken.has(key) || excluded.has(key)) continue;
-      if (!add(key, this.#nodes.get(key)!)) {
-        complete = false;
-        break;
-      }
-    }
-    return { digest, size, complete, cursor: n === 0 ? 0 : (start + i) % n };
+    return partialDigest(this.#nodes, excluded, { ...options, sizes: this.#sizes });
   }
 
   /**
@@ -339,50 +189,7 @@ export class ClusterState {
       skip?: ReadonlyMap<string, unknown>;
     },
   ): DigestPage {
-    const digest: DigestEntry[] = [];
-    const compact: CompactDigestEntry[] = [];
-    const taken = new Set<string>();
-    const full = options.full;
-    let size = 0;
-    const add = (state: NodeState): boolean => {
-      const hb = state.heartbeat;
-      const gc = state.lastGcVersion;
-      const max = state.maxVersion;
-      const fp = state.fingerprint;
-      if (full?.has(state.key) || this.#byFingerprint.get(fp) === null) {
-        const entrySize = digestEntrySize(state.id, hb, gc, max);
-        if (size + entrySize > options.budget) return false;
-        size += entrySize;
-        digest.push({ id: state.id, heartbeat: hb, lastGcVersion: gc, maxVersion: max });
-      } else {
-        const entry = state.compactDigest();
-        const entrySize = compactEntrySize(entry);
-        if (size + entrySize > options.budget) return false;
-        size += entrySize;
-        compact.push(entry);
-      }
-      return true;
-    };
-    for (const key of options.first ?? []) {
-      const state = this.#nodes.get(key);
-      if (state === undefined || excluded.has(key) || taken.has(key)) continue;
-      if (!add(state)) break;
-      taken.add(key);
-    }
-    const ring = this.#sortedRing();
-    const n = ring.length;
-    const cursor = options.cursor;
-    const start = lowerBound(ring, cursor);
-    for (let i = 0; i < n; i++) {
-      const state = ring[(start + i) % n];
-      if (taken.has(state.key) || excluded.has(state.key) || options.skip?.has(state.key)) continue;
-      if (!add(state)) {
-        const end = state.fingerprint;
-        const range = end === cursor ? undefined : { start: cursor, end };
-        return { digest, compact, size, complete: false, range, cursor: end };
-      }
-    }
-    return { digest, compact, size, complete: true, range: undefined, cursor };
+    return pageDigest({ nodes: this.#nodes, ring: this.#ring, sizes: this.#sizes }, excluded, options);
   }
 
   /**
@@ -434,35 +241,16 @@ export class ClusterState {
   ): SizedDelta {
     const prefixes = options.priorityPrefixes ?? [];
     const excluded = options.excluded;
-    const introduce = options.introduce === true;
+    const judge = { prefixes, introduce: options.introduce === true, random: options.random };
     const stale: StaleNode[] = [];
     const consider = (key: string, state: NodeState): void => {
       if (excluded?.has(key)) return;
-      const theirs = listed.get(key);
-      const theirMax = theirs?.maxVersion ?? 0;
-      const theirGc = theirs?.lastGcVersion ?? 0;
-      const unknown = theirs === undefined || (theirs.heartbeat === 0 && theirMax === 0 && theirGc === 0);
-      const intro = introduce && unknown;
-      if (state.maxVersion <= theirMax && !intro) return;
-      // The peer is part-way through a reset from a node that collected more
-      // tombstones than we did: it would refuse what we hold (NodeState.applyDelta).
-      if (theirMax < theirGc && state.lastGcVersion < theirGc) return;
-      const reset = theirGc < state.lastGcVersion && theirMax < state.lastGcVersion;
-      const from = reset ? 0 : theirMax;
-      stale.push({
-        key,
-        state,
-        from,
-        unknown: from === 0,
-        intro,
-        staleCount: state.staleCount(from),
-        hasPriority: prefixes.length > 0 && hasStalePriorityKey(state, from, prefixes),
-        tieBreak: options.random(),
-      });
+      const node = staleNode(state, listed.get(key), judge);
+      if (node !== undefined) stale.push(node);
     };
     const scope = options.scope;
     if (scope === "all") {
-      for (const [key, state] of this.#nodes) consider(key, state);
+      for (const [key, state] of this.#nodes.entries()) consider(key, state);
     } else {
       for (const key of listed.keys()) {
         const state = this.#nodes.get(key);
@@ -470,7 +258,7 @@ export class ClusterState {
       }
       if (scope !== "listed") {
         // Nodes of the range the peer does not list: it does not know them.
-        const ring = this.#sortedRing();
+        const ring = this.#ring.sorted();
         const n = ring.length;
         const start = lowerBound(ring, scope.start);
         for (let i = 0; i < n; i++) {
@@ -483,7 +271,7 @@ export class ClusterState {
     stale.sort(compareStaleness);
     const first = options.first === undefined ? -1 : stale.findIndex((node) => node.key === options.first);
     if (first > 0) stale.unshift(...stale.splice(first, 1));
-    return buildDelta(stale, options.budget, prefixes);
+    return buildDelta(stale, { budget: options.budget, prefixes, sizes: this.#sizes });
   }
 
   /**
@@ -507,7 +295,7 @@ export class ClusterState {
       const state = this.#nodes.get(key) ??
         this.getOrCreate(
           nodeDelta.id,
-          this.#removed.has(key) ? options.heartbeatOf?.(nodeDelta.id) : undefined,
+          this.#nodes.removedHeartbeat(key) !== undefined ? options.heartbeatOf?.(nodeDelta.id) : undefined,
         );
       if (state === undefined) continue;
       if (state.applyDelta(nodeDelta, options.now) === "reset") resets.push(state.id);
@@ -517,174 +305,8 @@ export class ClusterState {
 
   /** Garbage-collects tombstones older than `graceMs` in every node. */
   collectGarbage(now: number, graceMs: number): void {
-    for (const state of this.#nodes.values()) state.collectGarbage(now, graceMs);
+    for (const state of this.#nodes.states()) state.collectGarbage(now, graceMs);
   }
-}
-
-function hasStalePriorityKey(state: NodeState, from: number, prefixes: readonly string[]): boolean {
-  for (const [key] of state.staleEntries(from)) if (priorityOf(key, prefixes) >= 0) return true;
-  return false;
-}
-
-function compareStaleness(a: StaleNode, b: StaleNode): number {
-  if (a.hasPriority !== b.hasPriority) return a.hasPriority ? -1 : 1;
-  // Nodes the peer has never heard of before nodes it knows without their keys.
-  if (a.intro !== b.intro) return a.intro ? -1 : 1;
-  if (a.unknown !== b.unknown) return a.unknown ? -1 : 1;
-  if (a.unknown && a.state.maxVersion !== b.state.maxVersion) {
-    return a.state.maxVersion - b.state.maxVersion;
-  }
-  if (!a.unknown && a.staleCount !== b.staleCount) return b.staleCount - a.staleCount;
-  return a.tieBreak - b.tieBreak;
-}
-
-/** Index of the first prefix `key` starts with, or -1. */
-function priorityOf(key: string, prefixes: readonly string[]): number {
-  for (let i = 0; i < prefixes.length; i++) if (key.startsWith(prefixes[i])) return i;
-  return -1;
-}
-
-type Entry = [string, VersionedValue];
-
-function toMutation([key, vv]: Entry): KeyValueMutation {
-  return { key, value: vv.value, version: vv.version, status: vv.status };
-}
-
-interface NodePlan {
-  readonly node: StaleNode;
-  /** The node's stale entries, in version order. */
-  readonly entries: Entry[];
-  /** Priority entries taken ahead of their turn. */
-  readonly reserved: Set<Entry>;
-}
-
-/**
- * Fills node deltas in staleness order until the next item would exceed
- * `budget`. First, the priority entries (in prefix order) of every node that
- * has some: all of the first such node's if they leave room for its next
- * in-order entry, then other nodes' within half of the budget, so that a
- * joining node gets every node's priority keys early while ordinary
- * entries still make progress. Then entries go in version order, node by
- * node. A node cut short gets the version of its last in-order entry as max
- * version; reserved entries above it travel as "ahead" mutations the
- * receiver keeps without moving its max version.
- */
-function buildDelta(stale: readonly StaleNode[], budget: number, prefixes: readonly string[]): SizedDelta {
-  let used = 0;
-  const plans: NodePlan[] = [];
-  const planOf = new Map<StaleNode, NodePlan>();
-  const open = (node: StaleNode): NodePlan | undefined => {
-    const state = node.state;
-    const versions = { from: node.from, lastGc: state.lastGcVersion, max: state.maxVersion };
-    // The mutation list head is counted at its largest (a 9-byte count never occurs).
-    const header = nodeDeltaHeaderSize(state.id, versions, 0) - 1 + 5;
-    if (used + header > budget) return undefined;
-    used += header;
-    const plan = { node, entries: [...state.staleEntries(node.from)], reserved: new Set<Entry>() };
-    plans.push(plan);
-    planOf.set(node, plan);
-    return plan;
-  };
-  const entrySize = (entry: Entry): number => mutationSize(entry[0], entry[1].value, entry[1].version);
-  for (const node of stale) {
-    if (!node.hasPriority) break; // they come first
-    const first = plans.length === 0;
-    const limit = first ? budget : Math.floor(budget / 2);
-    if (!first && used >= limit) break;
-    const plan = open(node);
-    if (plan === undefined) break;
-    const max = node.state.maxVersion;
-    const candidates = plan.entries
-      .map((entry) => ({ entry, rank: priorityOf(entry[0], prefixes) }))
-      .filter((c) => c.rank >= 0 && c.entry[1].version <= max)
-      .sort((x, y) => x.rank - y.rank || x.entry[1].version - y.entry[1].version);
-    const order: Entry[] = [];
-    for (const { entry } of candidates) {
-      const size = entrySize(entry);
-      if (used + size > limit) break;
-      used += size;
-      plan.reserved.add(entry);
-      order.push(entry);
-    }
-    if (first) {
-      // Reservations must leave room for the next in-order entry, or the node
-      // would never move forward: give back the least important ones.
-      const next = plan.entries.find((entry) => entry[1].version <= max && !plan.reserved.has(entry));
-      if (next !== undefined) {
-        const nextSize = entrySize(next);
-        while (order.length > 0 && used + nextSize > budget) {
-          const dropped = order.pop()!;
-          plan.reserved.delete(dropped);
-          used -= entrySize(dropped);
-        }
-      }
-    }
-  }
-  // In version order, node by node, until something does not fit.
-  const maxVersions = new Map<NodePlan, number>();
-  let truncatedPlan: NodePlan | undefined;
-  let complete = true;
-  for (const node of stale) {
-    const plan = planOf.get(node) ?? open(node);
-    if (plan === undefined) {
-      complete = false;
-      break;
-    }
-    const state = node.state;
-    let last: number | undefined;
-    let truncated = false;
-    for (const entry of plan.entries) {
-      if (entry[1].version > state.maxVersion) break;
-      if (!plan.reserved.has(entry)) {
-        const size = entrySize(entry);
-        if (used + size > budget) {
-          truncated = true;
-          break;
-        }
-        used += size;
-      }
-      last = entry[1].version;
-    }
-    maxVersions.set(plan, truncated ? (last ?? node.from) : state.maxVersion);
-    if (truncated) {
-      truncatedPlan = plan;
-      complete = false;
-      break;
-    }
-  }
-  const delta: NodeDelta[] = [];
-  for (const plan of plans) {
-    const { node, entries, reserved } = plan;
-    const state = node.state;
-    // Nodes only planned for their priority entries stay at their `from`.
-    const maxVersion = maxVersions.get(plan) ?? node.from;
-    const kept = entries.filter((entry) => entry[1].version <= maxVersion);
-    const ahead = [...reserved].filter((entry) => entry[1].version > maxVersion);
-    if (maxVersion === state.maxVersion && plan !== truncatedPlan) {
-      // Entries we hold above our own max version (received ahead) go along if they fit.
-      for (const entry of entries) {
-        if (entry[1].version <= state.maxVersion) continue;
-        const size = entrySize(entry);
-        if (used + size > budget) break;
-        used += size;
-        ahead.push(entry);
-      }
-    }
-    if (kept.length === 0 && ahead.length === 0 && maxVersion <= node.from && !node.intro) {
-      used -= nodeDeltaHeaderSize(state.id, { from: node.from, lastGc: state.lastGcVersion, max: state.maxVersion }, 0) -
-        1 + 5;
-      continue;
-    }
-    ahead.sort((x, y) => x[1].version - y[1].version);
-    delta.push({
-      id: state.id,
-      fromVersionExcluded: node.from,
-      lastGcVersion: state.lastGcVersion,
-      maxVersion,
-      keyValues: [...kept, ...ahead].map(toMutation),
-    });
-  }
-  return { delta, size: used, complete };
 }
 
 /** Bytes a node delta header may take beyond its id fields, for budget planning. */

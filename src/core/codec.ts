@@ -19,40 +19,21 @@
 
 import { Decoder } from "cbor-x/decode";
 import { Encoder } from "cbor-x/encode";
-import { isIPv4, isIPv6 } from "./address.ts";
-import type { ChitchatId } from "./chitchat_id.ts";
 import type {
   CompactDigestEntry,
   Digest,
   DigestEntry,
   DigestRange,
+  KeyStatus,
   KeyValueMutation,
   Message,
   NodeDelta,
-} from "./messages.ts";
-import type { KeyStatus } from "./node_state.ts";
-import { utf8Length } from "./utf8.ts";
+} from "./types.ts";
+import { MAX_DATAGRAM_SIZE, PROTOCOL_VERSION } from "./wire_constants.ts";
+import { check, chitchatId, fingerprint, name, uint } from "./wire_fields.ts";
 
-/**
- * The protocol version written first in every datagram. Version 2 added the
- * check hash to compact digest entries; a version-1 datagram is refused.
- */
-export const PROTOCOL_VERSION = 2;
-
-/** The largest UDP payload over IPv4, and the default MTU. */
-export const MAX_DATAGRAM_SIZE = 65_507;
-
-/**
- * Bytes a message takes besides its digest items, compact digest items and
- * delta items (heads, tags, flags, a digest range).
- */
-export const MESSAGE_OVERHEAD = 32;
-
-/** Largest fingerprint: they are 32-bit. */
-const MAX_FINGERPRINT = 0xffff_ffff;
-
-/** Longest accepted node id, cluster id or key on the wire, in UTF-8 bytes. */
-export const MAX_WIRE_NAME_BYTES = 1024;
+// Where they were first defined; the wire's constants live in wire_constants.ts.
+export { MAX_DATAGRAM_SIZE, MAX_WIRE_NAME_BYTES, MESSAGE_OVERHEAD, PROTOCOL_VERSION } from "./wire_constants.ts";
 
 /** Deepest array nesting of a message: message, delta list, node delta, mutation list. */
 const MAX_WIRE_DEPTH = 4;
@@ -295,91 +276,6 @@ function flag(value: unknown): boolean {
   return value === 1;
 }
 
-/** Strings of up to this many UTF-16 units cannot exceed the byte limit (3 bytes per unit at most). */
-const SAFE_NAME_UNITS = Math.floor(MAX_WIRE_NAME_BYTES / 3);
-
-function name(value: unknown, what: string): string {
-  if (
-    typeof value !== "string" || value.length === 0 ||
-    (value.length > SAFE_NAME_UNITS && utf8Length(value) > MAX_WIRE_NAME_BYTES)
-  ) {
-    throw new SyntaxError(`Bad ${what}: expected a string of 1 to ${MAX_WIRE_NAME_BYTES} UTF-8 bytes`);
-  }
-  return value;
-}
-
-function uint(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new SyntaxError(`Bad ${what}: ${typeof value === "bigint" ? `${value}n` : String(value)}`);
-  }
-  return value;
-}
-
-const validAddresses = new Set<string>();
-
-function address(value: unknown): string {
-  if (typeof value !== "string") throw new SyntaxError("Bad gossip address: not a string");
-  if (validAddresses.has(value)) return value;
-  if (!isCanonicalIpAddress(value)) throw new SyntaxError(`Bad gossip address ${JSON.stringify(value.slice(0, 80))}`);
-  if (validAddresses.size >= 10_000) validAddresses.clear();
-  validAddresses.add(value);
-  return value;
-}
-
-/** Gossip addresses on the wire are IP literals with a port, as sockets report them. */
-function isCanonicalIpAddress(value: string): boolean {
-  if (value.length > 64) return false;
-  let host: string;
-  let port: string;
-  if (value.startsWith("[")) {
-    const close = value.indexOf("]");
-    if (close < 0 || value[close + 1] !== ":") return false;
-    host = value.slice(1, close);
-    port = value.slice(close + 2);
-    if (!isIPv6(host)) return false;
-  } else {
-    const colon = value.lastIndexOf(":");
-    if (colon < 0) return false;
-    host = value.slice(0, colon);
-    port = value.slice(colon + 1);
-    if (!isIPv4(host)) return false;
-  }
-  return /^\d{1,5}$/.test(port) && Number(port) <= 65535 && String(Number(port)) === port;
-}
-
-/**
- * Decoded ids are interned: the same node always decodes to the same frozen
- * object, so its map key is computed once (see `chitchatIdKey`). Indexed by
- * node id, then matched on generation and address.
- */
-const internedIds = new Map<string, ChitchatId[]>();
-let internedCount = 0;
-const MAX_INTERNED_IDS = 50_000;
-
-function chitchatId(nodeId: unknown, generationId: unknown, addr: unknown): ChitchatId {
-  const id = name(nodeId, "node id");
-  const generation = uint(generationId, "generation id");
-  const gossipAdvertiseAddr = address(addr);
-  let incarnations = internedIds.get(id);
-  if (incarnations !== undefined) {
-    for (const known of incarnations) {
-      if (known.generationId === generation && known.gossipAdvertiseAddr === gossipAdvertiseAddr) return known;
-    }
-  } else {
-    if (internedCount >= MAX_INTERNED_IDS) {
-      internedIds.clear();
-      internedCount = 0;
-    }
-    incarnations = [];
-    internedIds.set(id, incarnations);
-  }
-  if (incarnations.length >= 16) incarnations.shift();
-  else internedCount++;
-  const interned = Object.freeze({ nodeId: id, generationId: generation, gossipAdvertiseAddr });
-  incarnations.push(interned);
-  return interned;
-}
-
 function digestFromWire(value: unknown): Digest {
   if (!Array.isArray(value) || value.length % 6 !== 0) {
     throw new SyntaxError("Bad digest: expected a flat list of 6 items per node");
@@ -396,23 +292,16 @@ function digestFromWire(value: unknown): Digest {
   return digest;
 }
 
-function fingerprint(value: unknown): number {
-  const fp = uint(value, "fingerprint");
-  if (fp > MAX_FINGERPRINT) throw new SyntaxError(`Bad fingerprint: ${fp}`);
-  return fp;
-}
-
 function compactFromWire(value: unknown): CompactDigestEntry[] {
   if (!Array.isArray(value) || value.length % 5 !== 0) {
     throw new SyntaxError("Bad compact digest: expected a flat list of 5 items per node");
   }
   const digest: CompactDigestEntry[] = new Array(value.length / 5);
   for (let i = 0, j = 0; i < value.length; i += 5, j++) {
-    const check = uint(value[i + 1], "check");
-    if (check > MAX_FINGERPRINT) throw new SyntaxError(`Bad check: ${check}`);
+    const checkHash = check(value[i + 1]); // read before the fingerprint, as it always was
     digest[j] = {
       fingerprint: fingerprint(value[i]),
-      check,
+      check: checkHash,
       heartbeat: uint(value[i + 2], "heartbeat"),
       lastGcVersion: uint(value[i + 3], "last GC version"),
       maxVersion: uint(value[i + 4], "max version"),

@@ -33,8 +33,7 @@ import {
   raisedHeartbeatChecks,
   synAckDigestLimits,
 } from "./syn_ack_budget.ts";
-import { MESSAGE_OVERHEAD } from "./codec.ts";
-import { compactEntrySize, digestEntrySize, textSize } from "./wire_size.ts";
+import type { WireSizes } from "./wire_format.ts";
 
 
 /** Bytes of a compact digest entry, to size the share of a Syn that asks about chosen nodes. */
@@ -58,6 +57,8 @@ export interface HandshakeContext {
   readonly membership: Membership;
   readonly fd: FailureDetector;
   readonly random: () => number;
+  /** The wire format's sizes, to budget every message with. */
+  readonly sizes: WireSizes;
   /** Called for each node reset from version 0 by a received delta. */
   readonly onReset: (node: ChitchatId) => void;
 }
@@ -105,7 +106,8 @@ export class Handshake {
    */
   createSyn(excluded: ReadonlySet<string>): SynMessage {
     const { config, state } = this.#ctx;
-    const budget = config.mtu - MESSAGE_OVERHEAD - textSize(config.clusterId);
+    const sizes = this.#ctx.sizes;
+    const budget = config.mtu - sizes.messageOverhead - sizes.textSize(config.clusterId);
     const page = state.pageDigest(excluded, {
       budget,
       cursor: this.#digestCursor,
@@ -165,7 +167,7 @@ export class Handshake {
   answerSyn(syn: SynMessage, now: number, excluded: ReadonlySet<string>): Message {
     const { config, state } = this.#ctx;
     const peer = this.#observe(syn.digest, syn.compactDigest, now, excluded);
-    const room = config.mtu - MESSAGE_OVERHEAD;
+    const room = config.mtu - this.#ctx.sizes.messageOverhead;
     const { needed, fresher } = this.#answerEntries(syn, excluded);
     const digest: DigestEntry[] = [];
     const compact: CompactDigestEntry[] = [];
@@ -234,7 +236,7 @@ export class Handshake {
       const state = this.#ctx.state.get(nodeDelta.id);
       if (state === undefined || peer.has(state.key)) continue;
       const entry = state.compactDigest();
-      const entrySize = compactEntrySize(entry);
+      const entrySize = this.#ctx.sizes.compactEntrySize(entry);
       if (size + entrySize > budget) break;
       size += entrySize;
       compact.push(entry);
@@ -252,25 +254,26 @@ export class Handshake {
     const needed: AnswerEntry[] = [];
     const fresher: AnswerEntry[] = [];
     const cluster = this.#ctx.state;
+    const sizes = this.#ctx.sizes;
     for (const entry of syn.digest) {
       const state = cluster.get(entry.id);
       if (state === undefined || excluded.has(state.key)) continue;
       const ours = { id: entry.id, heartbeat: state.heartbeat, lastGcVersion: state.lastGcVersion, maxVersion: state.maxVersion };
       const list = state.maxVersion < entry.maxVersion ? needed : state.heartbeat > entry.heartbeat ? fresher : undefined;
-      list?.push({ full: ours, size: digestEntrySize(entry.id, ours.heartbeat, ours.lastGcVersion, ours.maxVersion) });
+      list?.push({ full: ours, size: sizes.digestEntrySize(entry.id, ours) });
     }
     for (const entry of syn.compactDigest ?? []) {
       const state = cluster.resolveCompact(entry.fingerprint, entry.check);
       if (state === undefined) {
         const unknown = { fingerprint: entry.fingerprint, check: entry.check, heartbeat: 0, lastGcVersion: 0, maxVersion: 0 };
-        needed.push({ compact: unknown, size: compactEntrySize(unknown) });
+        needed.push({ compact: unknown, size: sizes.compactEntrySize(unknown) });
         continue;
       }
       if (excluded.has(state.key)) continue;
       const list = state.maxVersion < entry.maxVersion ? needed : state.heartbeat > entry.heartbeat ? fresher : undefined;
       if (list === undefined) continue;
       const ours = state.compactDigest();
-      list.push({ compact: ours, size: compactEntrySize(ours) });
+      list.push({ compact: ours, size: sizes.compactEntrySize(ours) });
     }
     return { needed, fresher };
   }
@@ -279,7 +282,7 @@ export class Handshake {
   answerSynAck(synAck: SynAckMessage, now: number, excluded: ReadonlySet<string>): AckMessage {
     const { config, state } = this.#ctx;
     const peer = this.#receive(synAck, now, excluded);
-    const room = config.mtu - MESSAGE_OVERHEAD;
+    const room = config.mtu - this.#ctx.sizes.messageOverhead;
     const { delta, size } = state.computeDeltaFor(peer, {
       budget: room,
       random: this.#ctx.random,
@@ -297,7 +300,7 @@ export class Handshake {
       const theirs = peer.get(raised.key)?.heartbeat ?? 0;
       if (raised.heartbeat <= theirs || excluded.has(raised.key)) continue;
       const entry = raised.compactDigest();
-      const entrySize = compactEntrySize(entry);
+      const entrySize = this.#ctx.sizes.compactEntrySize(entry);
       if (used + entrySize > room) break;
       used += entrySize;
       compact.push(entry);

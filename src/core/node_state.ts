@@ -8,77 +8,16 @@
  */
 
 import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
+import { canTakeAhead, type DeltaStatus, deltaStatus, resetChanges } from "./delta_acceptance.ts";
 import { type Logger, silentLogger } from "./logger.ts";
-import type { CompactDigestEntry, NodeDelta, NodeDigest } from "./messages.ts";
-import { defaultsOf, NODE_STATE_LIMIT_SETTINGS } from "./settings_table.ts";
-import { utf8Length } from "./utf8.ts";
+import { capacityRefusal, checkWrite, DEFAULT_NODE_STATE_LIMITS, type NodeStateLimits } from "./node_limits.ts";
+import type { CompactDigestEntry, KeyChange, NodeDelta, NodeDigest, VersionedValue } from "./types.ts";
+import { VersionedEntries } from "./versioned_entries.ts";
 
-/** `set`: visible; `deleted`: tombstone, invisible; `deleteAfterTtl`: visible until reaped. */
-export type KeyStatus = "set" | "deleted" | "deleteAfterTtl";
-
-/**
- * A value with the owner's version and its deletion status.
- *
- * @example
- * ```ts
- * import type { VersionedValue } from "@scope/chitchat";
- * const v: VersionedValue = { value: "x", version: 1, status: "set", statusSince: undefined };
- * console.assert(v.version === 1);
- * ```
- */
-export interface VersionedValue {
-  /** The value; `""` for a tombstone. */
-  readonly value: string;
-  /** The owner's version of this mutation. */
-  readonly version: number;
-  /** Whether the key is set, deleted or set to expire. */
-  readonly status: KeyStatus;
-  /** Local time (ms) the tombstone or TTL started; `undefined` when `status` is `set`. */
-  readonly statusSince: number | undefined;
-}
-
-/**
- * A change of a key, as reported to key-change listeners.
- *
- * @example
- * ```ts
- * import type { KeyChange } from "@scope/chitchat";
- * const change: KeyChange = {
- *   node: { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" },
- *   key: "role", value: "indexer", version: 3, deleted: false,
- * };
- * console.assert(!change.deleted);
- * ```
- */
-export interface KeyChange {
-  /** The node owning the key. */
-  readonly node: ChitchatId;
-  /** The full key. */
-  readonly key: string;
-  /** The new value; `undefined` when the key became invisible. */
-  readonly value: string | undefined;
-  /** The version of the change (for a reaped TTL key, the version it had). */
-  readonly version: number;
-  /** True when the key was deleted or reaped. */
-  readonly deleted: boolean;
-}
-
-/**
- * Size limits a node state enforces on its owner's writes. The defaults,
- * ranges and descriptions come from `NODE_STATE_LIMIT_SETTINGS`
- * (settings_table.ts); a test keeps this JSDoc equal to them.
- */
-export interface NodeStateLimits {
-  /** Largest key, in UTF-8 bytes. Default: 256 bytes. */
-  readonly maxKeyBytes: number;
-  /** Largest value, in UTF-8 bytes. Default: 32 768 bytes (32 KiB), or what the MTU leaves. */
-  readonly maxValueBytes: number;
-  /** Largest number of visible keys a node may hold (tombstones are not counted). Default: 10 000. */
-  readonly maxKeys: number;
-}
-
-/** The defaults listed on {@linkcode NodeStateLimits}: 256-byte keys, 32 KiB values, 10 000 keys. */
-export const DEFAULT_NODE_STATE_LIMITS: NodeStateLimits = defaultsOf(NODE_STATE_LIMIT_SETTINGS);
+// Where they were first defined.
+export type { KeyChange, KeyStatus, VersionedValue } from "./types.ts";
+export { DEFAULT_NODE_STATE_LIMITS, type NodeStateLimits, REPLICA_ENTRY_FACTOR } from "./node_limits.ts";
+export type { DeltaStatus } from "./delta_acceptance.ts";
 
 /** Options for {@linkcode NodeState}. */
 export interface NodeStateOptions {
@@ -95,16 +34,6 @@ export interface NodeStateOptions {
   /** Called when a delta is refused because it would exceed the replica's capacity. */
   readonly onRefused?: (reason: string) => void;
 }
-
-/**
- * A replica holds at most this many times `limits.maxKeys` entries, tombstones
- * included: owners churning TTL keys keep tombstones for the grace period,
- * so this is a memory bound, far above what a well-behaved owner reaches.
- */
-export const REPLICA_ENTRY_FACTOR = 16;
-
-/** What `applyDelta` did with a node delta. */
-export type DeltaStatus = "rejected" | "applied" | "reset";
 
 /**
  * The key-value state of one node, with its heartbeat and versions.
@@ -131,12 +60,7 @@ export class NodeState {
   readonly fingerprint: number;
   /** The node's check hash (`chitchatIdCheck(id)`). */
   readonly check: number;
-  #kvs = new Map<string, VersionedValue>();
-  /** True while the map's insertion order is increasing version order. */
-  #ordered = true;
-  #lastWrittenVersion = 0;
-  /** A lower bound of the `statusSince` of stored tombstones and TTL keys. */
-  #earliestExpiry = Infinity;
+  #entries = new VersionedEntries();
   #heartbeat = 0;
   #maxVersion = 0;
   #lastGcVersion = 0;
@@ -144,8 +68,6 @@ export class NodeState {
   #limits: NodeStateLimits;
   #onKeyChange: ((change: KeyChange) => void) | undefined;
   #onRefused: ((reason: string) => void) | undefined;
-  /** Visible keys (entries that are not tombstones). */
-  #visible = 0;
   /** While a reset is applied: key changes are held back and compared at the end. */
   #muted = false;
 
@@ -178,52 +100,40 @@ export class NodeState {
 
   /** Number of visible keys (tombstones excluded). */
   get keyCount(): number {
-    return this.#visible;
+    return this.#entries.visible;
   }
 
   /** Number of stored entries, tombstones included. */
   get entryCount(): number {
-    return this.#kvs.size;
+    return this.#entries.size;
   }
 
   /** The visible value of `key`, or `undefined` when absent or deleted. */
   get(key: string): string | undefined {
-    const vv = this.#kvs.get(key);
+    const vv = this.#entries.get(key);
     return vv === undefined || vv.status === "deleted" ? undefined : vv.value;
   }
 
   /** The stored versioned value of `key`, tombstones included. */
   getVersioned(key: string): VersionedValue | undefined {
-    return this.#kvs.get(key);
+    return this.#entries.get(key);
   }
 
   /** Visible `[key, value]` pairs, in version order. */
   *entries(): IterableIterator<[string, string]> {
-    this.#restoreOrder();
-    for (const [key, vv] of this.#kvs) if (vv.status !== "deleted") yield [key, vv.value];
+    for (const [key, vv] of this.#entries.inOrder()) if (vv.status !== "deleted") yield [key, vv.value];
   }
 
   /** Visible `[key, value]` pairs whose key starts with `prefix`. */
   *entriesWithPrefix(prefix: string): IterableIterator<[string, string]> {
-    this.#restoreOrder();
-    for (const [key, vv] of this.#kvs) {
+    for (const [key, vv] of this.#entries.inOrder()) {
       if (vv.status !== "deleted" && key.startsWith(prefix)) yield [key, vv.value];
     }
   }
 
   /** Every stored entry, tombstones included, in increasing version order. */
   versionedEntries(): IterableIterator<[string, VersionedValue]> {
-    this.#restoreOrder();
-    return this.#kvs.entries();
-  }
-
-  /** Re-sorts the map by version after an out-of-order (priority) write. */
-  #restoreOrder(): void {
-    if (this.#ordered) return;
-    const sorted = [...this.#kvs].sort((a, b) => a[1].version - b[1].version);
-    this.#kvs = new Map(sorted);
-    this.#ordered = true;
-    this.#lastWrittenVersion = sorted.length === 0 ? 0 : sorted[sorted.length - 1][1].version;
+    return this.#entries.inOrder();
   }
 
   /** This node's compact digest entry (by fingerprint and check). */
@@ -251,7 +161,7 @@ export class NodeState {
    * this value, in which case nothing changes.
    */
   set(key: string, value: string): boolean {
-    const previous = this.#kvs.get(key);
+    const previous = this.#entries.get(key);
     if (previous?.status === "set" && previous.value === value) return false;
     this.#checkWrite(key, value, previous === undefined || previous.status === "deleted");
     this.#write(key, { value, version: this.#maxVersion + 1, status: "set", statusSince: undefined });
@@ -263,7 +173,7 @@ export class NodeState {
    * passed since `now` (owner only). Visible until then.
    */
   setWithTtl(key: string, value: string, now: number): boolean {
-    const previous = this.#kvs.get(key);
+    const previous = this.#entries.get(key);
     if (previous?.status === "deleteAfterTtl" && previous.value === value) return false;
     this.#checkWrite(key, value, previous === undefined || previous.status === "deleted");
     this.#write(key, {
@@ -282,7 +192,7 @@ export class NodeState {
    * changes nothing, logs a warning and returns false.
    */
   delete(key: string, now: number): boolean {
-    const previous = this.#kvs.get(key);
+    const previous = this.#entries.get(key);
     if (previous === undefined) {
       this.#logger.warn(`Key "${key}" does not exist on node ${this.id.nodeId}; nothing deleted`);
       return false;
@@ -298,7 +208,7 @@ export class NodeState {
    * A missing or deleted key changes nothing and logs a warning.
    */
   deleteAfterTtl(key: string, now: number): boolean {
-    const previous = this.#kvs.get(key);
+    const previous = this.#entries.get(key);
     if (previous === undefined || previous.status === "deleted") {
       this.#logger.warn(`Key "${key}" does not exist on node ${this.id.nodeId}; nothing scheduled`);
       return false;
@@ -336,19 +246,13 @@ export class NodeState {
    * Entries with a version above `floorVersion`, tombstones included, in
    * increasing version order.
    */
-  *staleEntries(floorVersion: number): IterableIterator<[string, VersionedValue]> {
-    if (floorVersion >= this.#lastWrittenVersion && this.#ordered) return;
-    this.#restoreOrder();
-    for (const entry of this.#kvs) if (entry[1].version > floorVersion) yield entry;
+  staleEntries(floorVersion: number): IterableIterator<[string, VersionedValue]> {
+    return this.#entries.stale(floorVersion);
   }
 
   /** Number of entries with a version above `floorVersion`. */
   staleCount(floorVersion: number): number {
-    if (this.#ordered && floorVersion >= this.#lastWrittenVersion) return 0;
-    if (floorVersion === 0) return this.#kvs.size;
-    let count = 0;
-    for (const vv of this.#kvs.values()) if (vv.version > floorVersion) count++;
-    return count;
+    return this.#entries.staleCount(floorVersion);
   }
 
   /**
@@ -357,23 +261,13 @@ export class NodeState {
    * number of entries removed.
    */
   collectGarbage(now: number, graceMs: number): number {
-    if (this.#earliestExpiry + graceMs > now) return 0;
     let removed = 0;
-    let earliest = Infinity;
-    for (const [key, vv] of this.#kvs) {
-      if (vv.statusSince === undefined) continue;
-      if (vv.statusSince + graceMs > now || vv.version > this.#maxVersion) {
-        if (vv.statusSince < earliest) earliest = vv.statusSince;
-        continue;
-      }
-      // (An entry received ahead of its turn waits until maxVersion covers it.)
-      this.#kvs.delete(key);
-      if (vv.status !== "deleted") this.#visible--;
+    // (An entry received ahead of its turn waits until maxVersion covers it.)
+    for (const [key, vv] of this.#entries.collect(now, graceMs, this.#maxVersion)) {
       removed++;
       if (vv.version > this.#lastGcVersion) this.#lastGcVersion = vv.version;
       if (vv.status === "deleteAfterTtl") this.#emit(key, undefined, vv.version);
     }
-    this.#earliestExpiry = earliest;
     return removed;
   }
 
@@ -387,20 +281,15 @@ export class NodeState {
    * otherwise rejected as not new.
    */
   applyDelta(delta: NodeDelta, now: number): DeltaStatus {
-    const status = this.#deltaStatus(delta);
+    const status = deltaStatus(this, delta);
     if (status === "rejected") {
-      if (this.#canTakeAhead(delta)) this.#applyAhead(delta, now);
+      if (canTakeAhead(this, delta)) this.#applyAhead(delta, now);
       return status;
     }
     if (this.#overCapacity(delta, status === "reset" ? 0 : this.#maxVersion, status === "reset")) return "rejected";
-    let before: Map<string, VersionedValue> | undefined;
+    let before: ReadonlyMap<string, VersionedValue> | undefined;
     if (status === "reset") {
-      before = this.#kvs;
-      this.#kvs = new Map();
-      this.#visible = 0;
-      this.#ordered = true;
-      this.#lastWrittenVersion = 0;
-      this.#earliestExpiry = Infinity;
+      before = this.#entries.wipe();
       this.#maxVersion = 0;
       this.#lastGcVersion = delta.lastGcVersion;
       this.#muted = true;
@@ -427,16 +316,7 @@ export class NodeState {
    */
   #emitResetChanges(before: ReadonlyMap<string, VersionedValue>): void {
     if (this.#onKeyChange === undefined) return;
-    for (const [key, old] of before) {
-      if (old.status === "deleted") continue;
-      const now = this.#kvs.get(key);
-      if (now === undefined || now.status === "deleted") this.#emit(key, undefined, old.version);
-    }
-    for (const [key, vv] of this.#kvs) {
-      if (vv.status === "deleted") continue;
-      const old = before.get(key);
-      if (old === undefined || old.status === "deleted" || old.value !== vv.value) this.#emit(key, vv.value, vv.version);
-    }
+    for (const [key, value, version] of resetChanges(before, this.#entries.asWritten())) this.#emit(key, value, version);
   }
 
   /** Keeps the mutations of `delta` above both its max version and ours. */
@@ -450,7 +330,7 @@ export class NodeState {
   }
 
   #isNewer(key: string, version: number): boolean {
-    const stored = this.#kvs.get(key);
+    const stored = this.#entries.get(key);
     return stored === undefined || stored.version < version;
   }
 
@@ -464,100 +344,29 @@ export class NodeState {
   }
 
   /**
-   * True (and reported) when applying the mutations of `delta` above `floor`
-   * would leave this replica more than twice `limits.maxKeys` visible keys
-   * (the owner holds at most `maxKeys`; a replica may briefly hold keys whose
-   * deletion is still on its way), or more than `REPLICA_ENTRY_FACTOR` times
-   * `maxKeys` entries with tombstones. Such a delta is refused whole: only an
-   * owner with other limits, or a forged one, sends it.
+   * True (and reported) when the replica refuses the mutations of `delta`
+   * above `floor` for lack of capacity (see `capacityRefusal`).
    */
   #overCapacity(delta: NodeDelta, floor: number, wiped: boolean): boolean {
-    const maxVisible = 2 * this.#limits.maxKeys;
-    const maxEntries = REPLICA_ENTRY_FACTOR * this.#limits.maxKeys;
-    let entries = wiped ? 0 : this.#kvs.size;
-    let visible = wiped ? 0 : this.#visible;
-    if (visible + delta.keyValues.length <= maxVisible && entries + delta.keyValues.length <= maxEntries) return false;
-    for (const kv of delta.keyValues) {
-      if (kv.version <= floor) continue;
-      const stored = wiped ? undefined : this.#kvs.get(kv.key);
-      if (stored === undefined) entries++;
-      const wasVisible = stored !== undefined && stored.status !== "deleted";
-      const isVisible = kv.status !== "deleted";
-      if (isVisible && !wasVisible) visible++;
-      else if (!isVisible && wasVisible) visible--;
-    }
-    if (visible <= maxVisible && entries <= maxEntries) return false;
-    const size = visible > maxVisible ? visible : entries;
-    const capacity = visible > maxVisible ? maxVisible : maxEntries;
-    const what = visible > maxVisible ? "visible keys" : "entries";
-    const factor = visible > maxVisible ? "twice" : `${REPLICA_ENTRY_FACTOR} times`;
-    const reason = `it would hold ${size} ${what}, more than ${capacity} (${factor} limits.maxKeys)`;
+    const stored = wiped ? undefined : this.#entries.asWritten();
+    const reason = capacityRefusal(this.#limits, { delta, floor, stored, visible: this.#entries.visible });
+    if (reason === undefined) return false;
     if (this.#onRefused !== undefined) this.#onRefused(reason);
     else this.#logger.warn(`Ignored a delta for node ${this.id.nodeId}: ${reason}`);
     return true;
   }
 
-  #deltaStatus(delta: NodeDelta): DeltaStatus {
-    if (delta.fromVersionExcluded > this.#maxVersion) return "rejected";
-    const compatible = delta.lastGcVersion <= this.#lastGcVersion ||
-      delta.lastGcVersion <= this.#maxVersion;
-    if (!compatible) return delta.fromVersionExcluded === 0 ? "reset" : "rejected";
-    if (this.#untrusted(delta)) return "rejected";
-    return this.#maxVersion < delta.maxVersion ? "applied" : "rejected";
-  }
-
-  /**
-   * True while this replica is part-way through a reset (its `lastGcVersion`
-   * is above its `maxVersion`: a reset delta was cut short) and `delta` comes
-   * from a sender that has collected fewer tombstones. Such a sender may still
-   * hold a key the owner deleted, at a version between our two marks, whose
-   * tombstone is gone everywhere: taking it would bring the key back for
-   * good. Only a sender that collected at least as much can fill that gap.
-   */
-  #untrusted(delta: NodeDelta): boolean {
-    return this.#maxVersion < this.#lastGcVersion && delta.lastGcVersion < this.#lastGcVersion;
-  }
-
-  /** Entries ahead are taken from a delta that is merely not new, never from an unusable one. */
-  #canTakeAhead(delta: NodeDelta): boolean {
-    if (delta.fromVersionExcluded > this.#maxVersion || this.#untrusted(delta)) return false;
-    return delta.lastGcVersion <= this.#lastGcVersion || delta.lastGcVersion <= this.#maxVersion;
-  }
-
   /** `isNew`: the key is not visible now (absent or a tombstone). */
   #checkWrite(key: string, value: string, isNew: boolean): void {
-    const limits = this.#limits;
-    if (typeof key !== "string" || key.length === 0) {
-      throw new TypeError(`Key must be a non-empty string, got ${JSON.stringify(key)}`);
-    }
-    if (typeof value !== "string") {
-      throw new TypeError(`Value for key "${key}" must be a string, got ${typeof value}`);
-    }
-    const keyBytes = utf8Length(key);
-    if (keyBytes > limits.maxKeyBytes) {
-      throw new RangeError(
-        `Key "${key.slice(0, 64)}" is too long (${keyBytes} bytes, maximum ${limits.maxKeyBytes})`,
-      );
-    }
-    const valueBytes = utf8Length(value);
-    if (valueBytes > limits.maxValueBytes) {
-      throw new RangeError(
-        `Value for key "${key}" is too large (${valueBytes} bytes, maximum ${limits.maxValueBytes})`,
-      );
-    }
-    if (isNew && this.#visible >= limits.maxKeys) {
-      throw new RangeError(
-        `Node ${this.id.nodeId} already holds ${this.#visible} keys (maximum ${limits.maxKeys}); ` +
-          `cannot add "${key}"`,
-      );
-    }
-    const maxEntries = REPLICA_ENTRY_FACTOR * limits.maxKeys;
-    if (!this.#kvs.has(key) && this.#kvs.size >= maxEntries) {
-      throw new RangeError(
-        `Node ${this.id.nodeId} holds ${this.#kvs.size} entries with tombstones not yet collected ` +
-          `(maximum ${maxEntries}, ${REPLICA_ENTRY_FACTOR} times limits.maxKeys); cannot add "${key}"`,
-      );
-    }
+    checkWrite(this.#limits, {
+      nodeId: this.id.nodeId,
+      key,
+      value,
+      isNew,
+      stored: this.#entries.has(key),
+      visible: this.#entries.visible,
+      entries: this.#entries.size,
+    });
   }
 
   /**
@@ -565,15 +374,8 @@ export class NodeState {
    * raise `maxVersion`; received ones leave that to `applyDelta`.
    */
   #write(key: string, vv: VersionedValue, raiseMax = true): void {
-    const previous = this.#kvs.get(key);
-    if (previous !== undefined && previous.status !== "deleted") this.#visible--;
-    if (vv.status !== "deleted") this.#visible++;
-    this.#kvs.delete(key);
-    this.#kvs.set(key, vv);
-    if (vv.version < this.#lastWrittenVersion) this.#ordered = false;
-    else this.#lastWrittenVersion = vv.version;
+    this.#entries.write(key, vv);
     if (raiseMax && vv.version > this.#maxVersion) this.#maxVersion = vv.version;
-    if (vv.statusSince !== undefined && vv.statusSince < this.#earliestExpiry) this.#earliestExpiry = vv.statusSince;
     this.#emit(key, vv.status === "deleted" ? undefined : vv.value, vv.version);
   }
 

@@ -1,13 +1,17 @@
 /**
  * Exact CBOR sizes of the wire items, so deltas and digests are cut to the
  * datagram budget while they are built instead of by trial encoding. The
- * codec test checks these figures against the bytes cbor-x writes.
+ * codec test checks these figures against the bytes cbor-x writes. Bundled
+ * as {@linkcode cborWireSizes}, the sizes the core budgets with by default;
+ * nothing here loads cbor-x.
  * @module
  */
 
 import type { ChitchatId } from "./chitchat_id.ts";
-import type { CompactDigestEntry } from "./messages.ts";
+import type { CompactDigestEntry } from "./types.ts";
 import { utf8Length } from "./utf8.ts";
+import { MESSAGE_OVERHEAD } from "./wire_constants.ts";
+import type { WireSizes } from "./wire_format.ts";
 
 /** Size of a CBOR head (major type + argument) carrying `n`. */
 export function headSize(n: number): number {
@@ -70,3 +74,32 @@ export function nodeDeltaHeaderSize(
 
 /** Worst-case size of the 9-byte integer fields of a node delta header, used for budgets. */
 export const MAX_UINT_SIZE = 9;
+
+/** The largest list length the codec writes: its head takes 5 bytes (a 9-byte head never occurs). */
+const MAX_LIST_ITEMS = 0xffff_ffff;
+
+/**
+ * The CBOR format's sizes, as {@linkcode WireSizes}: what the core budgets
+ * with unless a node is given another wire format.
+ *
+ * @example
+ * ```ts
+ * import { cborWireSizes, mutationSize } from "./wire_size.ts";
+ * import assert from "node:assert/strict";
+ * const size = cborWireSizes.mutationSize("role", { value: "indexer", version: 3, status: "set" });
+ * assert.equal(size, mutationSize("role", "indexer", 3));
+ * ```
+ */
+export const cborWireSizes: WireSizes = {
+  messageOverhead: MESSAGE_OVERHEAD,
+  textSize,
+  digestEntrySize: (id, digest) => digestEntrySize(id, digest.heartbeat, digest.lastGcVersion, digest.maxVersion),
+  compactEntrySize,
+  mutationSize: (key, value) => mutationSize(key, value.value, value.version),
+  nodeDeltaHeaderSize: (header) =>
+    nodeDeltaHeaderSize(
+      header.id,
+      { from: header.fromVersionExcluded, lastGc: header.lastGcVersion, max: header.maxVersion },
+      MAX_LIST_ITEMS,
+    ),
+};

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { PROTOCOL_VERSION } from "../core/codec.ts";
+import { PROTOCOL_VERSION } from "../core/wire_constants.ts";
 
 /** First byte of every sealed datagram (format 1). */
 export const SEALED_FORMAT_MARKER = 0xc7;

@@ -56,8 +56,6 @@ export interface NodeConfig extends Omit<ChitchatConfig, "id" | "clusterId"> {
    * names are re-resolved every `seedRefreshIntervalMs`. Default: none.
    */
   readonly seeds?: readonly string[];
-  /** Time between gossip rounds. Default: 1000 ms. */
-  readonly gossipIntervalMs?: number;
   /** Time between DNS resolutions of named seeds. Default: 60 000 ms (1 min). */
   readonly seedRefreshIntervalMs?: number;
   /** Longest wait for peers to take a graceful leave. Default: the gossip interval, within 500 ms to 2 s. */
