@@ -33,7 +33,9 @@ const LOOKUP_FAILURES = new Set([
  * ```
  */
 export function errorCode(error: unknown): unknown {
-  return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof error === "object" && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
 }
 
 /**

@@ -34,7 +34,10 @@ interface BunNamespace {
 }
 
 /** Binds with `Bun.udpSocket`; `send` returning false (backpressure) waits for `drain`. */
-async function bind({ hostname, port }: SocketAddress, receive: Receive): Promise<DatagramTransport> {
+async function bind(
+  { hostname, port }: SocketAddress,
+  receive: Receive,
+): Promise<DatagramTransport> {
   const bun = (globalThis as { Bun?: BunNamespace }).Bun;
   if (bun === undefined) {
     throw new TypeError("The Bun adapter needs the Bun runtime; globalThis.Bun is missing");

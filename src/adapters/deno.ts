@@ -15,12 +15,10 @@ export type { DatagramHandler, Socket } from "../runtime/socket.ts";
 /** Larger than any UDP payload (65 507 bytes over IPv4, 65 527 over IPv6): receives never truncate. */
 const MAX_DATAGRAM = 65_536;
 
+const UNSTABLE_NET = 'run with --unstable-net or add "unstable": ["net"] to deno.json';
+
 /** The part of `Deno.NetAddr` used here. */
-interface DenoNetAddr {
-  transport: "udp";
-  hostname: string;
-  port: number;
-}
+type DenoNetAddr = { transport: "udp"; hostname: string; port: number };
 
 /** The part of `Deno.DatagramConn` used here. */
 interface DenoDatagramConn {
@@ -30,33 +28,25 @@ interface DenoDatagramConn {
   close(): void;
 }
 
-type ErrorClass = new (...args: never[]) => Error;
-
 /** The part of the `Deno` namespace used here, typed structurally so any checker accepts the file. */
 interface DenoNamespace {
   listenDatagram?: (options: DenoNetAddr) => DenoDatagramConn;
-  errors:
-    & Record<"BadResource" | "Interrupted" | "ConnectionReset", ErrorClass>
-    & Partial<Record<"NotCapable", ErrorClass>>;
-}
-
-function denoNamespace(): DenoNamespace | undefined {
-  return (globalThis as { Deno?: DenoNamespace }).Deno;
+  errors: Record<"BadResource" | "Interrupted" | "ConnectionReset", new () => Error>;
 }
 
 /** Binds with `Deno.listenDatagram` and pulls datagrams into `receive` until closed. */
 function bind(at: { hostname: string; port: number }, receive: Receive): DatagramTransport {
-  const deno = denoNamespace();
+  const deno = (globalThis as { Deno?: DenoNamespace }).Deno;
   if (deno === undefined) {
     throw new TypeError("The Deno adapter needs the Deno runtime; globalThis.Deno is missing");
   }
   if (typeof deno.listenDatagram !== "function") {
     throw new TypeError(
-      `Cannot bind ${formatAddress(at)}: Deno.listenDatagram is unavailable; run with --unstable-net or add "unstable": ["net"] to deno.json`,
+      `Cannot bind ${formatAddress(at)}: Deno.listenDatagram is unavailable; ${UNSTABLE_NET}`,
     );
   }
   const conn = deno.listenDatagram({ transport: "udp", ...at });
-  const { errors } = deno;
+  const { BadResource, ConnectionReset, Interrupted } = deno.errors;
   let closed = false;
   const pull = async (): Promise<void> => {
     const buffer = new Uint8Array(MAX_DATAGRAM);
@@ -65,9 +55,9 @@ function bind(at: { hostname: string; port: number }, receive: Receive): Datagra
       try {
         [data, from] = await conn.receive(buffer);
       } catch (error) {
-        if (closed || error instanceof errors.BadResource || error instanceof errors.Interrupted) return;
+        if (closed || error instanceof BadResource || error instanceof Interrupted) return;
         // Windows reports an ICMP "port unreachable" for an earlier send on the next receive.
-        if (error instanceof errors.ConnectionReset) continue;
+        if (error instanceof ConnectionReset) continue;
         throw error;
       }
       // The buffer is reused, so the socket gets its own copy of exactly the datagram.
@@ -75,7 +65,11 @@ function bind(at: { hostname: string; port: number }, receive: Receive): Datagra
     }
   };
   // Rethrown outside any promise chain, so an unexpected failure is reported, not swallowed.
-  const loop = pull().catch((error) => queueMicrotask(() => { throw error; }));
+  const loop = pull().catch((error) =>
+    queueMicrotask(() => {
+      throw error;
+    })
+  );
   return {
     address: conn.addr,
     send: (data, hostname, port) => conn.send(data, { transport: "udp", hostname, port }),
@@ -89,17 +83,15 @@ function bind(at: { hostname: string; port: number }, receive: Receive): Datagra
 
 /**
  * Binds a UDP socket on Deno. `addr` is `host:port` or `{ hostname, port }`;
- * port 0 takes a free port, which {@linkcode Socket.localAddr} then reports.
- * A host name such as `localhost` is resolved by Deno and `localAddr` shows
- * the literal bound. Sending to a host name resolves it (through `node:dns`,
- * loaded on first use) with the socket's address family.
+ * port 0 takes a free port and a host name such as `localhost` is resolved
+ * by Deno: {@linkcode Socket.localAddr} reports the literal and port bound.
+ * Sending to a host name resolves it (`node:dns`, loaded on first use) with
+ * the socket's address family.
  *
  * Rejects with `AddressInUseError` when the address is taken, `TypeError`
  * when it is malformed or `Deno.listenDatagram` is unavailable (run with
- * `--unstable-net`), Deno's `NotCapable` without `--allow-net`, and a
- * `BindError` naming the address (Deno's error as its `cause`) when it
- * cannot be bound otherwise: not an address of this machine, a host name
- * that does not resolve.
+ * `--unstable-net`), Deno's `NotCapable` without `--allow-net`, else a
+ * `BindError` naming the address and the reason (Deno's error as `cause`).
  *
  * @example Two sockets on loopback
  * ```ts
@@ -115,7 +107,7 @@ function bind(at: { hostname: string; port: number }, receive: Receive): Datagra
  * ```
  */
 export function openDenoUdpSocket(addr: AddressInput): Promise<Socket> {
-  const notCapable = denoNamespace()?.errors.NotCapable;
-  const rethrow = (error: unknown): boolean => notCapable !== undefined && error instanceof notCapable;
-  return openTransportSocket(addr, bind, { rethrow });
+  // A missing permission is Deno's own error (`Deno.errors.NotCapable`), not a bind failure.
+  const notCapable = (error: unknown) => error instanceof Error && error.name === "NotCapable";
+  return openTransportSocket(addr, bind, { rethrow: notCapable });
 }

@@ -7,7 +7,12 @@
 import { createSocket, type RemoteInfo, type Socket as DgramSocket } from "node:dgram";
 import type { AddressInput, SocketAddress } from "../core/address.ts";
 import type { Socket } from "../runtime/socket.ts";
-import { type DatagramTransport, openTransportSocket, type Receive, resolveHost } from "./udp_socket.ts";
+import {
+  type DatagramTransport,
+  openTransportSocket,
+  type Receive,
+  resolveHost,
+} from "./udp_socket.ts";
 
 // The types the opener's signature names, so this entry point documents on its own.
 export type { AddressInput, SocketAddress } from "../core/address.ts";
@@ -25,7 +30,10 @@ function listen(dgram: DgramSocket, address: string, port: number): Promise<void
 }
 
 /** Looks a host name up first, to bind a `udp4` or `udp6` socket after its family. */
-async function bind({ hostname, port }: SocketAddress, receive: Receive): Promise<DatagramTransport> {
+async function bind(
+  { hostname, port }: SocketAddress,
+  receive: Receive,
+): Promise<DatagramTransport> {
   const { address, family } = await resolveHost(hostname);
   const dgram = createSocket(family === 6 ? "udp6" : "udp4");
   try {
@@ -38,7 +46,10 @@ async function bind({ hostname, port }: SocketAddress, receive: Receive): Promis
     }
     throw error;
   }
-  dgram.on("message", (data: Uint8Array, from: RemoteInfo) => receive(data, from.address, from.port));
+  dgram.on(
+    "message",
+    (data: Uint8Array, from: RemoteInfo) => receive(data, from.address, from.port),
+  );
   // Receive errors after binding are not fatal for a gossip socket: without a
   // listener Node would throw them as uncaught exceptions.
   dgram.on("error", () => {});

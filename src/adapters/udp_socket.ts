@@ -6,7 +6,14 @@
  * @module
  */
 
-import { type AddressInput, formatAddress, isIPv4, isIPv6, parseAddress, type SocketAddress } from "../core/address.ts";
+import {
+  type AddressInput,
+  formatAddress,
+  isIPv4,
+  isIPv6,
+  parseAddress,
+  type SocketAddress,
+} from "../core/address.ts";
 import type { DatagramHandler, Socket } from "../runtime/socket.ts";
 import { bindError, errorCode } from "./bind_error.ts";
 
