@@ -24,6 +24,10 @@
  * @module
  */
 
+import { openUdpSocket } from "./src/adapters/open.ts";
+import { type ChitchatNode, spawnNode } from "./src/runtime/node.ts";
+import type { NodeConfig } from "./src/runtime/node_config.ts";
+
 export { type AddressInput, formatAddress, normalizeAddress, parseAddress, type SocketAddress } from "./src/core/address.ts";
 export {
   Chitchat,
@@ -122,7 +126,6 @@ export {
   type KeyChangedEvent,
   type NodeStats,
   type ShutdownOptions,
-  spawnChitchat,
 } from "./src/runtime/node.ts";
 export {
   CLUSTER_KEY_BYTES,
@@ -143,3 +146,25 @@ export {
   type Socket,
   type SocketOpener,
 } from "./src/runtime/socket.ts";
+
+/**
+ * Starts a node: binds its socket, then gossips every interval until
+ * `shutdown()`. Without a `socket` in the config it binds `listenAddr` with
+ * {@linkcode openUdpSocket}, the UDP adapter of the runtime it runs on.
+ * Refuses an invalid config with a `TypeError` naming the field, a taken
+ * address with `AddressInUseError`, and an address it cannot bind otherwise
+ * with `BindError`. Without a `logger`, warnings and errors go to the console
+ * (see {@linkcode consoleLogger}).
+ *
+ * @example A node alone on loopback
+ * ```ts
+ * import { spawnChitchat } from "@scope/chitchat";
+ * import assert from "node:assert/strict";
+ * await using node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:0" });
+ * node.set("role", "api");
+ * assert.equal(node.get("role"), "api");
+ * ```
+ */
+export function spawnChitchat(config: NodeConfig): Promise<ChitchatNode> {
+  return spawnNode(config, openUdpSocket);
+}

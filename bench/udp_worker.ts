@@ -10,7 +10,7 @@
 
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { type ChitchatNode, spawnChitchat } from "../src/runtime/node.ts";
+import { type ChitchatNode, spawnChitchat } from "../mod.ts";
 import { cpuMicros } from "./_util.ts";
 
 const INTERVAL_MS = 300;

@@ -4,7 +4,7 @@ import process from "node:process";
 import { Decoder } from "cbor-x/decode";
 import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../src/core/codec.ts";
 import { generateClusterKey, Keyring } from "../src/runtime/keyring.ts";
-import { type ChitchatNode, spawnChitchat } from "../src/runtime/node.ts";
+import { type ChitchatNode, spawnChitchat } from "../mod.ts";
 import type { NodeConfig } from "../src/runtime/node_config.ts";
 import type { DatagramHandler, Socket } from "../src/runtime/socket.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";

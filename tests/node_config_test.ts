@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateClusterKey } from "../src/runtime/keyring.ts";
-import { spawnChitchat } from "../src/runtime/node.ts";
+import { spawnChitchat } from "../mod.ts";
 import { type NodeConfig, validateNodeConfig } from "../src/runtime/node_config.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";
 import { MemoryNetwork } from "../src/testing/memory_network.ts";

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnChitchat } from "../src/runtime/node.ts";
+import { spawnChitchat } from "../mod.ts";
 import { BindError, type Socket } from "../src/runtime/socket.ts";
 import { SimulatedCluster } from "../src/testing/simulated_cluster.ts";
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnChitchat } from "../src/runtime/node.ts";
+import { spawnChitchat } from "../mod.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";
 import { MemoryNetwork } from "../src/testing/memory_network.ts";
 import { createRandom } from "../src/testing/random.ts";

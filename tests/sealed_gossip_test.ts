@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { encodeMessage } from "../src/core/codec.ts";
 import { generateClusterKey, SEAL_OVERHEAD } from "../src/runtime/keyring.ts";
-import { spawnChitchat } from "../src/runtime/node.ts";
+import { spawnChitchat } from "../mod.ts";
 import type { NodeConfig } from "../src/runtime/node_config.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";
 import { MemoryNetwork } from "../src/testing/memory_network.ts";

@@ -21,9 +21,21 @@ const LOOKUP_FAILURES = new Set([
   "ENOENT",
 ]);
 
-/** The `code` of a runtime error, if it has one. */
-function errorCode(error: unknown): unknown {
-  return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+/**
+ * The `code` of a runtime error (`"EADDRINUSE"`, say), if it has one.
+ *
+ * @example
+ * ```ts
+ * import { errorCode } from "./bind_error.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(errorCode(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })), "ECONNREFUSED");
+ * assert.equal(errorCode("not an error"), undefined);
+ * ```
+ */
+export function errorCode(error: unknown): unknown {
+  return typeof error === "object" && error !== null
+    ? (error as { code?: unknown }).code
+    : undefined;
 }
 
 /**

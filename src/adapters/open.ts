@@ -1,17 +1,17 @@
 /**
- * One opener for every runtime: validates the address, then loads only the
- * adapter of the runtime it runs on (Deno, Bun, else `node:dgram`).
+ * One opener for every runtime: loads only the adapter of the runtime it runs
+ * on (Deno, Bun, else `node:dgram`), which checks the address.
  * @module
  */
 
-import { type AddressInput, normalizeAddress } from "../core/address.ts";
+import type { AddressInput } from "../core/address.ts";
 import type { Socket } from "../runtime/socket.ts";
 
 /**
  * Binds a UDP socket with the adapter native to the current runtime:
  * `Deno.listenDatagram` on Deno (needs `--unstable-net`), `Bun.udpSocket` on
- * Bun, `node:dgram` elsewhere. The address is normalized first; a malformed
- * one rejects with a `TypeError` quoting it. Port 0 takes a free port and a
+ * Bun, `node:dgram` elsewhere. A malformed address rejects with a
+ * `TypeError` quoting it. Port 0 takes a free port and a
  * host name such as `localhost` binds to what it resolves to; `localAddr`
  * reports the literal and port actually bound.
  *
@@ -32,15 +32,14 @@ import type { Socket } from "../runtime/socket.ts";
  * ```
  */
 export async function openUdpSocket(addr: AddressInput): Promise<Socket> {
-  const canonical = normalizeAddress(addr);
   if ("Deno" in globalThis) {
     const { openDenoUdpSocket } = await import("./deno.ts");
-    return await openDenoUdpSocket(canonical);
+    return await openDenoUdpSocket(addr);
   }
   if ("Bun" in globalThis) {
     const { openBunUdpSocket } = await import("./bun.ts");
-    return await openBunUdpSocket(canonical);
+    return await openBunUdpSocket(addr);
   }
   const { openNodeUdpSocket } = await import("./node.ts");
-  return await openNodeUdpSocket(canonical);
+  return await openNodeUdpSocket(addr);
 }

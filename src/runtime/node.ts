@@ -17,7 +17,6 @@ import type { Logger } from "../core/logger.ts";
 import type { MemberStatus } from "../core/membership.ts";
 import type { Message } from "../core/messages.ts";
 import type { KeyChange } from "../core/node_state.ts";
-import { openUdpSocket } from "../adapters/open.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type FeedOptions, type FeedOverflow, QueueFeed, type QueueFeedOptions, WatchFeed } from "./feed.ts";
 import { type Resolver, SeedList, systemResolver } from "./seeds.ts";
@@ -103,6 +102,7 @@ export interface ShutdownOptions {
  * a taken address with `AddressInUseError`, and an address it cannot bind
  * otherwise with `BindError`. Without a `logger`, warnings and errors go to
  * the console (see {@linkcode consoleLogger}).
+ * `openSocket` binds `listenAddr` unless `config.socket` is given (`spawnChitchat` passes the runtime's UDP opener).
  *
  * @example A node alone on loopback
  * ```ts
@@ -113,11 +113,11 @@ export interface ShutdownOptions {
  * assert.equal(node.get("role"), "api");
  * ```
  */
-export async function spawnChitchat(config: NodeConfig): Promise<ChitchatNode> {
+export async function spawnNode(config: NodeConfig, openSocket: SocketOpener): Promise<ChitchatNode> {
   const settings = validateNodeConfig(config);
   const socket = typeof settings.socket === "object"
     ? settings.socket
-    : await (settings.socket ?? (openUdpSocket as SocketOpener))(settings.listenAddr);
+    : await (settings.socket ?? openSocket)(settings.listenAddr);
   try {
     return new ChitchatNode(config, socket);
   } catch (error) {

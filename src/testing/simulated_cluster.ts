@@ -6,7 +6,7 @@
  */
 
 import type { ChitchatId } from "../core/chitchat_id.ts";
-import { type ChitchatNode, spawnChitchat } from "../runtime/node.ts";
+import { type ChitchatNode, spawnNode } from "../runtime/node.ts";
 import type { NodeConfig } from "../runtime/node_config.ts";
 import type { LinkSettings } from "./link_settings.ts";
 import { ManualClock } from "./manual_clock.ts";
@@ -109,7 +109,8 @@ export class SimulatedCluster {
     const seedIds = options.seedIds ?? [this.#firstNodeId];
     const { seedIds: _ignored, ...overrides } = options;
     const seed = Math.floor(this.#random() * 2 ** 32);
-    const node = await spawnChitchat({
+    // Every node opens its socket on the memory network unless `options.socket` says otherwise.
+    const node = await spawnNode({
       gossipIntervalMs: this.#options.gossipIntervalMs ?? 1000,
       mtu: this.#options.mtu,
       ...this.#options.nodeDefaults,
@@ -117,11 +118,10 @@ export class SimulatedCluster {
       generationId: this.#generation++,
       listenAddr: addr,
       seeds: seedIds.map((id) => this.address(id)),
-      socket: this.network.opener,
       clock: this.clock,
       random: createRandom(seed),
       ...overrides,
-    });
+    }, this.network.opener);
     this.#nodes.set(nodeId, node);
     return node;
   }
