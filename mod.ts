@@ -30,8 +30,6 @@ import type { NodeConfig } from "./src/runtime/node_config.ts";
 
 export { type AddressInput, formatAddress, normalizeAddress, parseAddress, type SocketAddress } from "./src/core/address.ts";
 export {
-  Chitchat,
-  type ChitchatInit,
   type ClusterSnapshot,
   LEFT_KEY,
   type MembershipEvent,
@@ -40,28 +38,14 @@ export {
   RESERVED_KEY_PREFIX,
 } from "./src/core/chitchat.ts";
 export { type ChitchatId, chitchatIdKey, compareChitchatIds, formatChitchatId } from "./src/core/chitchat_id.ts";
-export {
-  ClusterState,
-  type ClusterStateOptions,
-  type DigestPage,
-  type DigestScope,
-  type SizedDelta,
-} from "./src/core/cluster_state.ts";
-export { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE, PROTOCOL_VERSION } from "./src/core/codec.ts";
+export { MAX_DATAGRAM_SIZE } from "./src/core/wire_constants.ts";
 export {
   type ChitchatConfig,
   DEFAULT_TOMBSTONE_GRACE_PERIOD_MS,
   MIN_MTU,
   type ReadonlyNodeStateLike,
-  invalidConfig,
-  resolveChitchatConfig,
-  type ResolvedChitchatConfig,
 } from "./src/core/config.ts";
-export {
-  DEFAULT_FAILURE_DETECTOR_CONFIG,
-  FailureDetector,
-  type FailureDetectorConfig,
-} from "./src/core/failure_detector.ts";
+export { DEFAULT_FAILURE_DETECTOR_CONFIG, type FailureDetectorConfig } from "./src/core/failure_detector.ts";
 export { type LogFields, type Logger, silentLogger, splitLogArgs } from "./src/core/logger.ts";
 export {
   type ConsoleLoggerOptions,
@@ -82,33 +66,13 @@ export {
   renderMetrics,
   type RenderMetricsOptions,
 } from "./src/runtime/metrics.ts";
-export type {
-  AckMessage,
-  BadClusterMessage,
-  CompactDigestEntry,
-  Delta,
-  Digest,
-  DigestEntry,
-  DigestRange,
-  KeyValueMutation,
-  Message,
-  NodeDelta,
-  NodeDigest,
-  SynAckMessage,
-  SynMessage,
-} from "./src/core/messages.ts";
 export {
   DEFAULT_NODE_STATE_LIMITS,
-  type DeltaStatus,
   type KeyChange,
   type KeyStatus,
-  NodeState,
   type NodeStateLimits,
-  type NodeStateOptions,
   type VersionedValue,
 } from "./src/core/node_state.ts";
-export { GOSSIP_FANOUT, type PeerSets, selectGossipTargets } from "./src/core/peer_selection.ts";
-export type { WireFormat, WireSizes } from "./src/core/wire_format.ts";
 export { openUdpSocket } from "./src/adapters/open.ts";
 export { type Clock, systemClock } from "./src/runtime/clock.ts";
 export {
@@ -127,18 +91,10 @@ export {
   type NodeStats,
   type ShutdownOptions,
 } from "./src/runtime/node.ts";
-export {
-  CLUSTER_KEY_BYTES,
-  generateClusterKey,
-  Keyring,
-  type KeyringOptions,
-  parseClusterKeys,
-  SEAL_OVERHEAD,
-  SEALED_FORMAT_MARKER,
-} from "./src/runtime/keyring.ts";
-export { type NodeConfig, validateNodeConfig, type ValidatedNodeConfig } from "./src/runtime/node_config.ts";
-export { DEFAULT_RECEIVE_LIMITS, ReceiveBudget, type ReceiveLimits } from "./src/runtime/receive_budget.ts";
-export { type Resolver, SeedList, systemResolver } from "./src/runtime/seeds.ts";
+export { CLUSTER_KEY_BYTES, generateClusterKey, parseClusterKeys, SEAL_OVERHEAD } from "./src/runtime/keyring.ts";
+export type { NodeConfig } from "./src/runtime/node_config.ts";
+export { DEFAULT_RECEIVE_LIMITS, type ReceiveLimits } from "./src/runtime/receive_budget.ts";
+export { type Resolver, systemResolver } from "./src/runtime/seeds.ts";
 export {
   AddressInUseError,
   BindError,

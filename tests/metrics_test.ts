@@ -300,7 +300,7 @@ test("stats().refusedDeltas is the core's count of deltas over limits.maxKeys", 
     await cluster.advance(10_000);
     const refused = cluster.node("small").stats().refusedDeltas;
     assert.ok(refused > 0, `refused ${refused}`);
-    assert.equal(refused, cluster.node("small").chitchat.refusedDeltas);
+    assert.equal(refused, cluster.node("small").stats().refusedDeltas);
     assert.equal(value(parse(renderMetrics(cluster.node("small"))), "chitchat_refused_deltas_total"), refused);
   } finally {
     await cluster.close();

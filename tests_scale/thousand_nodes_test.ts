@@ -47,7 +47,7 @@ test("1 000 nodes at MTU 1 400 converge, every datagram fits, and a killed node 
       await cluster.addNode(`node_${i}`, { initialKeyValues: { role: i % 10 === 0 ? "indexer" : "searcher" } });
       if (i % 10 === 9) await cluster.advance(INTERVAL_MS / 100, INTERVAL_MS);
     }
-    const allLive = (): boolean => cluster.nodeIds.every((id) => cluster.node(id).chitchat.liveNodes().length === N);
+    const allLive = (): boolean => cluster.nodeIds.every((id) => cluster.node(id).liveNodeStates().length === N);
     const ms = await cluster.runUntil(allLive, { maxMs: 120 * INTERVAL_MS, stepMs: 100 });
     const rounds = ms / INTERVAL_MS;
     console.log(`all live after ${rounds} rounds`);
@@ -59,7 +59,7 @@ test("1 000 nodes at MTU 1 400 converge, every datagram fits, and a killed node 
 
     await cluster.kill("node_42");
     const gone = (): boolean =>
-      cluster.nodeIds.every((id) => !cluster.node(id).chitchat.liveNodes().some((s) => s.id.nodeId === "node_42"));
+      cluster.nodeIds.every((id) => !cluster.node(id).liveNodeStates().some((s) => s.id.nodeId === "node_42"));
     const detectMs = await cluster.runUntil(gone, { maxMs: 120 * INTERVAL_MS, stepMs: 100 });
     console.log(`dropped from every live view after ${detectMs} ms`);
     assert.ok(detectMs <= 60 * INTERVAL_MS, `dropped after ${detectMs} ms`);
@@ -67,7 +67,7 @@ test("1 000 nodes at MTU 1 400 converge, every datagram fits, and a killed node 
       assert.ok(cluster.node(id).deadNodeIds().some((dead) => dead.nodeId === "node_42"));
     }
     // No false death on the way.
-    assert.ok(cluster.nodeIds.every((id) => cluster.node(id).chitchat.liveNodes().length === N - 1));
+    assert.ok(cluster.nodeIds.every((id) => cluster.node(id).liveNodeStates().length === N - 1));
 
     assert.deepEqual(oversized, [], `datagrams over ${MTU} bytes`);
     assert.equal(undecodable, 0);

@@ -52,7 +52,7 @@ export type DigestScope = "all" | "listed" | DigestRange;
  *
  * @example Two nodes reconcile through a digest and a delta
  * ```ts
- * import { ClusterState } from "@scope/chitchat";
+ * import { ClusterState } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const id = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" };
  * const a = new ClusterState();

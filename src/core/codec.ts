@@ -53,7 +53,7 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: false } as never
  *
  * @example
  * ```ts
- * import { decodeMessage, encodeMessage } from "@scope/chitchat";
+ * import { decodeMessage, encodeMessage } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const bytes = encodeMessage({ type: "badCluster" });
  * assert.deepEqual(decodeMessage(bytes), { type: "badCluster" });
@@ -143,7 +143,7 @@ function nodeDeltaToWire(delta: NodeDelta): unknown[] {
  *
  * @example
  * ```ts
- * import { decodeMessage } from "@scope/chitchat";
+ * import { decodeMessage } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * assert.throws(() => decodeMessage(new Uint8Array([0xff])), SyntaxError);
  * ```

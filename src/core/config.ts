@@ -144,7 +144,7 @@ export { invalidConfig };
  *
  * @example
  * ```ts
- * import { resolveChitchatConfig } from "@scope/chitchat";
+ * import { resolveChitchatConfig } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const id = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:10000" };
  * assert.equal(resolveChitchatConfig({ id, clusterId: "c" }).mtu, 65_507);

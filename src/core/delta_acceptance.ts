@@ -14,7 +14,7 @@ import type { KeyChange, NodeDelta, VersionedValue } from "./types.ts";
  *
  * @example
  * ```ts
- * import { type DeltaStatus, NodeState } from "@scope/chitchat";
+ * import { type DeltaStatus, NodeState } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const id = { nodeId: "a", generationId: 1, gossipAdvertiseAddr: "10.0.0.1:1" };
  * const delta = { id, fromVersionExcluded: 0, lastGcVersion: 0, maxVersion: 1, keyValues: [] };

@@ -17,7 +17,7 @@ import type { WireSizes } from "./wire_format.ts";
  *
  * @example
  * ```ts
- * import { ClusterState, type DigestPage } from "@scope/chitchat";
+ * import { ClusterState, type DigestPage } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const state = new ClusterState();
  * state.getOrCreate({ nodeId: "a", generationId: 1, gossipAdvertiseAddr: "10.0.0.1:1" });

@@ -16,8 +16,8 @@ import type { FailureDetector } from "./failure_detector.ts";
  * @example
  * ```ts
  * import type { MemberStatus } from "@scope/chitchat";
- * const status: MemberStatus = "joining";
- * console.assert(status !== "dead");
+ * const isDown = (status: MemberStatus): boolean => status === "dead" || status === "scheduled";
+ * console.assert(!isDown("joining"));
  * ```
  */
 export type MemberStatus = "joining" | "live" | "dead" | "scheduled" | "left";

@@ -40,7 +40,7 @@ export interface NodeStateOptions {
  *
  * @example
  * ```ts
- * import { NodeState } from "@scope/chitchat";
+ * import { NodeState } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const state = new NodeState({ nodeId: "a", generationId: 1, gossipAdvertiseAddr: "h:1" });
  * state.set("role", "indexer");

@@ -30,7 +30,7 @@ export const GOSSIP_FANOUT = 3;
  *
  * @example
  * ```ts
- * import { selectGossipTargets } from "@scope/chitchat";
+ * import { selectGossipTargets } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const targets = selectGossipTargets(
  *   { peers: [], live: [], dead: [], seeds: ["10.0.0.1:7000"] },

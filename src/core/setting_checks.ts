@@ -22,7 +22,7 @@ import { utf8Length } from "./utf8.ts";
  *
  * @example
  * ```ts
- * import { invalidConfig } from "@scope/chitchat";
+ * import { invalidConfig } from "./setting_checks.ts";
  * import assert from "node:assert/strict";
  * assert.throws(() => invalidConfig("mtu", "expected an integer", "big"), /"mtu": expected an integer \(got "big"\)/);
  * ```

@@ -84,7 +84,7 @@ export type Digest = readonly DigestEntry[];
  *
  * @example
  * ```ts
- * import type { CompactDigestEntry } from "@scope/chitchat";
+ * import type { CompactDigestEntry } from "@scope/chitchat/core";
  * const entry: CompactDigestEntry = { fingerprint: 7, check: 9, heartbeat: 3, lastGcVersion: 0, maxVersion: 2 };
  * console.assert(entry.heartbeat === 3);
  * ```
@@ -190,7 +190,7 @@ export interface BadClusterMessage {
  *
  * @example
  * ```ts
- * import type { Message } from "@scope/chitchat";
+ * import type { Message } from "@scope/chitchat/core";
  * const message: Message = { type: "syn", clusterId: "prod", digest: [] };
  * console.assert(message.type === "syn");
  * ```

@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import { PROTOCOL_VERSION } from "@scope/chitchat";
+ * import { PROTOCOL_VERSION } from "@scope/chitchat/core";
  * console.assert(PROTOCOL_VERSION === 2);
  * ```
  */

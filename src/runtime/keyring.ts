@@ -108,7 +108,7 @@ export function generateClusterKey(): string {
  *
  * @example Seal and open
  * ```ts
- * import { generateClusterKey, Keyring, SEAL_OVERHEAD } from "@scope/chitchat";
+ * import { generateClusterKey, Keyring, SEAL_OVERHEAD } from "./keyring.ts";
  * import assert from "node:assert/strict";
  * const key = generateClusterKey();
  * const a = new Keyring([key], { clusterId: "prod" });

@@ -27,7 +27,7 @@ import type { Socket, SocketOpener } from "./socket.ts";
  *
  * @example
  * ```ts
- * import type { NodeConfig } from "@scope/chitchat";
+ * import type { NodeConfig } from "./node_config.ts";
  * const config: NodeConfig = {
  *   nodeId: "api-1",
  *   listenAddr: "127.0.0.1:10000",
@@ -134,7 +134,7 @@ function address(field: string, value: AddressInput): string {
  *
  * @example
  * ```ts
- * import { validateNodeConfig } from "@scope/chitchat";
+ * import { validateNodeConfig } from "./node_config.ts";
  * import assert from "node:assert/strict";
  * assert.throws(() => validateNodeConfig({ nodeId: "a", listenAddr: "nowhere" }), /"listenAddr"/);
  * assert.throws(

@@ -34,7 +34,7 @@ const MAX_TRACKED_SENDERS = 65_536;
  *
  * @example
  * ```ts
- * import { ReceiveBudget } from "@scope/chitchat";
+ * import { ReceiveBudget } from "./receive_budget.ts";
  * import assert from "node:assert/strict";
  * const budget = new ReceiveBudget({ perSender: 2, perInterval: 100 });
  * assert.deepEqual([1, 2, 3].map(() => budget.admit("10.0.0.1:7000")), [true, true, false]);

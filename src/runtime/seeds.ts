@@ -33,7 +33,7 @@ export async function systemResolver(hostname: string): Promise<string[]> {
  *
  * @example
  * ```ts
- * import { SeedList } from "@scope/chitchat";
+ * import { SeedList } from "./seeds.ts";
  * import assert from "node:assert/strict";
  * const seeds = new SeedList(["127.0.0.1:7000", "[::1]:7001"], { resolver: async () => [] });
  * assert.deepEqual(seeds.addresses, ["127.0.0.1:7000", "[::1]:7001"]);

@@ -30,3 +30,5 @@ export type { MemoryNetworkOptions } from "./memory_network.ts";
 export type { LinkSettings, TrafficStats } from "./link_settings.ts";
 export { SimulatedCluster } from "./simulated_cluster.ts";
 export type { AddNodeOptions, SimulatedClusterOptions } from "./simulated_cluster.ts";
+export { CoreNetwork } from "./core_network.ts";
+export type { CoreNetworkOptions } from "./core_network.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { NodeState } from "../../mod.ts";
+import { NodeState } from "../../src/core/mod.ts";
 
 /** Two generation ids giving `nodeA` at port `portA` and `nodeB` at `portB` the same fingerprint. */
 export interface Collision {
