@@ -17,18 +17,21 @@ import {
   v0NodeOpSize,
   V0_SET_MAX_VERSION_OP_SIZE,
 } from "../src/core/wire/v0_size.ts";
-import { checkZstdFrame, pureZstd, type ZstdDecompressor } from "../src/core/wire/zstd.ts";
-import { nativeZstd } from "../src/runtime/zstd_native.ts";
+import { checkZstdFrame, type ZstdDecompressor } from "../src/core/wire/zstd.ts";
+import { loadZstd, nativeZstd, wasmZstd } from "../src/runtime/zstd.ts";
 import { fromHex, loadVectors, V0_KINDS, V0FuzzInputs } from "./chitchat_v0_fuzz_inputs.ts";
 
 const vectors = loadVectors();
 const positive = vectors.filter((v) => v.expect !== "reject");
 const negative = vectors.filter((v) => v.expect === "reject");
 const native = await nativeZstd();
+const wasm = await wasmZstd();
+/** What a node on this runtime would use: native libzstd, else the WebAssembly one. */
+const zstd = await loadZstd();
 
 // V0_FUZZ_SEED and V0_FUZZ_COUNT repeat or widen a run (bench/fuzz_v0.ts runs 10^6).
 const SEED = Number(process.env.V0_FUZZ_SEED ?? 1_300_013);
-const COUNT = Number(process.env.V0_FUZZ_COUNT ?? 20_000);
+const COUNT = Number(process.env.V0_FUZZ_COUNT ?? 50_000);
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -146,8 +149,19 @@ test("every golden vector decodes to its fields", () => {
   assert.equal(positive.length, 8);
   for (const vector of positive) {
     assert.equal(vector.bytes.length, vector.length, vector.name);
-    assert.deepEqual(decodeChitchatV0(vector.bytes), messageFromFields(vector.fields), vector.name);
+    assert.deepEqual(decodeChitchatV0(vector.bytes, { decompressor: wasm }), messageFromFields(vector.fields), vector.name);
+    assert.deepEqual(decodeChitchatV0(vector.bytes, { decompressor: zstd }), messageFromFields(vector.fields), vector.name);
     assert.ok(looksLikeChitchatV0(vector.bytes));
+  }
+});
+
+test("decodeChitchatV0() without a decompressor decodes raw vectors and refuses compressed blocks", () => {
+  for (const vector of positive) {
+    if (vector.delta_blocks?.some((b) => b.kind === "zstd")) {
+      assert.throws(() => decodeChitchatV0(vector.bytes), /delta block 0 at offset \d+: no zstd decompressor was given/);
+    } else {
+      assert.deepEqual(decodeChitchatV0(vector.bytes), messageFromFields(vector.fields), vector.name);
+    }
   }
 });
 
@@ -210,7 +224,7 @@ test("encodeChitchatV0() with the native compressor writes zstd blocks that both
     const raw = encodeChitchatV0(message);
     assert.ok(bytes.length < raw.length, `${vector.name}: ${bytes.length} < ${raw.length}`);
     assert.ok(blocksAt(bytes, vector.delta_offset!).every((b) => b.tag === 1));
-    assert.deepEqual(decodeChitchatV0(bytes), message);
+    assert.deepEqual(decodeChitchatV0(bytes, { decompressor: wasm }), message);
     assert.deepEqual(decodeChitchatV0(bytes, { decompressor: native }), message);
     assert.ok(chitchatV0Size(message) >= bytes.length, "the size is an upper bound with compression");
   }
@@ -366,7 +380,7 @@ test("encodeChitchatV0() refuses what v0 cannot express: compact digests, ranges
 test("zstd blocks: a frame must be whole, single, checksum-free, dictionary-free, of declared size from 1 to 65 535", () => {
   const ok = rawFrame(nodeOp("a", 0, 0));
   const ackZstd = (frame: number[]) => datagram(2, 1, le16(frame.length), frame, 0);
-  assert.equal((decodeChitchatV0(ackZstd(ok)) as AckMessage).delta[0].id.nodeId, "a");
+  assert.equal((decodeChitchatV0(ackZstd(ok), { decompressor: zstd }) as AckMessage).delta[0].id.nodeId, "a");
   const cases: [number[], RegExp][] = [
     [[0x28, 0xb5, 0x2f, 0xfe, ...ok.slice(4)], /magic number 0xfe2fb528/],
     [[...ok.slice(0, 4), 0x24, ...ok.slice(5)], /checksums are not used/],
@@ -374,14 +388,14 @@ test("zstd blocks: a frame must be whole, single, checksum-free, dictionary-free
     [[...ok.slice(0, 4), 0x21, 1, ...ok.slice(5)], /a dictionary is required/],
     [[...ok.slice(0, 4), 0x00, 0x48, ...ok.slice(6)], /no content size/],
     [[...ok.slice(0, 4), 0xe0, ...le64(65_536), ...ok.slice(6)], /content size 65536, expected 1 to 65535/],
-    [rawFrame([1, 2, 3], 5), /content is 3 bytes, its header says 5/],
+    [rawFrame([1, 2, 3], 5), /delta block 0 at offset 4: /],
     [rawFrame([1, 2, 3], 2), /blocks exceed the content size 2/],
     [[...ok, 0], /1 bytes after its last block/],
     [[...ok, ...ok], /bytes after its last block/],
     [[...ok.slice(0, 6), 0x07, 0, 0, ...ok.slice(9)], /reserved block type/],
   ];
   for (const [frame, pattern] of cases) {
-    assert.throws(() => decodeChitchatV0(ackZstd(frame)), (e) => e instanceof SyntaxError && pattern.test(e.message), pattern.source);
+    assert.throws(() => decodeChitchatV0(ackZstd(frame), { decompressor: zstd }), (e) => e instanceof SyntaxError && pattern.test(e.message), pattern.source);
   }
   assert.throws(() => checkZstdFrame(new Uint8Array(ok.slice(0, 9))), /Truncated zstd frame: a block needs/);
 });
@@ -390,10 +404,23 @@ test("zstd blocks cannot expand a delta past the cap: a bomb of RLE frames is re
   // Each 14-byte block: one RLE frame claiming and giving 65 535 zero bytes.
   const frame = [0x28, 0xb5, 0x2f, 0xfd, 0x60, ...le16(65_535 - 256), ...[1 | (1 << 1) | (65_535 << 3)].flatMap((h) => [h & 0xff, (h >> 8) & 0xff, h >> 16]), 0];
   let calls = 0;
-  const counting: ZstdDecompressor = { decompress: (f, n) => (calls++, pureZstd.decompress(f, n)) };
+  const counting: ZstdDecompressor = { decompress: (f, n) => (calls++, wasm.decompress(f, n)) };
   const blocks = Array.from({ length: 200 }, () => [1, ...le16(frame.length), ...frame]).flat();
   assert.throws(() => decodeChitchatV0(datagram(2, blocks, 0), { decompressor: counting }), new RegExp(`expand past ${MAX_V0_STREAM_BYTES}`));
   assert.equal(calls, Math.floor(MAX_V0_STREAM_BYTES / 65_535));
+});
+
+test("a frame whose sequences copy far past its content is refused by the zstd layer (a pure-JS decoder spent 36 s on these 26 bytes)", () => {
+  // 21 845 sequences (content / 3) of RLE codes: no literals, match length 65 539 each, a one-byte bitstream.
+  const ns = 21_845;
+  const block = [0x00, (ns >> 8) + 128, ns & 0xff, 0x54, 0, 0, 52, 0x01];
+  const header = 1 | (2 << 1) | (block.length << 3);
+  const frame = [0x28, 0xb5, 0x2f, 0xfd, 0x60, ...le16(65_535 - 256), header & 0xff, (header >> 8) & 0xff, header >> 16, ...block];
+  const bytes = datagram(2, 1, le16(frame.length), frame, 0);
+  assert.equal(bytes.length, 26);
+  for (const decompressor of [wasm, zstd]) {
+    assert.throws(() => decodeChitchatV0(bytes, { decompressor }), /Bad zstd frame in delta block 0 at offset 4/);
+  }
 });
 
 test("a decompressor that misbehaves is reported as a SyntaxError, never trusted", () => {
@@ -442,7 +469,7 @@ test(`decodeChitchatV0() throws only SyntaxError over ${COUNT} mutated vectors (
     const { kind, bytes } = inputs.next();
     const counts = tally.get(kind) ?? [0, 0];
     tally.set(kind, counts);
-    counts[checkOne(bytes, `seed ${SEED} input ${i} (${kind})`) ? 0 : 1]++;
+    counts[checkOne(bytes, `seed ${SEED} input ${i} (${kind})`, zstd) ? 0 : 1]++;
   }
   for (const kind of V0_KINDS) {
     const [ok, bad] = tally.get(kind) ?? [0, 0];
@@ -452,7 +479,7 @@ test(`decodeChitchatV0() throws only SyntaxError over ${COUNT} mutated vectors (
   for (const kind of ["zstdDamage", "truncate", "opStream"]) assert.ok(tally.get(kind)![1] > 0, `some ${kind} inputs are refused`);
 });
 
-test("pure and native zstd agree on damaged frames: whenever both accept a datagram they give the same message", {
+test("WebAssembly and native libzstd agree on damaged frames: both accept or both refuse, with the same message", {
   skip: native === undefined ? "no zstd in node:zlib here (Node 20)" : false,
 }, () => {
   const inputs = new V0FuzzInputs(SEED + 1);
@@ -461,23 +488,24 @@ test("pure and native zstd agree on damaged frames: whenever both accept a datag
     const { kind, bytes } = inputs.next();
     if (kind !== "zstdDamage") continue;
     n++;
-    let pure: Message | SyntaxError;
+    let viaWasm: Message | SyntaxError;
     let nat: Message | SyntaxError;
     try {
-      pure = decodeChitchatV0(bytes);
+      viaWasm = decodeChitchatV0(bytes, { decompressor: wasm });
     } catch (error) {
-      pure = error as SyntaxError;
+      viaWasm = error as SyntaxError;
     }
     try {
       nat = decodeChitchatV0(bytes, { decompressor: native });
     } catch (error) {
       nat = error as SyntaxError;
     }
-    assert.ok(pure instanceof SyntaxError || !(pure instanceof Error), String(pure));
+    assert.ok(viaWasm instanceof SyntaxError || !(viaWasm instanceof Error), String(viaWasm));
     assert.ok(nat instanceof SyntaxError || !(nat instanceof Error), String(nat));
-    if (!(pure instanceof Error) && !(nat instanceof Error)) {
+    assert.equal(viaWasm instanceof Error, nat instanceof Error, `input ${n}: ${String(viaWasm)} / ${String(nat)}: ${hex(bytes)}`);
+    if (!(viaWasm instanceof Error) && !(nat instanceof Error)) {
       both++;
-      assert.deepEqual(pure, nat, `input ${n}: ${hex(bytes)}`);
+      assert.deepEqual(viaWasm, nat, `input ${n}: ${hex(bytes)}`);
     }
   }
   assert.ok(both > 0, "some damaged frames still decode");

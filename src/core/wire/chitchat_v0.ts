@@ -37,7 +37,7 @@ import type { Digest, Message } from "../messages.ts";
 import { chitchatIdKey, formatChitchatId } from "../chitchat_id.ts";
 import { checkU64, V0Reader, V0Writer } from "./v0_bytes.ts";
 import { deltaOpStream, readDelta, writeBlocks } from "./v0_delta.ts";
-import { pureZstd, type ZstdCompressor, type ZstdDecompressor } from "./zstd.ts";
+import { noZstd, type ZstdCompressor, type ZstdDecompressor } from "./zstd.ts";
 
 /** The magic number opening every v0 datagram (`53 B0` on the wire). */
 export const CHITCHAT_V0_MAGIC = 0xb053;
@@ -56,7 +56,10 @@ export interface EncodeChitchatV0Options {
 
 /** Options of {@linkcode decodeChitchatV0}. */
 export interface DecodeChitchatV0Options {
-  /** Decompresses zstd delta blocks; defaults to the pure-JS `pureZstd`. */
+  /**
+   * Decompresses zstd delta blocks (Rust peers send them); without it a
+   * datagram with a compressed block is refused. `loadZstd()` gives one.
+   */
   readonly decompressor?: ZstdDecompressor;
 }
 
@@ -180,7 +183,7 @@ export function decodeChitchatV0(bytes: Uint8Array, options: DecodeChitchatV0Opt
   const code = reader.u8("message type");
   const type = TYPES[code];
   if (type === undefined) throw new SyntaxError(`Unknown message type ${code}`);
-  const decompressor = options.decompressor ?? pureZstd;
+  const decompressor = options.decompressor ?? noZstd;
   let message: Message;
   switch (type) {
     case "syn": {

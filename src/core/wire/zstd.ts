@@ -1,23 +1,23 @@
 /**
  * zstd for the compressed delta blocks of the chitchat v0 wire. The codec
  * checks each frame's structure itself (magic, header, block headers, exact
- * end) before any decompressor sees it, so a backend only ever gets a single
- * frame of known content size, at most 65 535 bytes, and must return exactly
- * that many bytes. The default backend is the pure-JS `fzstd` (no permission,
- * no FFI, same bytes on every runtime); a native one fits the same interface.
+ * end, sequence count) before any decompressor sees it, so a backend only
+ * ever gets a single frame of known content size, at most 65 535 bytes, and
+ * must return exactly that many bytes. The backend is given by the caller
+ * (`loadZstd()` in the runtime: the runtime's own libzstd, or libzstd built
+ * to WebAssembly); this module holds no decoder, only the checks.
  * @module
  */
-
-import { Decompress } from "fzstd";
 
 /**
  * Turns one checked zstd frame back into its content.
  *
  * @example
  * ```ts
- * import { pureZstd, type ZstdDecompressor } from "./zstd.ts";
- * const backend: ZstdDecompressor = pureZstd;
- * console.assert(typeof backend.decompress === "function");
+ * import type { ZstdDecompressor } from "./zstd.ts";
+ * // A stand-in for frames of one raw block (a real backend is libzstd).
+ * const rawOnly: ZstdDecompressor = { decompress: (frame, size) => frame.slice(frame.length - size) };
+ * console.assert(rawOnly.decompress(new Uint8Array([9, 1, 2]), 2)[0] === 1);
  * ```
  */
 export interface ZstdDecompressor {
@@ -149,9 +149,8 @@ export function checkZstdFrame(frame: Uint8Array): ZstdFrameInfo {
 
 /**
  * The number of sequences a compressed block declares (RFC 8878, 3.1.1.3):
- * skips the literals section by its header, then reads the count. Decoders
- * that do not bound their work per sequence (fzstd) are kept from running
- * far past the content size this way.
+ * skips the literals section by its header, then reads the count. A count
+ * the content cannot hold is refused before any decoder spends work on it.
  */
 function countSequences(block: Uint8Array, offset: number): number {
   const bad = (): never => {
@@ -185,33 +184,19 @@ function countSequences(block: Uint8Array, offset: number): number {
 }
 
 /**
- * The default decompressor: `fzstd` (pure JavaScript), streamed so the output
- * is counted and a frame that gives more or fewer bytes than its header says
- * is refused.
+ * The decompressor used when none is given: it refuses every frame, so a
+ * compressed block fails to decode (`SyntaxError`) instead of being trusted
+ * to a decoder nobody chose.
  *
  * @example
  * ```ts
- * import { pureZstd } from "./zstd.ts";
+ * import { noZstd } from "./zstd.ts";
  * import assert from "node:assert/strict";
- * const frame = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x20, 2, 0x11, 0, 0, 0x68, 0x69]);
- * assert.deepEqual(pureZstd.decompress(frame, 2), new Uint8Array([0x68, 0x69]));
+ * assert.throws(() => noZstd.decompress(new Uint8Array(1), 1), /no zstd decompressor/);
  * ```
  */
-export const pureZstd: ZstdDecompressor = {
-  decompress(frame: Uint8Array, contentSize: number): Uint8Array {
-    const out = new Uint8Array(contentSize);
-    let written = 0;
-    const stream = new Decompress((chunk: Uint8Array) => {
-      if (written + chunk.length > contentSize) {
-        throw new RangeError(`frame content exceeds its declared ${contentSize} bytes`);
-      }
-      out.set(chunk, written);
-      written += chunk.length;
-    });
-    stream.push(frame, true);
-    if (written !== contentSize) {
-      throw new RangeError(`frame content is ${written} bytes, its header says ${contentSize}`);
-    }
-    return out;
+export const noZstd: ZstdDecompressor = {
+  decompress(): Uint8Array {
+    throw new Error("no zstd decompressor was given to the codec (see loadZstd())");
   },
 };
