@@ -1,0 +1,188 @@
+/**
+ * The way datagrams go in and out of a node: the receive budget, sealing
+ * with the cluster keys (WebCrypto, so asynchronous), decoding, and the
+ * counters. Rules kept here: received datagrams are handled in arrival
+ * order and sealed ones leave in the order they were produced; a datagram
+ * that fails (budget, seal, decode, send) is counted and costs only itself.
+ * @module
+ */
+
+import { decodeMessage } from "../core/codec.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Message } from "../core/messages.ts";
+import { MAX_DATAGRAM_SIZE } from "../core/wire_constants.ts";
+import { Keyring } from "./keyring.ts";
+import type { MutableStats } from "./node_stats.ts";
+import { ReceiveBudget, type ReceiveLimits } from "./receive_budget.ts";
+import type { Socket } from "./socket.ts";
+
+/** What a {@linkcode DatagramPipe} needs of the node it serves. */
+export interface DatagramPipeOptions {
+  readonly socket: Socket;
+  readonly logger: Logger;
+  readonly stats: MutableStats;
+  readonly limits: Readonly<Required<ReceiveLimits>>;
+  /** Cluster keys (base64), or none for plain gossip. */
+  readonly clusterKeys: readonly string[] | undefined;
+  readonly clusterId: string;
+  /** Gets every decoded message, in arrival order. */
+  readonly deliver: (message: Message, from: string) => void;
+  /** False once the node no longer takes datagrams in (shut down, leave over). */
+  readonly accepting: () => boolean;
+}
+
+/**
+ * The receive and send paths of one node.
+ *
+ * Call order: `receive(data, from)` for each datagram the socket delivers,
+ * `send(data, to, type)` for each encoded message, `newInterval()` at each
+ * gossip round; `whenIdle()` before closing the socket.
+ */
+export class DatagramPipe {
+  #options: DatagramPipeOptions;
+  #stats: MutableStats;
+  #keyring: Keyring | undefined;
+  #budget: ReceiveBudget;
+  /** Datagrams being opened, handled or sealed (cluster keys only). */
+  #inFlight = 0;
+  #receiveChain: Promise<void> = Promise.resolve();
+  #sendChain: Promise<void> = Promise.resolve();
+  #idleWaiters: Array<() => void> = [];
+
+  /** Wires the paths; throws `TypeError` on bad cluster keys. */
+  constructor(options: DatagramPipeOptions) {
+    this.#options = options;
+    this.#stats = options.stats;
+    this.#budget = new ReceiveBudget(options.limits);
+    if (options.clusterKeys !== undefined) {
+      this.#keyring = new Keyring(options.clusterKeys, { clusterId: options.clusterId });
+    }
+  }
+
+  /** True when the node seals its gossip. */
+  get sealed(): boolean {
+    return this.#keyring !== undefined;
+  }
+
+  /** Replaces the cluster keys; throws `TypeError` naming a bad key by position. */
+  setClusterKeys(keys: readonly string[]): void {
+    try {
+      this.#keyring = new Keyring(keys, { clusterId: this.#options.clusterId });
+    } catch (error) {
+      throw new TypeError(`Invalid cluster keys: ${(error as Error).message}`);
+    }
+  }
+
+  /** A new gossip interval: the receive budget starts again. */
+  newInterval(): void {
+    this.#budget.reset();
+  }
+
+  /** True when no datagram is being opened, handled or sealed. */
+  get idle(): boolean {
+    return this.#inFlight === 0;
+  }
+
+  /** Resolves once {@linkcode DatagramPipe.idle} holds. */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #settled(): void {
+    if (--this.#inFlight > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Takes in a datagram from `from`: budget, then (sealed) opening, then decoding. */
+  receive(data: Uint8Array, from: string): void {
+    if (!this.#options.accepting()) return;
+    const stats = this.#stats;
+    stats.datagramsIn++;
+    stats.bytesIn += data.byteLength;
+    if (!this.#budget.admit(from)) {
+      stats.droppedOverBudget++;
+      return;
+    }
+    const keyring = this.#keyring;
+    if (keyring === undefined) {
+      this.#decode(data, from);
+      return;
+    }
+    if (data.byteLength > MAX_DATAGRAM_SIZE) {
+      stats.authFailures++;
+      return;
+    }
+    if (this.#inFlight >= this.#options.limits.inFlight) {
+      stats.droppedBacklog++;
+      return;
+    }
+    this.#inFlight++;
+    const opened = keyring.open(data);
+    const logger = this.#options.logger;
+    this.#receiveChain = this.#receiveChain
+      .then(() => opened)
+      .then((plain) => {
+        if (plain === undefined) {
+          stats.authFailures++;
+          logger.debug(`Dropped a datagram from ${from}: it does not open with the cluster keys`, {
+            event: "auth_failure",
+            from,
+          });
+        } else if (this.#options.accepting()) {
+          this.#decode(plain, from);
+        }
+      })
+      .catch((error) => {
+        logger.error(`Handling a datagram from ${from} failed`, { event: "handle_failed", from, error });
+      })
+      .finally(() => this.#settled());
+  }
+
+  /** Decodes a plain datagram and delivers it; counts and drops what does not decode. */
+  #decode(data: Uint8Array, from: string): void {
+    let message: Message;
+    try {
+      message = decodeMessage(data);
+    } catch (error) {
+      this.#stats.decodeErrors++;
+      const reason = (error as Error).message;
+      this.#options.logger.debug(`Dropped a datagram from ${from}: ${reason}`, { event: "decode_error", from, reason });
+      return;
+    }
+    this.#stats.messagesIn[message.type]++;
+    this.#options.deliver(message, from);
+  }
+
+  /** Sends an encoded message of `type` to `to` (sealed first when the node has keys). */
+  send(data: Uint8Array, to: string, type: Message["type"]): void {
+    this.#stats.messagesOut[type]++;
+    const keyring = this.#keyring;
+    if (keyring === undefined) {
+      this.#transmit(data, to);
+      return;
+    }
+    this.#inFlight++;
+    const sealed = keyring.seal(data);
+    this.#sendChain = this.#sendChain
+      .then(() => sealed)
+      .then((bytes) => this.#transmit(bytes, to))
+      .catch((error) => {
+        // The chain never stays rejected: a failed seal or send costs this datagram only.
+        this.#stats.sendErrors++;
+        this.#options.logger.error(`Sealing ${data.byteLength} bytes for ${to} failed`, { event: "send_error", to, error });
+      })
+      .finally(() => this.#settled());
+  }
+
+  #transmit(data: Uint8Array, to: string): void {
+    this.#stats.datagramsOut++;
+    this.#stats.bytesOut += data.byteLength;
+    this.#options.socket.send(data, to).catch((error) => {
+      this.#stats.sendErrors++;
+      this.#options.logger.warn(`Sending ${data.byteLength} bytes to ${to} failed`, { event: "send_error", to, error });
+    });
+  }
+}
