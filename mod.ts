@@ -113,6 +113,7 @@ export {
   parseClusterKeys,
   SEAL_OVERHEAD,
   SEALED_FORMAT_MARKER,
+  type Unsealed,
 } from "./src/runtime/keyring.ts";
 export { type NodeConfig, validateNodeConfig, type ValidatedNodeConfig } from "./src/runtime/node_config.ts";
 export { DEFAULT_RECEIVE_LIMITS, ReceiveBudget, type ReceiveLimits } from "./src/runtime/receive_budget.ts";

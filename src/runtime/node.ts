@@ -51,6 +51,12 @@ export interface NodeStats {
   readonly decodeErrors: number;
   /** Received datagrams dropped because they did not open with a cluster key (or were not sealed). */
   readonly authFailures: number;
+  /**
+   * Received sealed datagrams that were authentic but dropped undecoded as
+   * replays: opened before, or from a sender not remembered and sealed too
+   * far from this node's clock (cluster keys only).
+   */
+  readonly replays: number;
   /** Received datagrams dropped because their sender or the interval was over the receive budget. */
   readonly droppedOverBudget: number;
   /** Received datagrams dropped because too many were being opened or sealed already. */
@@ -70,6 +76,7 @@ interface MutableStats {
   bytesOut: number;
   decodeErrors: number;
   authFailures: number;
+  replays: number;
   droppedOverBudget: number;
   droppedBacklog: number;
   sendErrors: number;
@@ -160,6 +167,7 @@ export class ChitchatNode implements AsyncDisposable {
     bytesOut: 0,
     decodeErrors: 0,
     authFailures: 0,
+    replays: 0,
     droppedOverBudget: 0,
     droppedBacklog: 0,
     sendErrors: 0,
@@ -200,7 +208,7 @@ export class ChitchatNode implements AsyncDisposable {
     this.#duplicates = new DuplicateIdWatch(this.id, this.#logger);
     this.#core.subscribeMembership((event) => this.#duplicates.observe(event));
     if (settings.clusterKeys !== undefined) {
-      this.#keyring = new Keyring(settings.clusterKeys, { clusterId: this.#core.clusterId });
+      this.#keyring = new Keyring(settings.clusterKeys, { clusterId: this.#core.clusterId, clock: this.#clock });
     }
     this.#budget = new ReceiveBudget(settings.receiveLimits);
     this.#maxInFlight = settings.receiveLimits.inFlight;
@@ -309,7 +317,8 @@ export class ChitchatNode implements AsyncDisposable {
       throw new TypeError(`Node ${this.id.nodeId} was started without clusterKeys; it cannot take keys now`);
     }
     try {
-      this.#keyring = new Keyring(keys, { clusterId: this.#core.clusterId });
+      // The same epoch, counter and replay memory under the new keys.
+      this.#keyring = this.#keyring.withKeys(keys);
     } catch (error) {
       throw new TypeError(`Invalid cluster keys: ${(error as Error).message}`);
     }
@@ -471,15 +480,26 @@ export class ChitchatNode implements AsyncDisposable {
       return;
     }
     this.#inFlight++;
-    const opened = keyring.open(data);
+    const opened = keyring.unseal(data);
     this.#receiveChain = this.#receiveChain
       .then(() => opened)
-      .then((plain) => {
-        if (plain === undefined) {
+      .then((result) => {
+        if (result.status === "unauthenticated") {
           this.#stats.authFailures++;
           this.#logger.debug(`Dropped a datagram from ${from}: it does not open with the cluster keys`);
+        } else if (result.status !== "opened") {
+          this.#stats.replays++;
+          if (result.status === "replayed") this.#logger.debug(`Dropped a replayed datagram from ${from}`);
+          else {
+            // Word for word the same per sender, so the default logger prints it once a minute at most.
+            this.#logger.warn(
+              `Dropped a datagram from ${from}: sealed by a sender this node does not know, too far from ` +
+                `its clock (a replay, or clocks too far apart)`,
+              { skewMs: result.skewMs },
+            );
+          }
         } else if (!this.#stopped || this.#leaveWaiters.size > 0) {
-          this.#handleDatagram(plain, from);
+          this.#handleDatagram(result.plaintext, from);
         }
       })
       .catch((error) => {
