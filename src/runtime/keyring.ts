@@ -51,7 +51,7 @@ export interface KeyringOptions {
   /**
    * The clock of the node (default the system clock). With the system clock,
    * sealed times are `Date.now()`; with another (a simulation's), they are
-   * the wall time at construction plus that clock's progress.
+   * that clock's time plus the wall time at which the first ring met it.
    */
   readonly clock?: Clock;
   /** Sender epochs remembered for replay protection (default 4096); the least recently heard is forgotten first. */
@@ -338,11 +338,23 @@ function hex(bytes: Uint8Array): string {
   return text;
 }
 
-/** Wall-clock milliseconds as `clock` sees them: `Date.now` itself for the system clock. */
+/** Where each non-system clock's time 0 falls on the wall clock, fixed when a ring first meets it. */
+const clockOrigins = new WeakMap<Clock, number>();
+
+/**
+ * Wall-clock milliseconds as `clock` sees them: `Date.now` itself for the
+ * system clock; for another (a simulation's), a fixed origin plus its time, so
+ * every node sharing that clock agrees however far it has been advanced.
+ */
 function wallClock(clock: Clock | undefined): () => number {
   if (clock === undefined || clock === systemClock) return Date.now;
-  const origin = Date.now() - clock.now();
-  return () => origin + clock.now();
+  let origin = clockOrigins.get(clock);
+  if (origin === undefined) {
+    origin = Date.now() - clock.now();
+    clockOrigins.set(clock, origin);
+  }
+  const fixed = origin;
+  return () => fixed + clock.now();
 }
 
 async function importKey(raw: Uint8Array): Promise<KeyEntry> {

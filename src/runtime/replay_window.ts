@@ -35,10 +35,21 @@ export interface ReplayGuardOptions {
   readonly now?: () => number;
 }
 
-/** The counters accepted from one sender epoch: the newest, and a bitmap of the window behind it. */
+/**
+ * The counters accepted from one sender epoch: the newest, and a bitmap of the
+ * window behind it. It starts at the first counter heard and counts every
+ * earlier one as seen: a recording older than what first arrived is refused,
+ * at the price of a datagram overtaken on the way at first contact.
+ */
 class CounterWindow {
-  #top = -1;
-  #bits = new Uint32Array(BLOCKS);
+  #top: number;
+  #bits = new Uint32Array(BLOCKS).fill(0xffffffff);
+
+  constructor(first: number) {
+    this.#top = first;
+    const bit = first % BLOCK_BITS;
+    this.#bits[Math.floor(first / BLOCK_BITS) % BLOCKS] = bit === BLOCK_BITS - 1 ? 0xffffffff : (2 ** (bit + 1) - 1);
+  }
 
   /** Records `counter` and returns true, or returns false when it was seen or is too old. */
   accept(counter: number): boolean {
@@ -70,7 +81,9 @@ class CounterWindow {
  * const guard = new ReplayGuard({ now: () => 1_000_000 });
  * assert.equal(guard.check("epoch-1", 7, 1_000_000), "fresh");
  * assert.equal(guard.check("epoch-1", 7, 1_000_000), "replayed");
- * assert.equal(guard.check("epoch-1", 5, 1_000_000), "fresh", "out of order, within the window");
+ * assert.equal(guard.check("epoch-1", 9, 1_000_000), "fresh");
+ * assert.equal(guard.check("epoch-1", 8, 1_000_000), "fresh", "out of order, within the window");
+ * assert.equal(guard.check("epoch-1", 6, 1_000_000), "replayed", "older than the first one heard");
  * assert.equal(guard.check("epoch-2", 0, 0), "stale", "an unknown sender far from our clock");
  * ```
  */
@@ -106,21 +119,22 @@ export class ReplayGuard {
   /**
    * Accepts (`"fresh"`, and remembers) or refuses the datagram numbered
    * `counter` of `epoch`, sealed at `sentAtMs` by its sender's clock:
-   * `"replayed"` when that counter was accepted already or is more than
-   * {@linkcode REPLAY_WINDOW} behind the newest; `"stale"` when the epoch is
-   * not remembered and `sentAtMs` is more than `maxClockSkewMs` from `now()`.
+   * `"replayed"` when that counter was accepted already, is more than
+   * {@linkcode REPLAY_WINDOW} behind the newest, or is older than the first
+   * counter remembered of the epoch; `"stale"` when the epoch is not
+   * remembered and `sentAtMs` is more than `maxClockSkewMs` from `now()`.
    */
   check(epoch: string, counter: number, sentAtMs: number): ReplayVerdict {
     let window = this.#senders.get(epoch);
     if (window === undefined) {
       if (!(Math.abs(this.#now() - sentAtMs) <= this.#maxSkewMs)) return "stale";
-      window = new CounterWindow();
       if (this.#senders.size >= this.#maxSenders) {
         this.#senders.delete(this.#senders.keys().next().value!);
       }
-    } else {
-      this.#senders.delete(epoch);
+      this.#senders.set(epoch, new CounterWindow(counter));
+      return "fresh";
     }
+    this.#senders.delete(epoch);
     this.#senders.set(epoch, window);
     return window.accept(counter) ? "fresh" : "replayed";
   }
