@@ -215,6 +215,7 @@ export class ChitchatNode implements AsyncDisposable {
     this.#seeds = new SeedList(config.seeds ?? [], {
       resolver: settings.resolver ?? (systemResolver as Resolver),
       logger: this.#logger,
+      clock: this.#clock,
     });
     socket.listen((data, from) => this.#onDatagram(data, from));
     if (this.#seeds.needsResolution) this.#refreshSeeds();
@@ -454,7 +455,8 @@ export class ChitchatNode implements AsyncDisposable {
     if (this.#stopped) return;
     this.#seeds.refresh().finally(() => {
       if (this.#stopped) return;
-      this.#cancelSeedRefresh = this.#clock.setTimer(this.#seedRefreshMs, () => this.#refreshSeeds());
+      const delay = this.#seeds.nextRefreshMs(this.#seedRefreshMs);
+      this.#cancelSeedRefresh = this.#clock.setTimer(delay, () => this.#refreshSeeds());
     });
   }
 
