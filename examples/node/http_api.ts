@@ -291,6 +291,7 @@ async function handle(
   }
   const routes: Record<string, () => void> = {
     "/api/state": () => send(res, 200, stateJson(node)),
+    "/api/stats": () => send(res, 200, { ...node.stats(), seeds: node.seedAddresses() }),
     "/api/events": () => streamEvents(node, req, res),
     "/": () => {
       res.writeHead(200, {

@@ -36,8 +36,7 @@ export interface SeedListOptions {
 /**
  * The default resolver: the operating system's (`getaddrinfo`, so
  * `/etc/hosts` and `/etc/resolv.conf` count) through `node:dns`, loaded on
- * first use. Under Bun, answers are cached for `BUN_CONFIG_DNS_TIME_TO_LIVE_SECONDS`
- * (30 s by default) whatever their DNS TTL.
+ * first use.
  *
  * @example
  * ```ts
