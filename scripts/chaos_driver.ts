@@ -384,8 +384,8 @@ async function main(): Promise<void> {
   if (total(replaysEarly) > 0) fail(`genuine datagrams taken for replays: ${describe(replaysEarly)}`);
   log("no auth failure and no replay counted in phases 0 to 3");
 
-  await rotateKeys();
-  await replayProbe();
+  const retired = await rotateKeys();
+  await replayProbe(retired);
   await followSeedRecord();
   const { replays } = await stopDnsServer();
 
@@ -402,7 +402,7 @@ async function main(): Promise<void> {
 }
 
 /** 4. Rolling rotation in three steps, one host after the other; auth failures counted per step. */
-async function rotateKeys(): Promise<void> {
+async function rotateKeys(): Promise<string> {
   const k1 = readFileSync(`${LOGS}/keys/n1.keys`, "utf8").trim();
   const k2 = generateClusterKey();
   const steps: Array<[string, string[], number]> = [
@@ -429,13 +429,14 @@ async function rotateKeys(): Promise<void> {
       `no false death, auth failures ${total(failures)} (${describe(failures)})`);
     if (total(failures) > allowed) fail(`${total(failures)} auth failures in rotation step ${index + 1}; at most ${allowed} allowed`);
   }
+  return k1;
 }
 
-/** A genuine Syn sealed under the current key, sent twice from the hub; one sealed under an old key. */
-async function replayProbe(): Promise<void> {
+/** A genuine Syn sealed under the current key, sent twice from the hub; one sealed under the retired key. */
+async function replayProbe(retiredKey: string): Promise<void> {
   const keys = readFileSync(`${LOGS}/keys/n1.keys`, "utf8").trim().split("\n");
   const ring = new Keyring(keys, { clusterId: "default" });
-  const stale = new Keyring([generateClusterKey()], { clusterId: "default" });
+  const retired = new Keyring([retiredKey], { clusterId: "default" });
   const socket = await openUdpSocket("10.77.0.254:0");
   let answers = 0;
   socket.listen((data) => void ring.open(data).then((plain) => plain !== undefined && answers++));
@@ -446,13 +447,13 @@ async function replayProbe(): Promise<void> {
     await socket.send(syn, target);
     await waitFor("an answer to the genuine Syn", 5_000, () => Promise.resolve(answers === 1));
     await socket.send(syn, target);
-    await socket.send(await stale.seal(new Uint8Array(8)), target);
+    await socket.send(await retired.seal(encodeMessage({ type: "syn", clusterId: "default", digest: [], partialDigest: false })), target);
     await sleep(2_000);
     const after = (await allStats()).get("n1")!;
     const replays = after.replays - before.replays;
     if (answers !== 1 || replays !== 1) fail(`the copy of a sealed Syn: ${answers} answers, ${replays} replays counted; expected 1 and 1`);
-    if (after.authFailures - before.authFailures !== 1) fail("a datagram sealed under an unknown key was not refused");
-    log("a sealed Syn sent twice from the hub: answered once, the copy dropped as a replay; another key's refused");
+    if (after.authFailures - before.authFailures !== 1) fail("a Syn sealed under the retired key K1 was not refused");
+    log("a sealed Syn sent twice from the hub: answered once, the copy dropped as a replay; one sealed under K1 refused");
   } finally {
     await socket.close();
   }
