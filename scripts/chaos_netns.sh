@@ -12,7 +12,7 @@
 # host, changes the seed record and stops the DNS server (see there).
 # Everything it made is removed on exit, even on failure or Ctrl-C.
 #
-#   sudo bash scripts/chaos_netns.sh          # about 5 to 6 minutes
+#   sudo bash scripts/chaos_netns.sh          # about 3 to 4 minutes
 #   CHAOS_LOSS_SECONDS=20 bash scripts/chaos_netns.sh   # a shorter loss phase
 #   CHAOS_REQUIRED=1 bash scripts/chaos_netns.sh        # a skip is an error
 #   CHAOS_FIREWALL=nft bash scripts/chaos_netns.sh      # nft even when iptables works
@@ -27,7 +27,7 @@ NODES=5
 LOSS_SECONDS=${CHAOS_LOSS_SECONDS:-120}
 INTERVAL_MS=${CHAOS_INTERVAL_MS:-500}
 SEED_REFRESH_MS=2000
-TIME_LIMIT_S=720
+TIME_LIMIT_S=600
 DNS_ADDR=10.77.0.254
 TAG=$(printf '%x' $$)
 HUB="chaos-$TAG-hub"
