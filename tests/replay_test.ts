@@ -67,7 +67,9 @@ function recordingCluster(seed: number, limit: number) {
     stopRecording: () => void (recording = false),
     /** Hands every recorded datagram to its receiver at once (from `from`, or its real sender), then waits. */
     async replay(list: readonly Recorded[], from?: string): Promise<void> {
-      for (const datagram of list) taps.get(datagram.to)!.handler!(datagram.bytes, from ?? datagram.from);
+      for (const datagram of list) {
+        taps.get(datagram.to)!.handler!(datagram.bytes, from ?? datagram.from);
+      }
       for (const id of cluster.nodeIds) await cluster.node(id).whenIdle();
     },
   };
@@ -75,7 +77,8 @@ function recordingCluster(seed: number, limit: number) {
 
 /** Everything observable about a node but the counters of what it received. */
 function observable(node: ChitchatNode): string {
-  const { datagramsIn: _in, bytesIn: _bytes, replays: _replays, authFailures: _refused, ...rest } = node.stats();
+  const { datagramsIn: _in, bytesIn: _bytes, replays: _replays, authFailures: _refused, ...rest } =
+    node.stats();
   return JSON.stringify([node.snapshot(), rest]);
 }
 
@@ -86,13 +89,23 @@ function stats(cluster: SimulatedCluster): Map<string, NodeStats> {
 test("1 000 recorded sealed datagrams replayed at once and a virtual minute later: none answered, nothing changed", async () => {
   const { cluster, recorded, opener, stopRecording, replay } = recordingCluster(51, 1000);
   try {
-    for (const id of IDS) await cluster.addNode(id, { socket: opener, initialKeyValues: { role: id.repeat(300) } });
-    await cluster.runUntil(() => recorded.length >= 1000 && cluster.converged(), { maxMs: 600_000 });
+    for (const id of IDS) {
+      await cluster.addNode(id, { socket: opener, initialKeyValues: { role: id.repeat(300) } });
+    }
+    await cluster.runUntil(() => recorded.length >= 1000 && cluster.converged(), {
+      maxMs: 600_000,
+    });
     stopRecording();
     await cluster.advance(1000); // whatever was recorded in flight arrives
     const kinds = new Set(recorded.map((r) => r.bytes.length > 300));
-    assert.equal(kinds.size, 2, "the recording holds small (Syn) and large (with deltas) datagrams");
-    for (const [id, s] of stats(cluster)) assert.equal(s.replays, 0, `${id} took genuine traffic for a replay`);
+    assert.equal(
+      kinds.size,
+      2,
+      "the recording holds small (Syn) and large (with deltas) datagrams",
+    );
+    for (const [id, s] of stats(cluster)) {
+      assert.equal(s.replays, 0, `${id} took genuine traffic for a replay`);
+    }
 
     const perReceiver = new Map<string, number>();
     for (const r of recorded) perReceiver.set(r.to, (perReceiver.get(r.to) ?? 0) + 1);
@@ -100,7 +113,10 @@ test("1 000 recorded sealed datagrams replayed at once and a virtual minute late
       if (phase === "a minute later") {
         cluster.node("a").set("later", "1");
         await cluster.advance(60_000);
-        assert.ok(cluster.converged() && cluster.keyEverywhere("a", "later", "1"), "gossip went on");
+        assert.ok(
+          cluster.converged() && cluster.keyEverywhere("a", "later", "1"),
+          "gossip went on",
+        );
       }
       const before = new Map(cluster.nodeIds.map((id) => [id, observable(cluster.node(id))]));
       const statsBefore = stats(cluster);
@@ -110,8 +126,16 @@ test("1 000 recorded sealed datagrams replayed at once and a virtual minute late
         const delivered = perReceiver.get(cluster.address(id)) ?? 0;
         assert.ok(delivered > 100, `${id} got ${delivered} of the recording`);
         const s = node.stats();
-        assert.equal(s.replays - statsBefore.get(id)!.replays, delivered, `${phase}: ${id} counted every replay`);
-        assert.equal(s.datagramsOut, statsBefore.get(id)!.datagramsOut, `${phase}: ${id} answered a replay`);
+        assert.equal(
+          s.replays - statsBefore.get(id)!.replays,
+          delivered,
+          `${phase}: ${id} counted every replay`,
+        );
+        assert.equal(
+          s.datagramsOut,
+          statsBefore.get(id)!.datagramsOut,
+          `${phase}: ${id} answered a replay`,
+        );
         assert.equal(observable(node), before.get(id), `${phase}: a replay changed ${id}`);
       }
       assert.equal(cluster.network.stats(ATTACKER).datagramsReceived, 0);
@@ -133,17 +157,29 @@ test("a restarted sender is accepted at once; a restarted receiver refuses recor
     await cluster.addNode("b", { socket: opener });
     const generation = cluster.node("b").id.generationId;
     await cluster.runUntil(
-      () => cluster.nodeIds.every((id) => cluster.node(id).liveNodeIds().some((n) => n.nodeId === "b" && n.generationId === generation)),
+      () =>
+        cluster.nodeIds.every((id) =>
+          cluster.node(id).liveNodeIds().some((n) =>
+            n.nodeId === "b" && n.generationId === generation
+          )
+        ),
       { maxMs: 10_000 },
     );
-    for (const [id, s] of stats(cluster)) assert.equal(s.replays, 0, `${id} refused the restarted sender`);
+    for (const [id, s] of stats(cluster)) {
+      assert.equal(s.replays, 0, `${id} refused the restarted sender`);
+    }
 
     // Six virtual minutes on, the receiver restarts and has forgotten every sender.
     await cluster.advance(360_000);
     await cluster.kill("a");
     const warnings: string[] = [];
     const ignore = (): void => {};
-    const logger = { debug: ignore, info: ignore, error: ignore, warn: (msg: string) => void warnings.push(msg) };
+    const logger = {
+      debug: ignore,
+      info: ignore,
+      error: ignore,
+      warn: (msg: string) => void warnings.push(msg),
+    };
     await cluster.addNode("a", { socket: opener, logger });
     await cluster.runUntil(() => cluster.converged(), { maxMs: 30_000 });
     const toA = recorded.filter((r) => r.to === cluster.address("a"));
@@ -153,7 +189,11 @@ test("a restarted sender is accepted at once; a restarted receiver refuses recor
     await replay(toA, ATTACKER);
     assert.equal(cluster.node("a").stats().replays - replaysBefore, toA.length);
     assert.equal(observable(cluster.node("a")), before);
-    assert.ok(warnings.length > 0 && warnings.every((w) => /from 127\.0\.0\.1:9999: .*too far from its clock/.test(w)), warnings[0]);
+    assert.ok(
+      warnings.length > 0 &&
+        warnings.every((w) => /from 127\.0\.0\.1:9999: .*too far from its clock/.test(w)),
+      warnings[0],
+    );
   } finally {
     await cluster.close();
   }
@@ -182,10 +222,18 @@ test("replays stay refused through a rotation [K1, K2] -> [K2, K1] -> [K2], and 
         const s = cluster.node(id).stats();
         replays += s.replays - statsBefore.get(id)!.replays;
         refused += s.authFailures - statsBefore.get(id)!.authFailures;
-        assert.equal(observable(cluster.node(id)), before.get(id), `step ${step + 1}: a replay changed ${id}`);
+        assert.equal(
+          observable(cluster.node(id)),
+          before.get(id),
+          `step ${step + 1}: a replay changed ${id}`,
+        );
       }
       // Sealed with K1: replays while K1 still opens, unauthenticated once it is gone.
-      assert.deepEqual([replays, refused], step < 2 ? [recorded.length, 0] : [0, recorded.length], `step ${step + 1}`);
+      assert.deepEqual(
+        [replays, refused],
+        step < 2 ? [recorded.length, 0] : [0, recorded.length],
+        `step ${step + 1}`,
+      );
     }
     // The replays above are the only refusals: real traffic never failed through the rotation.
     const total = [...stats(cluster).values()].reduce((sum, s) => sum + s.authFailures, 0);

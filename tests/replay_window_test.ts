@@ -13,14 +13,24 @@ const NOW = 1_700_000_000_000;
 test("ReplayGuard.check() accepts each counter of an epoch once, in any order within the window", () => {
   const guard = new ReplayGuard({ now: () => NOW });
   for (let c = 0; c < 100; c++) assert.equal(guard.check("e", c, NOW), "fresh", `counter ${c}`);
-  for (let c = 0; c < 100; c++) assert.equal(guard.check("e", c, NOW), "replayed", `counter ${c} again`);
+  for (let c = 0; c < 100; c++) {
+    assert.equal(guard.check("e", c, NOW), "replayed", `counter ${c} again`);
+  }
   assert.equal(guard.check("e", 5000, NOW), "fresh", "a jump ahead");
-  assert.equal(guard.check("e", 5000 - REPLAY_WINDOW + 1, NOW), "fresh", "the oldest counter still in the window");
+  assert.equal(
+    guard.check("e", 5000 - REPLAY_WINDOW + 1, NOW),
+    "fresh",
+    "the oldest counter still in the window",
+  );
   assert.equal(guard.check("e", 5000 - REPLAY_WINDOW, NOW), "replayed", "one behind the window");
   assert.equal(guard.check("e", 99, NOW), "replayed", "far behind the window");
   assert.equal(guard.check("other", 0, NOW), "fresh", "epochs are counted apart");
   assert.equal(guard.check("late", 40, NOW), "fresh", "first contact at counter 40");
-  assert.equal(guard.check("late", 39, NOW), "replayed", "what precedes first contact counts as seen");
+  assert.equal(
+    guard.check("late", 39, NOW),
+    "replayed",
+    "what precedes first contact counts as seen",
+  );
   assert.equal(guard.check("late", 42, NOW), "fresh");
   assert.equal(guard.check("late", 41, NOW), "fresh", "what follows it may come out of order");
   assert.equal(guard.check("edge", 31, NOW), "fresh", "first contact at the end of a bitmap block");
@@ -47,11 +57,16 @@ test("ReplayGuard.check() agrees with a set of every counter seen, for random ar
       else base += Math.floor(random() * 3);
       const counter = Math.max(0, base - Math.floor(random() * random() * 1.5 * REPLAY_WINDOW));
       const first = top === -1;
-      const expected = !first && (seen.has(counter) || counter < floor || top - counter >= REPLAY_WINDOW)
-        ? "replayed"
-        : "fresh";
+      const expected =
+        !first && (seen.has(counter) || counter < floor || top - counter >= REPLAY_WINDOW)
+          ? "replayed"
+          : "fresh";
       if (first) floor = counter;
-      assert.equal(guard.check("e", counter, NOW), expected, `run ${run}, arrival ${i}: counter ${counter}, top ${top}`);
+      assert.equal(
+        guard.check("e", counter, NOW),
+        expected,
+        `run ${run}, arrival ${i}: counter ${counter}, top ${top}`,
+      );
       if (expected === "fresh") {
         seen.add(counter);
         top = Math.max(top, counter);
@@ -64,7 +79,11 @@ test("ReplayGuard judges only unknown epochs by their timestamp, and does not re
   let now = NOW;
   const guard = new ReplayGuard({ now: () => now });
   assert.equal(guard.check("a", 0, NOW - DEFAULT_MAX_CLOCK_SKEW_MS - 1), "stale");
-  assert.equal(guard.check("a", 0, NOW + DEFAULT_MAX_CLOCK_SKEW_MS + 1), "stale", "from the future too");
+  assert.equal(
+    guard.check("a", 0, NOW + DEFAULT_MAX_CLOCK_SKEW_MS + 1),
+    "stale",
+    "from the future too",
+  );
   assert.equal(guard.size, 0, "a stale datagram leaves no trace");
   assert.equal(guard.check("a", 0, NOW - DEFAULT_MAX_CLOCK_SKEW_MS), "fresh");
   now += 3_600_000;
@@ -97,9 +116,19 @@ test("ReplayGuard remembers at most maxSenders epochs, 10 000 senders or not, fo
 });
 
 test("new ReplayGuard() refuses bounds that are not positive with a RangeError naming them", () => {
-  assert.throws(() => new ReplayGuard({ maxSenders: 0 }), /"maxSenders" must be a positive integer \(got 0\)/);
+  assert.throws(
+    () => new ReplayGuard({ maxSenders: 0 }),
+    /"maxSenders" must be a positive integer \(got 0\)/,
+  );
   assert.throws(() => new ReplayGuard({ maxSenders: 1.5 }), RangeError);
-  assert.throws(() => new ReplayGuard({ maxClockSkewMs: -1 }), /"maxClockSkewMs" must be a positive number \(got -1\)/);
+  assert.throws(
+    () => new ReplayGuard({ maxClockSkewMs: -1 }),
+    /"maxClockSkewMs" must be a positive number \(got -1\)/,
+  );
   assert.throws(() => new ReplayGuard({ maxClockSkewMs: Number.NaN }), RangeError);
-  assert.equal(new ReplayGuard({ maxClockSkewMs: Infinity }).check("x", 0, 0), "fresh", "Infinity turns the bound off");
+  assert.equal(
+    new ReplayGuard({ maxClockSkewMs: Infinity }).check("x", 0, 0),
+    "fresh",
+    "Infinity turns the bound off",
+  );
 });

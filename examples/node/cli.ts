@@ -191,7 +191,9 @@ export function parseCli(args: readonly string[]): CliOptions {
     advertise,
     nodeId,
     seeds: (values.get("seed") ?? []).map((seed) => address("--seed", seed)),
-    seedRefreshMs: one("seed-refresh-ms") === undefined ? undefined : integer("--seed-refresh-ms", one("seed-refresh-ms"), 0),
+    seedRefreshMs: one("seed-refresh-ms") === undefined
+      ? undefined
+      : integer("--seed-refresh-ms", one("seed-refresh-ms"), 0),
     clusterId,
     intervalMs,
     initialIntervalMs: integer("--initial-interval-ms", one("initial-interval-ms"), intervalMs),

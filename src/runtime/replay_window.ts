@@ -48,7 +48,9 @@ class CounterWindow {
   constructor(first: number) {
     this.#top = first;
     const bit = first % BLOCK_BITS;
-    this.#bits[Math.floor(first / BLOCK_BITS) % BLOCKS] = bit === BLOCK_BITS - 1 ? 0xffffffff : (2 ** (bit + 1) - 1);
+    this.#bits[Math.floor(first / BLOCK_BITS) % BLOCKS] = bit === BLOCK_BITS - 1
+      ? 0xffffffff
+      : (2 ** (bit + 1) - 1);
   }
 
   /** Records `counter` and returns true, or returns false when it was seen or is too old. */
@@ -99,10 +101,14 @@ export class ReplayGuard {
     this.#maxSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
     this.#now = options.now ?? Date.now;
     if (!Number.isSafeInteger(this.#maxSenders) || this.#maxSenders < 1) {
-      throw new RangeError(`Replay option "maxSenders" must be a positive integer (got ${this.#maxSenders})`);
+      throw new RangeError(
+        `Replay option "maxSenders" must be a positive integer (got ${this.#maxSenders})`,
+      );
     }
     if (!(this.#maxSkewMs > 0)) {
-      throw new RangeError(`Replay option "maxClockSkewMs" must be a positive number (got ${this.#maxSkewMs})`);
+      throw new RangeError(
+        `Replay option "maxClockSkewMs" must be a positive number (got ${this.#maxSkewMs})`,
+      );
     }
   }
 
@@ -125,7 +131,7 @@ export class ReplayGuard {
    * remembered and `sentAtMs` is more than `maxClockSkewMs` from `now()`.
    */
   check(epoch: string, counter: number, sentAtMs: number): ReplayVerdict {
-    let window = this.#senders.get(epoch);
+    const window = this.#senders.get(epoch);
     if (window === undefined) {
       if (!(Math.abs(this.#now() - sentAtMs) <= this.#maxSkewMs)) return "stale";
       if (this.#senders.size >= this.#maxSenders) {
