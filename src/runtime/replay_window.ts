@@ -37,20 +37,17 @@ export interface ReplayGuardOptions {
 
 /**
  * The counters accepted from one sender epoch: the newest, and a bitmap of the
- * window behind it. It starts at the first counter heard and counts every
- * earlier one as seen: a recording older than what first arrived is refused,
- * at the price of a datagram overtaken on the way at first contact.
+ * window behind it. It starts at the first counter heard, with the window
+ * behind it open: datagrams sealed just before it may arrive after it (the
+ * network, or WebCrypto finishing decryptions out of order, can swap them).
  */
 class CounterWindow {
   #top: number;
-  #bits = new Uint32Array(BLOCKS).fill(0xffffffff);
+  #bits = new Uint32Array(BLOCKS);
 
   constructor(first: number) {
-    this.#top = first;
-    const bit = first % BLOCK_BITS;
-    this.#bits[Math.floor(first / BLOCK_BITS) % BLOCKS] = bit === BLOCK_BITS - 1
-      ? 0xffffffff
-      : (2 ** (bit + 1) - 1);
+    this.#top = first - 1;
+    this.accept(first);
   }
 
   /** Records `counter` and returns true, or returns false when it was seen or is too old. */
@@ -85,7 +82,7 @@ class CounterWindow {
  * assert.equal(guard.check("epoch-1", 7, 1_000_000), "replayed");
  * assert.equal(guard.check("epoch-1", 9, 1_000_000), "fresh");
  * assert.equal(guard.check("epoch-1", 8, 1_000_000), "fresh", "out of order, within the window");
- * assert.equal(guard.check("epoch-1", 6, 1_000_000), "replayed", "older than the first one heard");
+ * assert.equal(guard.check("epoch-1", 8, 1_000_000), "replayed");
  * assert.equal(guard.check("epoch-2", 0, 0), "stale", "an unknown sender far from our clock");
  * ```
  */
@@ -125,10 +122,9 @@ export class ReplayGuard {
   /**
    * Accepts (`"fresh"`, and remembers) or refuses the datagram numbered
    * `counter` of `epoch`, sealed at `sentAtMs` by its sender's clock:
-   * `"replayed"` when that counter was accepted already, is more than
-   * {@linkcode REPLAY_WINDOW} behind the newest, or is older than the first
-   * counter remembered of the epoch; `"stale"` when the epoch is not
-   * remembered and `sentAtMs` is more than `maxClockSkewMs` from `now()`.
+   * `"replayed"` when that counter was accepted already or is more than
+   * {@linkcode REPLAY_WINDOW} behind the newest; `"stale"` when the epoch is
+   * not remembered and `sentAtMs` is more than `maxClockSkewMs` from `now()`.
    */
   check(epoch: string, counter: number, sentAtMs: number): ReplayVerdict {
     const window = this.#senders.get(epoch);
