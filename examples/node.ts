@@ -61,6 +61,7 @@ try {
     advertiseAddr: options.advertise,
     clusterId: options.clusterId,
     seeds: options.seeds,
+    ...(options.seedRefreshMs === undefined ? {} : { seedRefreshIntervalMs: options.seedRefreshMs }),
     gossipIntervalMs: options.intervalMs,
     failureDetector: {
       initialIntervalMs: options.initialIntervalMs,

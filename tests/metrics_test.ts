@@ -20,6 +20,7 @@ const ZERO_STATS: NodeStats = {
   bytesOut: 0,
   decodeErrors: 0,
   authFailures: 0,
+  replays: 0,
   droppedOverBudget: 0,
   droppedBacklog: 0,
   sendErrors: 0,

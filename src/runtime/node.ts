@@ -138,6 +138,7 @@ export class ChitchatNode implements AsyncDisposable {
       limits: settings.receiveLimits,
       clusterKeys: settings.clusterKeys,
       clusterId: this.#core.clusterId,
+      clock: this.#clock,
       deliver: (message, from) => this.#onMessage(message, from),
       accepting: () => !this.#stopped || this.#leaving,
     });
@@ -159,6 +160,7 @@ export class ChitchatNode implements AsyncDisposable {
     this.#seeds = new SeedList(config.seeds ?? [], {
       resolver: settings.resolver ?? (systemResolver as Resolver),
       logger: this.#logger,
+      clock: this.#clock,
     });
     socket.listen((data, from) => this.#pipe.receive(data, from));
     this.#core.setSeeds(this.#seeds.addresses);
@@ -354,7 +356,8 @@ export class ChitchatNode implements AsyncDisposable {
     this.#seeds.refresh().finally(() => {
       if (this.#stopped) return;
       this.#core.setSeeds(this.#seeds.addresses);
-      this.#cancelSeedRefresh = this.#clock.setTimer(this.#seedRefreshMs, () => this.#refreshSeeds());
+      const delay = this.#seeds.nextRefreshMs(this.#seedRefreshMs);
+      this.#cancelSeedRefresh = this.#clock.setTimer(delay, () => this.#refreshSeeds());
     });
   }
 
