@@ -473,9 +473,11 @@ export class Chitchat {
       peers.push(addr);
       const status = this.#membership.status(key);
       if (status === "live") live.push(addr);
-      // A node that left may come back as a new incarnation whose seeds are
-      // down: like a dead (or never yet live) one, it is contacted now and then.
-      else if (status === "dead" || status === "joining" || status === "left") dead.push(addr);
+      // Nodes not live are contacted now and then: a dead one may be back
+      // (scheduled for deletion included, as in the Rust crate: a long
+      // partition heals within rounds), and a node that left may come back
+      // as a new incarnation whose seeds are down.
+      else dead.push(addr);
     }
     const seeds = this.#seeds.filter((seed) => seed !== self);
     return selectGossipTargets({ peers, live, dead, seeds }, this.#random);
