@@ -11,6 +11,7 @@ import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
 import { ClusterState } from "./cluster_state.ts";
 import {
   type ChitchatConfig,
+  invalidConfig,
   type ReadonlyNodeStateLike,
   resolveChitchatConfig,
   type ResolvedChitchatConfig,
@@ -25,6 +26,7 @@ import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
+import { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile } from "./protocol_profile.ts";
 import type { WireSizes } from "./wire_format.ts";
 import { cborWireSizes } from "./wire_size.ts";
 
@@ -56,6 +58,12 @@ export interface ChitchatInit {
   readonly random: () => number;
   /** The sizes of the wire format the node speaks, to budget messages with. Default: CBOR's. */
   readonly sizes?: WireSizes;
+  /**
+   * The handshake extensions the wire format carries (`WireFormat.profile`).
+   * Default: all of them ({@linkcode FULL_PROFILE}). Without paged digests
+   * the MTU must be at least {@linkcode FULL_DIGEST_MIN_MTU}.
+   */
+  readonly profile?: ProtocolProfile;
 }
 
 /**
@@ -127,6 +135,15 @@ export class Chitchat {
   /** Creates the state machine; throws `TypeError` naming a bad config field. */
   constructor(config: ChitchatConfig, init: ChitchatInit) {
     this.config = resolveChitchatConfig(config);
+    const profile = init.profile ?? FULL_PROFILE;
+    if (!profile.pagedDigests && this.config.mtu < FULL_DIGEST_MIN_MTU) {
+      invalidConfig(
+        "mtu",
+        `at least ${FULL_DIGEST_MIN_MTU} is needed without paged digests (the chitchat-v0 wire format): ` +
+          "the whole digest must fit one datagram",
+        this.config.mtu,
+      );
+    }
     this.id = this.config.id;
     this.#selfKey = chitchatIdKey(this.id);
     this.#random = init.random;
@@ -154,6 +171,7 @@ export class Chitchat {
       fd: this.#fd,
       random: this.#random,
       sizes: init.sizes ?? cborWireSizes,
+      profile,
       onReset: (node) => {
         this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`, {
           event: "node_reset",

@@ -27,6 +27,10 @@ import { NodeDriver } from "./node_driver.ts";
 import { type MutableStats, type NodeStats, zeroNodeStats } from "./node_stats.ts";
 import { type Resolver, SeedList, systemResolver } from "./seeds.ts";
 import type { Socket, SocketOpener } from "./socket.ts";
+import { loadWireFormat } from "./wire_formats.ts";
+import type { WireFormat } from "../core/wire_format.ts";
+import { cborWireFormat } from "../core/wire/cbor.ts";
+import { chitchatV0WireFormat } from "../core/wire/chitchat_v0_format.ts";
 import type { KeyChangedEvent } from "../core/chitchat.ts";
 
 export type { NodeConfig } from "./node_config.ts";
@@ -68,7 +72,7 @@ export async function spawnNode(config: NodeConfig, openSocket: SocketOpener): P
     ? settings.socket
     : await (settings.socket ?? openSocket)(settings.listenAddr);
   try {
-    return new ChitchatNode(config, socket);
+    return new ChitchatNode(config, socket, await loadWireFormat(settings.wireFormat));
   } catch (error) {
     await socket.close();
     throw error;
@@ -103,9 +107,14 @@ export class ChitchatNode implements AsyncDisposable {
   #leaveDone: (() => void) | undefined;
   #shutdown: Promise<void> | undefined;
 
-  /** Use `spawnChitchat`; this wires a validated config to an open socket. */
-  constructor(config: NodeConfig, socket: Socket) {
+  /**
+   * Use `spawnChitchat`; this wires a validated config to an open socket.
+   * `format` defaults to the one `config.wireFormat` names (for
+   * `chitchat-v0`, without zstd: `spawnChitchat` loads it).
+   */
+  constructor(config: NodeConfig, socket: Socket, format?: WireFormat) {
     const settings = validateNodeConfig(config);
+    format ??= settings.wireFormat === "chitchat-v0" ? chitchatV0WireFormat() : cborWireFormat;
     this.#socket = socket;
     this.localAddr = socket.localAddr;
     this.#clock = settings.clock ?? systemClock;
@@ -120,7 +129,7 @@ export class ChitchatNode implements AsyncDisposable {
     if (/^(0\.0\.0\.0|\[::\]):/.test(advertise)) {
       throw new TypeError(`Invalid config "advertiseAddr": required when listening on the wildcard address ${advertise}`);
     }
-    const { clusterKeys: _keys, receiveLimits: _limits, onCatchUp, ...protocolConfig } = config;
+    const { clusterKeys: _keys, receiveLimits: _limits, wireFormat: _format, onCatchUp, ...protocolConfig } = config;
     const coreConfig: ChitchatConfig = {
       ...protocolConfig,
       gossipIntervalMs: settings.gossipIntervalMs,
@@ -129,7 +138,12 @@ export class ChitchatNode implements AsyncDisposable {
       id: { nodeId: config.nodeId, generationId: settings.generationId, gossipAdvertiseAddr: advertise },
       clusterId: settings.clusterId,
     };
-    this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
+    this.#core = new Chitchat(coreConfig, {
+      now: this.#clock.now(),
+      random: settings.random ?? Math.random,
+      sizes: format.sizes,
+      profile: format.profile,
+    });
     this.id = this.#core.id;
     this.#pipe = new DatagramPipe({
       socket,
@@ -138,6 +152,7 @@ export class ChitchatNode implements AsyncDisposable {
       limits: settings.receiveLimits,
       clusterKeys: settings.clusterKeys,
       clusterId: this.#core.clusterId,
+      format,
       deliver: (message, from) => this.#onMessage(message, from),
       accepting: () => !this.#stopped || this.#leaving,
     });
@@ -146,6 +161,7 @@ export class ChitchatNode implements AsyncDisposable {
       clock: this.#clock,
       logger: this.#logger,
       pipe: this.#pipe,
+      format,
       feeds: this.#feeds,
       duplicates: new DuplicateIdWatch(this.id, this.#logger),
       stats: this.#stats,
