@@ -25,6 +25,7 @@ import type { ClusterSnapshot, CoreEvent, NodeSnapshot, Transmit } from "./event
 import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
+import { nodeStateSnapshot, type NodeStateSnapshot } from "./node_snapshot.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
 import { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile } from "./protocol_profile.ts";
 import type { WireSizes } from "./wire_format.ts";
@@ -274,6 +275,35 @@ export class Chitchat {
   /** Gossip rounds run so far. */
   get rounds(): number {
     return this.#rounds;
+  }
+
+  /**
+   * The state of `id` as this node holds it, whole (versions, tombstones,
+   * last GC version), to hand to another node's
+   * {@linkcode Chitchat.resetNodeStateIfUpdate}; `undefined` when unknown.
+   */
+  nodeStateSnapshot(id: ChitchatId): NodeStateSnapshot | undefined {
+    const state = this.#state.get(id);
+    return state === undefined ? undefined : nodeStateSnapshot(state);
+  }
+
+  /**
+   * Replaces the state of `snapshot.id` with the snapshot when it is newer
+   * than ours (the Rust crate's `reset_node_state_if_update`, which Quickwit
+   * uses to catch up over gRPC). An unknown node is created, unless it was
+   * removed recently (gossip brings it back if it lives). Never applies to
+   * this node itself. Returns true when the state was replaced; key changes
+   * follow as events.
+   */
+  resetNodeStateIfUpdate(now: number, snapshot: NodeStateSnapshot): boolean {
+    this.#now = Math.max(this.#now, now);
+    if (chitchatIdKey(snapshot.id) === this.#selfKey) return false;
+    const known = this.#state.get(snapshot.id);
+    const state = known ?? (this.#state.removedHeartbeat(chitchatIdKey(snapshot.id)) !== undefined
+      ? undefined
+      : this.#state.getOrCreate(snapshot.id));
+    if (state === undefined) return false;
+    return state.resetTo(snapshot, now);
   }
 
   /** A copy of every node's state and status at `now`, self first. */

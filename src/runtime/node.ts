@@ -29,6 +29,7 @@ import { type Resolver, SeedList, systemResolver } from "./seeds.ts";
 import type { Socket, SocketOpener } from "./socket.ts";
 import { loadWireFormat } from "./wire_formats.ts";
 import type { WireFormat } from "../core/wire_format.ts";
+import type { NodeStateSnapshot } from "../core/node_snapshot.ts";
 import { cborWireFormat } from "../core/wire/cbor.ts";
 import { chitchatV0WireFormat } from "../core/wire/chitchat_v0_format.ts";
 import type { KeyChangedEvent } from "../core/chitchat.ts";
@@ -222,6 +223,24 @@ export class ChitchatNode implements AsyncDisposable {
   /** Deletes a key of this node; returns false (and logs) when it did not exist. */
   delete(key: string): boolean {
     return this.#write(key, () => this.#core.delete(key, this.#clock.now()));
+  }
+
+  /**
+   * The state of `id` as this node holds it, whole (versions, tombstones),
+   * for another node's {@linkcode ChitchatNode.resetNodeStateIfUpdate}.
+   */
+  nodeStateSnapshot(id: ChitchatId): NodeStateSnapshot | undefined {
+    return this.#core.nodeStateSnapshot(id);
+  }
+
+  /**
+   * Replaces a node's state with a snapshot obtained elsewhere when it is
+   * newer (Rust's `reset_node_state_if_update`); true when it was replaced.
+   */
+  resetNodeStateIfUpdate(snapshot: NodeStateSnapshot): boolean {
+    const replaced = this.#core.resetNodeStateIfUpdate(this.#clock.now(), snapshot);
+    this.#driver.drive();
+    return replaced;
   }
 
   /** Marks a key of this node to be reaped after the grace period; visible until then. */
