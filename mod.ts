@@ -91,7 +91,7 @@ export {
   type NodeStats,
   type ShutdownOptions,
 } from "./src/runtime/node.ts";
-export { CLUSTER_KEY_BYTES, generateClusterKey, parseClusterKeys, SEAL_OVERHEAD } from "./src/runtime/keyring.ts";
+export { CLUSTER_KEY_BYTES, generateClusterKey, parseClusterKeys, SEAL_OVERHEAD, type Unsealed } from "./src/runtime/keyring.ts";
 export type { NodeConfig } from "./src/runtime/node_config.ts";
 export type { NodeStateSnapshot } from "./src/core/node_snapshot.ts";
 export type { WireFormatName } from "./src/runtime/wire_formats.ts";

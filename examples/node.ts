@@ -62,6 +62,7 @@ try {
     clusterId: options.clusterId,
     wireFormat: options.wire,
     seeds: options.seeds,
+    ...(options.seedRefreshMs === undefined ? {} : { seedRefreshIntervalMs: options.seedRefreshMs }),
     gossipIntervalMs: options.intervalMs,
     failureDetector: {
       initialIntervalMs: options.initialIntervalMs,

@@ -21,6 +21,7 @@ const ZERO_STATS: NodeStats = {
   decodeErrors: 0,
   foreignFormat: 0,
   authFailures: 0,
+  replays: 0,
   droppedOverBudget: 0,
   droppedBacklog: 0,
   sendErrors: 0,

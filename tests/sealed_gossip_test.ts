@@ -185,7 +185,7 @@ test("cluster keys are checked at start and when replaced", async () => {
     [{ clusterKeys: [] }, /"clusterKeys": .*non-empty/],
     [{ clusterKeys: [K1, "zz"] }, /"clusterKeys": Cluster key #2 of 2 is not valid base64/],
     [{ clusterKeys: "K1" }, /"clusterKeys"/],
-    [{ clusterKeys: [K1], mtu: 1200 }, /"mtu": expected at least 1233 with clusterKeys/],
+    [{ clusterKeys: [K1], mtu: 1200 }, /"mtu": expected at least 1253 with clusterKeys/],
     [{ receiveLimits: { perSender: 0 } }, /"receiveLimits.perSender"/],
     [{ receiveLimits: { burst: 3 } }, /"receiveLimits.burst": unknown option/],
   ];

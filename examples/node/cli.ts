@@ -39,6 +39,8 @@ export interface CliOptions {
   readonly nodeId: string;
   /** Seeds, `host:port`. */
   readonly seeds: string[];
+  /** How often seed host names are resolved again (ms); undefined means the library's default. */
+  readonly seedRefreshMs: number | undefined;
   /** Cluster id. */
   readonly clusterId: string;
   /** Wire format: this library's CBOR or the Rust crate's v0. */
@@ -76,7 +78,9 @@ Flags:
   --listen HOST:PORT          UDP gossip address (default 127.0.0.1:10000; port 0 picks one)
   --advertise HOST:PORT       address peers should use (default: the bound address)
   --node-id ID                unique node id (default: node-PORT-RANDOM)
-  --seed HOST:PORT            a node to contact at start; repeatable
+  --seed HOST:PORT            a node to contact at start; repeatable. A host name is resolved
+                              again at each refresh and every address it gives is a seed
+  --seed-refresh-ms N         how often seed host names are resolved again, in ms (default 60000)
   --cluster-id ID             cluster id (default "default")
   --wire cbor|chitchat-v0     wire format (default cbor; chitchat-v0 joins Rust chitchat and Quickwit clusters)
   --interval-ms N             gossip interval in ms (default 1000)
@@ -95,6 +99,7 @@ Flags:
 
 HTTP API:
   GET    /api/state           the cluster as this node sees it (JSON)
+  GET    /api/stats           this node's counters and its resolved seed addresses (JSON)
   PUT    /api/kv/KEY          set KEY of this node to the request body (?ttl=1: with a TTL)
   DELETE /api/kv/KEY          delete KEY of this node (404 if it does not exist)
   GET    /api/events          membership and key events (Server-Sent Events)
@@ -109,6 +114,7 @@ const FLAGS = {
   advertise: { type: "string" },
   "node-id": { type: "string" },
   seed: { type: "string", multiple: true },
+  "seed-refresh-ms": { type: "string" },
   "cluster-id": { type: "string" },
   wire: { type: "string" },
   "interval-ms": { type: "string" },
@@ -209,6 +215,9 @@ export function parseCli(args: readonly string[]): CliOptions {
     advertise,
     nodeId,
     seeds: (values.get("seed") ?? []).map((seed) => address("--seed", seed)),
+    seedRefreshMs: one("seed-refresh-ms") === undefined
+      ? undefined
+      : integer("--seed-refresh-ms", one("seed-refresh-ms"), 0),
     clusterId,
     wire,
     intervalMs,

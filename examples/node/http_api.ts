@@ -293,6 +293,7 @@ async function handle(
   }
   const routes: Record<string, () => void> = {
     "/api/state": () => send(res, 200, stateJson(node)),
+    "/api/stats": () => send(res, 200, { ...node.stats(), seeds: node.seedAddresses() }),
     "/api/events": () => streamEvents(node, req, res),
     "/metrics": () => {
       res.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" });

@@ -45,17 +45,30 @@ export interface NodeStateSnapshot {
   readonly keyValues: readonly KeyValueMutation[];
 }
 
-/** What a replica offers a snapshot of (a `NodeState` fits). */
+/**
+ * What a replica offers a snapshot of (a `NodeState` fits).
+ *
+ * @example
+ * ```ts
+ * import { NodeState } from "./node_state.ts";
+ * import type { SnapshotSource } from "./node_snapshot.ts";
+ * const source: SnapshotSource = new NodeState({ nodeId: "a", generationId: 1, gossipAdvertiseAddr: "10.0.0.1:1" });
+ * console.assert(source.maxVersion === 0);
+ * ```
+ */
 export interface SnapshotSource {
+  /** The node. */
   readonly id: ChitchatId;
+  /** Its heartbeat. */
   readonly heartbeat: number;
+  /** Its max version. */
   readonly maxVersion: number;
+  /** Its last GC version. */
   readonly lastGcVersion: number;
-  staleEntries(floorVersion: number): IterableIterator<[string, KeyValueMutationValue]>;
+  /** Its entries above `floorVersion`, in version order. */
+  staleEntries(floorVersion: number): IterableIterator<[string, Pick<KeyValueMutation, "value" | "version" | "status">]>;
 }
 
-/** The stored form of an entry, as `staleEntries` yields it. */
-type KeyValueMutationValue = Pick<KeyValueMutation, "value" | "version" | "status">;
 
 /**
  * A snapshot of `state`: its versions and every entry it holds.

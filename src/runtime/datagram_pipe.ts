@@ -12,6 +12,7 @@ import { ForeignFormatWatch } from "./wire_formats.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Message } from "../core/messages.ts";
 import { MAX_DATAGRAM_SIZE } from "../core/wire_constants.ts";
+import type { Clock } from "./clock.ts";
 import { Keyring } from "./keyring.ts";
 import type { MutableStats } from "./node_stats.ts";
 import { ReceiveBudget, type ReceiveLimits } from "./receive_budget.ts";
@@ -28,6 +29,8 @@ export interface DatagramPipeOptions {
   readonly clusterId: string;
   /** The wire format datagrams are decoded with. */
   readonly format: WireFormat;
+  /** The node's clock: sealed datagrams carry its time, bounding replays from senders not remembered. */
+  readonly clock: Clock;
   /** Gets every decoded message, in arrival order. */
   readonly deliver: (message: Message, from: string) => void;
   /** False once the node no longer takes datagrams in (shut down, leave over). */
@@ -60,7 +63,7 @@ export class DatagramPipe {
     this.#budget = new ReceiveBudget(options.limits);
     this.#foreign = new ForeignFormatWatch(options.format.name, options.logger);
     if (options.clusterKeys !== undefined) {
-      this.#keyring = new Keyring(options.clusterKeys, { clusterId: options.clusterId });
+      this.#keyring = new Keyring(options.clusterKeys, { clusterId: options.clusterId, clock: options.clock });
     }
   }
 
@@ -69,10 +72,12 @@ export class DatagramPipe {
     return this.#keyring !== undefined;
   }
 
-  /** Replaces the cluster keys; throws `TypeError` naming a bad key by position. */
+  /** Replaces the cluster keys (keeping the epoch, counter and replay memory); throws `TypeError` naming a bad key by position. */
   setClusterKeys(keys: readonly string[]): void {
     try {
-      this.#keyring = new Keyring(keys, { clusterId: this.#options.clusterId });
+      this.#keyring = this.#keyring === undefined
+        ? new Keyring(keys, { clusterId: this.#options.clusterId, clock: this.#options.clock })
+        : this.#keyring.withKeys(keys);
     } catch (error) {
       throw new TypeError(`Invalid cluster keys: ${(error as Error).message}`);
     }
@@ -125,19 +130,31 @@ export class DatagramPipe {
       return;
     }
     this.#inFlight++;
-    const opened = keyring.open(data);
+    const opened = keyring.unseal(data);
     const logger = this.#options.logger;
     this.#receiveChain = this.#receiveChain
       .then(() => opened)
-      .then((plain) => {
-        if (plain === undefined) {
+      .then((result) => {
+        if (result.status === "unauthenticated") {
           stats.authFailures++;
           logger.debug(`Dropped a datagram from ${from}: it does not open with the cluster keys`, {
             event: "auth_failure",
             from,
           });
+        } else if (result.status !== "opened") {
+          stats.replays++;
+          if (result.status === "replayed") {
+            logger.debug(`Dropped a replayed datagram from ${from}`, { event: "replay", from });
+          } else {
+            // Word for word the same per sender, so the default logger prints it once a minute at most.
+            logger.warn(
+              `Dropped a datagram from ${from}: sealed by a sender this node does not know, too far from ` +
+                `its clock (a replay, or clocks too far apart)`,
+              { event: "replay", from, reason: "stale", skewMs: result.skewMs },
+            );
+          }
         } else if (this.#options.accepting()) {
-          this.#decode(plain, from);
+          this.#decode(result.plaintext, from);
         }
       })
       .catch((error) => {

@@ -1,37 +1,88 @@
 /**
  * Cluster keys and the sealed datagram format: AES-256-GCM through WebCrypto
- * (`crypto.subtle`, the same in Deno, Bun and Node). Rule kept here: a
- * datagram is opened whole or not at all, and `open()` never throws.
+ * (`crypto.subtle`, the same in Deno, Bun and Node). Rules kept here: a
+ * datagram is opened whole or not at all, each sealed datagram opens at most
+ * once per receiver, and `open()` never throws.
  *
- * A sealed datagram is `marker (1) | key id (4) | nonce (12) | ciphertext |
- * tag (16)`. The nonce is random per datagram; the additional data binds the
- * marker, the key id, the protocol version and the cluster id, so a datagram
- * sealed for another cluster or protocol version does not open. The key id is
- * the first 4 bytes of SHA-256 over a label and the key: `open()` tries only
- * the keys it names, so outsiders' datagrams cost no decryption.
+ * A sealed datagram (format 2) is `marker (1) | key id (4) | epoch (8) |
+ * counter (8) | time (4) | nonce (12) | ciphertext | tag (16)`. The epoch is
+ * random, drawn once per sealing node (it survives key rotation, not a
+ * restart); the counter numbers the datagrams of that epoch from 0; the time
+ * is the sender's wall clock in whole seconds. The nonce is random per
+ * datagram; the additional data binds everything before it (marker, key id,
+ * epoch, counter, time) and the protocol version and cluster id, so a
+ * datagram sealed for another cluster or protocol version does not open and
+ * no header field can be changed. After authentication, the epoch and counter
+ * go through a {@linkcode ReplayGuard}: a datagram opened once is refused as
+ * replayed. The key id is the first 4 bytes of SHA-256 over a label and the
+ * key: `open()` tries only the keys it names, so outsiders' datagrams cost no
+ * decryption.
  * @module
  */
 
 import { PROTOCOL_VERSION } from "../core/wire_constants.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { ReplayGuard } from "./replay_window.ts";
 
-/** First byte of every sealed datagram (format 1). */
-export const SEALED_FORMAT_MARKER = 0xc7;
+/** First byte of every sealed datagram (format 2: with epoch, counter and time). */
+export const SEALED_FORMAT_MARKER = 0xc8;
 
-/** Bytes sealing adds to a datagram: marker, key id, nonce and tag. */
-export const SEAL_OVERHEAD: number = 1 + 4 + 12 + 16;
+/** Bytes sealing adds to a datagram: marker, key id, epoch, counter, time, nonce and tag. */
+export const SEAL_OVERHEAD: number = 1 + 4 + 8 + 8 + 4 + 12 + 16;
 
 /** Size of a cluster key in bytes (AES-256). */
 export const CLUSTER_KEY_BYTES = 32;
 
 const KEY_ID_BYTES = 4;
+const EPOCH_AT = 1 + KEY_ID_BYTES;
+const COUNTER_AT = EPOCH_AT + 8;
+const TIME_AT = COUNTER_AT + 8;
+/** Marker, key id, epoch, counter and time: what the additional data binds. */
+const BOUND_BYTES = TIME_AT + 4;
 const NONCE_BYTES = 12;
-const HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES;
+const HEADER_BYTES = BOUND_BYTES + NONCE_BYTES;
+const TAG_BYTES = 16;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Options of {@linkcode Keyring}. */
 export interface KeyringOptions {
   /** The cluster id bound into every datagram; a datagram of another cluster does not open. */
   readonly clusterId: string;
+  /**
+   * The clock of the node (default the system clock). With the system clock,
+   * sealed times are `Date.now()`; with another (a simulation's), they are
+   * that clock's time plus the wall time at which the first ring met it.
+   */
+  readonly clock?: Clock;
+  /** Sender epochs remembered for replay protection (default 4096); the least recently heard is forgotten first. */
+  readonly maxSenders?: number;
+  /**
+   * Largest distance, in ms, between our clock and the time in a datagram of a
+   * sender epoch not remembered (default 300 000, five minutes); such a
+   * datagram farther off is refused as stale. Senders already remembered are
+   * never judged by their clock.
+   */
+  readonly maxClockSkewMs?: number;
+}
+
+/**
+ * What {@linkcode Keyring.unseal} made of a datagram: its plaintext, or why it
+ * was refused. `unauthenticated`: not sealed, names no key of the ring, or
+ * fails authentication. `replayed`: authentic, but opened before (or more
+ * than 1 024 datagrams behind the newest of its sender). `stale`: authentic,
+ * from a sender not remembered, and sealed `skewMs` away from our clock (more
+ * than `maxClockSkewMs`): an old recording, or clocks far apart.
+ */
+export type Unsealed =
+  | { readonly status: "opened"; readonly plaintext: Uint8Array }
+  | { readonly status: "unauthenticated" }
+  | { readonly status: "replayed" }
+  | { readonly status: "stale"; readonly skewMs: number };
+
+/** The sealing side's numbering, shared by a ring and the rings made from it by `withKeys()`. */
+interface SenderState {
+  readonly epoch: Uint8Array;
+  counter: number;
 }
 
 interface KeyEntry {
@@ -101,6 +152,12 @@ export function generateClusterKey(): string {
  * importing them into WebCrypto happens in the background and every
  * `seal`/`open` waits for it.
  *
+ * Each ring seals under its own random epoch with a counter, and refuses a
+ * datagram it opened before (see {@linkcode Unsealed}). A restarted node has a
+ * new epoch, so its peers accept it at once; `withKeys()` keeps the epoch,
+ * the counter and the memory of what was opened, so rotating keys neither
+ * refuses anyone nor lets an old datagram in again.
+ *
  * To rotate keys across a live cluster without losing anyone: add the new
  * key as a secondary on every node, then make it primary on every node, then
  * drop the old key everywhere (each step finished on all nodes before the
@@ -112,11 +169,26 @@ export function generateClusterKey(): string {
  * import assert from "node:assert/strict";
  * const key = generateClusterKey();
  * const a = new Keyring([key], { clusterId: "prod" });
+ * const b = new Keyring([key], { clusterId: "prod" });
  * const sealed = await a.seal(new Uint8Array([1, 2, 3]));
  * assert.equal(sealed.length, 3 + SEAL_OVERHEAD);
- * assert.deepEqual(await a.open(sealed), new Uint8Array([1, 2, 3]));
+ * assert.deepEqual(await b.open(sealed), new Uint8Array([1, 2, 3]));
+ * assert.equal((await b.unseal(sealed)).status, "replayed");
  * const otherCluster = new Keyring([key], { clusterId: "test" });
  * assert.equal(await otherCluster.open(sealed), undefined);
+ * ```
+ *
+ * @example Rotate keys, keeping the replay memory
+ * ```ts
+ * import { generateClusterKey, Keyring } from "./keyring.ts";
+ * import assert from "node:assert/strict";
+ * const [oldKey, newKey] = [generateClusterKey(), generateClusterKey()];
+ * const sender = new Keyring([oldKey], { clusterId: "prod" });
+ * let receiver = new Keyring([oldKey], { clusterId: "prod" });
+ * const recorded = await sender.seal(new Uint8Array([7]));
+ * assert.equal((await receiver.unseal(recorded)).status, "opened");
+ * receiver = receiver.withKeys([newKey, oldKey]);
+ * assert.equal((await receiver.unseal(recorded)).status, "replayed");
  * ```
  */
 export class Keyring {
@@ -124,18 +196,40 @@ export class Keyring {
   readonly size: number;
   #entries: Promise<KeyEntry[]>;
   #context: Uint8Array;
+  #clusterId: string;
+  #sender: SenderState;
+  #guard: ReplayGuard;
 
-  /** Checks `keys` (base64, 32 bytes each) and starts importing them. */
+  /** Checks `keys` (base64, 32 bytes each) and the options, and starts importing the keys. */
   constructor(keys: readonly string[], options: KeyringOptions) {
     const raw = parseClusterKeys(keys);
     if (typeof options?.clusterId !== "string") {
       throw new TypeError(`Keyring needs a clusterId string (got ${typeof options?.clusterId})`);
     }
     this.size = raw.length;
+    this.#clusterId = options.clusterId;
     this.#context = new TextEncoder().encode(`chitchat sealed v${PROTOCOL_VERSION}\u0000${options.clusterId}`);
+    this.#guard = new ReplayGuard({
+      maxSenders: options.maxSenders,
+      maxClockSkewMs: options.maxClockSkewMs,
+      now: wallClock(options.clock),
+    });
+    this.#sender = { epoch: crypto.getRandomValues(new Uint8Array(8)), counter: 0 };
     this.#entries = Promise.all(raw.map(importKey));
     // Importing raw 32-byte AES keys does not fail; never leave a rejection unhandled.
     this.#entries.catch(() => {});
+  }
+
+  /**
+   * A ring with other keys (checked like the constructor's) that goes on
+   * with this ring's epoch, counter and replay memory: what a running node
+   * uses to rotate keys.
+   */
+  withKeys(keys: readonly string[]): Keyring {
+    const next = new Keyring(keys, { clusterId: this.#clusterId });
+    next.#sender = this.#sender;
+    next.#guard = this.#guard;
+    return next;
   }
 
   /** The key ids (hex, 8 digits), primary first; they name keys without revealing them. */
@@ -143,13 +237,24 @@ export class Keyring {
     return (await this.#entries).map((entry) => entry.id.toString(16).padStart(8, "0"));
   }
 
-  /** Seals `plaintext` with the primary key and a fresh random nonce. */
+  /** Sender epochs this ring remembers for replay protection (at most `maxSenders`). */
+  get trackedSenders(): number {
+    return this.#guard.size;
+  }
+
+  /** Seals `plaintext` with the primary key, the next counter and a fresh random nonce. */
   async seal(plaintext: Uint8Array): Promise<Uint8Array> {
     const primary = (await this.#entries)[0];
-    const out = new Uint8Array(HEADER_BYTES + plaintext.byteLength + 16);
+    const out = new Uint8Array(HEADER_BYTES + plaintext.byteLength + TAG_BYTES);
+    const view = new DataView(out.buffer);
     out[0] = SEALED_FORMAT_MARKER;
-    new DataView(out.buffer).setUint32(1, primary.id);
-    const nonce = out.subarray(1 + KEY_ID_BYTES, HEADER_BYTES);
+    view.setUint32(1, primary.id);
+    out.set(this.#sender.epoch, EPOCH_AT);
+    const counter = this.#sender.counter++;
+    view.setUint32(COUNTER_AT, Math.floor(counter / 2 ** 32));
+    view.setUint32(COUNTER_AT + 4, counter >>> 0);
+    view.setUint32(TIME_AT, Math.max(0, Math.floor(this.#guard.now() / 1000)));
+    const nonce = out.subarray(BOUND_BYTES, HEADER_BYTES);
     crypto.getRandomValues(nonce);
     const ciphertext = await crypto.subtle.encrypt(
       { name: "AES-GCM", iv: nonce.slice(), additionalData: this.#additionalData(out), tagLength: 128 },
@@ -162,44 +267,94 @@ export class Keyring {
 
   /**
    * Opens a sealed datagram: the plaintext, or `undefined` when it is not a
-   * sealed datagram, names no key of this ring, or fails authentication.
-   * Never throws and never rejects.
+   * sealed datagram, names no key of this ring, fails authentication, or was
+   * opened before (see {@linkcode Keyring.unseal}). Never throws and never
+   * rejects.
    */
   async open(sealed: Uint8Array): Promise<Uint8Array | undefined> {
+    const result = await this.unseal(sealed);
+    return result.status === "opened" ? result.plaintext : undefined;
+  }
+
+  /**
+   * Opens a sealed datagram and says why when it does not (see
+   * {@linkcode Unsealed}). Authentication comes first: only an authentic
+   * datagram is checked against, and recorded in, the replay memory. Never
+   * throws and never rejects.
+   */
+  async unseal(sealed: Uint8Array): Promise<Unsealed> {
     try {
-      if (!(sealed instanceof Uint8Array) || sealed.byteLength < SEAL_OVERHEAD) return undefined;
-      if (sealed[0] !== SEALED_FORMAT_MARKER) return undefined;
-      const id = new DataView(sealed.buffer, sealed.byteOffset, sealed.byteLength).getUint32(1);
+      if (!(sealed instanceof Uint8Array) || sealed.byteLength < SEAL_OVERHEAD) return UNAUTHENTICATED;
+      if (sealed[0] !== SEALED_FORMAT_MARKER) return UNAUTHENTICATED;
+      const view = new DataView(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+      const id = view.getUint32(1);
       const entries = await this.#entries;
-      const iv = sealed.slice(1 + KEY_ID_BYTES, HEADER_BYTES);
+      const iv = sealed.slice(BOUND_BYTES, HEADER_BYTES);
       const body = sealed.subarray(HEADER_BYTES);
       const additionalData = this.#additionalData(sealed);
       for (const entry of entries) {
         if (entry.id !== id) continue;
+        let plain: ArrayBuffer;
         try {
-          const plain = await crypto.subtle.decrypt(
+          plain = await crypto.subtle.decrypt(
             { name: "AES-GCM", iv, additionalData, tagLength: 128 },
             entry.key,
             body as Uint8Array<ArrayBuffer>,
           );
-          return new Uint8Array(plain);
         } catch {
           // Wrong key with a colliding id, or a forged or damaged datagram: try the next.
+          continue;
         }
+        const epoch = hex(sealed.subarray(EPOCH_AT, COUNTER_AT));
+        const counter = view.getUint32(COUNTER_AT) * 2 ** 32 + view.getUint32(COUNTER_AT + 4);
+        // Whole seconds: the true time may be up to one second later.
+        const sentAtMs = view.getUint32(TIME_AT) * 1000 + 500;
+        const verdict = this.#guard.check(epoch, counter, sentAtMs);
+        if (verdict === "replayed") return REPLAYED;
+        if (verdict === "stale") return { status: "stale", skewMs: sentAtMs - this.#guard.now() };
+        return { status: "opened", plaintext: new Uint8Array(plain) };
       }
-      return undefined;
+      return UNAUTHENTICATED;
     } catch {
-      return undefined;
+      return UNAUTHENTICATED;
     }
   }
 
-  /** Marker and key id of `datagram`, then the protocol and cluster context. */
+  /** The bound header of `datagram` (marker to time), then the protocol and cluster context. */
   #additionalData(datagram: Uint8Array): Uint8Array<ArrayBuffer> {
-    const data = new Uint8Array(1 + KEY_ID_BYTES + this.#context.length);
-    data.set(datagram.subarray(0, 1 + KEY_ID_BYTES));
-    data.set(this.#context, 1 + KEY_ID_BYTES);
+    const data = new Uint8Array(BOUND_BYTES + this.#context.length);
+    data.set(datagram.subarray(0, BOUND_BYTES));
+    data.set(this.#context, BOUND_BYTES);
     return data;
   }
+}
+
+const UNAUTHENTICATED: Unsealed = { status: "unauthenticated" };
+const REPLAYED: Unsealed = { status: "replayed" };
+
+function hex(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += byte.toString(16).padStart(2, "0");
+  return text;
+}
+
+/** Where each non-system clock's time 0 falls on the wall clock, fixed when a ring first meets it. */
+const clockOrigins = new WeakMap<Clock, number>();
+
+/**
+ * Wall-clock milliseconds as `clock` sees them: `Date.now` itself for the
+ * system clock; for another (a simulation's), a fixed origin plus its time, so
+ * every node sharing that clock agrees however far it has been advanced.
+ */
+function wallClock(clock: Clock | undefined): () => number {
+  if (clock === undefined || clock === systemClock) return Date.now;
+  let origin = clockOrigins.get(clock);
+  if (origin === undefined) {
+    origin = Date.now() - clock.now();
+    clockOrigins.set(clock, origin);
+  }
+  const fixed = origin;
+  return () => fixed + clock.now();
 }
 
 async function importKey(raw: Uint8Array): Promise<KeyEntry> {

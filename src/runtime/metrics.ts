@@ -184,6 +184,16 @@ export const METRICS: readonly MetricDefinition[] = [
     read: (f) => f.stats.authFailures,
   },
   {
+    name: "chitchat_replays_total",
+    type: "counter",
+    help: "Received sealed datagrams that were authentic but dropped undecoded as replays.",
+    unit: "datagrams",
+    labels: [],
+    reading:
+      "Only with cluster keys. Should stay at 0: a rise means recorded datagrams are sent again, or a sender's clock is more than 5 minutes off this node's.",
+    read: (f) => f.stats.replays,
+  },
+  {
     name: "chitchat_datagrams_dropped_total",
     type: "counter",
     help: "Received datagrams dropped unread by the receive budget.",

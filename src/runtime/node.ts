@@ -154,6 +154,7 @@ export class ChitchatNode implements AsyncDisposable {
       clusterKeys: settings.clusterKeys,
       clusterId: this.#core.clusterId,
       format,
+      clock: this.#clock,
       deliver: (message, from) => this.#onMessage(message, from),
       accepting: () => !this.#stopped || this.#leaving,
     });
@@ -176,6 +177,7 @@ export class ChitchatNode implements AsyncDisposable {
     this.#seeds = new SeedList(config.seeds ?? [], {
       resolver: settings.resolver ?? (systemResolver as Resolver),
       logger: this.#logger,
+      clock: this.#clock,
     });
     socket.listen((data, from) => this.#pipe.receive(data, from));
     this.#core.setSeeds(this.#seeds.addresses);
@@ -389,7 +391,8 @@ export class ChitchatNode implements AsyncDisposable {
     this.#seeds.refresh().finally(() => {
       if (this.#stopped) return;
       this.#core.setSeeds(this.#seeds.addresses);
-      this.#cancelSeedRefresh = this.#clock.setTimer(this.#seedRefreshMs, () => this.#refreshSeeds());
+      const delay = this.#seeds.nextRefreshMs(this.#seedRefreshMs);
+      this.#cancelSeedRefresh = this.#clock.setTimer(delay, () => this.#refreshSeeds());
     });
   }
 

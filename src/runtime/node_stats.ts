@@ -26,6 +26,12 @@ export interface NodeStats {
   readonly foreignFormat: number;
   /** Received datagrams dropped because they did not open with a cluster key (or were not sealed). */
   readonly authFailures: number;
+  /**
+   * Received sealed datagrams that were authentic but dropped undecoded as
+   * replays: opened before, or from a sender not remembered and sealed too
+   * far from this node's clock (cluster keys only).
+   */
+  readonly replays: number;
   /** Received datagrams dropped because their sender or the interval was over the receive budget. */
   readonly droppedOverBudget: number;
   /** Received datagrams dropped because too many were being opened or sealed already. */
@@ -55,6 +61,7 @@ export interface MutableStats {
   decodeErrors: number;
   foreignFormat: number;
   authFailures: number;
+  replays: number;
   droppedOverBudget: number;
   droppedBacklog: number;
   sendErrors: number;
@@ -75,6 +82,7 @@ export function zeroNodeStats(): MutableStats {
     decodeErrors: 0,
     foreignFormat: 0,
     authFailures: 0,
+    replays: 0,
     droppedOverBudget: 0,
     droppedBacklog: 0,
     sendErrors: 0,
