@@ -93,6 +93,8 @@ export {
 } from "./src/runtime/node.ts";
 export { CLUSTER_KEY_BYTES, generateClusterKey, parseClusterKeys, SEAL_OVERHEAD, type Unsealed } from "./src/runtime/keyring.ts";
 export type { NodeConfig } from "./src/runtime/node_config.ts";
+export type { NodeStateSnapshot } from "./src/core/node_snapshot.ts";
+export type { WireFormatName } from "./src/runtime/wire_formats.ts";
 export { DEFAULT_RECEIVE_LIMITS, type ReceiveLimits } from "./src/runtime/receive_budget.ts";
 export { type Resolver, systemResolver } from "./src/runtime/seeds.ts";
 export {

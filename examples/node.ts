@@ -60,6 +60,7 @@ try {
     listenAddr: options.listen,
     advertiseAddr: options.advertise,
     clusterId: options.clusterId,
+    wireFormat: options.wire,
     seeds: options.seeds,
     ...(options.seedRefreshMs === undefined ? {} : { seedRefreshIntervalMs: options.seedRefreshMs }),
     gossipIntervalMs: options.intervalMs,

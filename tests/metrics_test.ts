@@ -19,6 +19,7 @@ const ZERO_STATS: NodeStats = {
   datagramsOut: 0,
   bytesOut: 0,
   decodeErrors: 0,
+  foreignFormat: 0,
   authFailures: 0,
   replays: 0,
   droppedOverBudget: 0,

@@ -8,6 +8,7 @@ interface Report {
   addr: string;
   nodeId: string;
   runtimes: Record<string, string>;
+  decodeErrors: number;
 }
 
 const bin = "node_modules/.bin";
@@ -17,9 +18,13 @@ const commands: Record<string, string[]> = {
   node: [`${bin}/tsx`, "tests/fixtures/member.ts"],
 };
 
-function start(runtime: string, seeds: string[]): { child: ChildProcess; latest: () => Report | undefined } {
+function start(
+  runtime: string,
+  seeds: string[],
+  wire = "cbor",
+): { child: ChildProcess; latest: () => Report | undefined } {
   const [command, ...args] = commands[runtime];
-  const child = spawn(command, [...args, "--id", runtime, ...seeds.flatMap((s) => ["--seed", s])], {
+  const child = spawn(command, [...args, "--id", runtime, "--wire", wire, ...seeds.flatMap((s) => ["--seed", s])], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   let latest: Report | undefined;
@@ -48,13 +53,19 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
-test("a Deno, a Bun and a Node process form one cluster and see each other's keys", async () => {
+for (const wire of ["cbor", "chitchat-v0"]) {
+  test(`a Deno, a Bun and a Node process form one cluster and see each other's keys (wire ${wire})`, async () => {
+    await mixedCluster(wire);
+  });
+}
+
+async function mixedCluster(wire: string): Promise<void> {
   const members: ReturnType<typeof start>[] = [];
   try {
-    const first = start("deno", []);
+    const first = start("deno", [], wire);
     members.push(first);
     const seed = (await waitFor("the Deno member's address", () => first.latest(), 30_000)).addr;
-    members.push(start("bun", [seed]), start("node", [seed]));
+    members.push(start("bun", [seed], wire), start("node", [seed], wire));
     const expected = { bun: "bun", deno: "deno", node: "node" };
     for (const member of members) {
       await waitFor(
@@ -67,6 +78,7 @@ test("a Deno, a Bun and a Node process form one cluster and see each other's key
       );
     }
     for (const member of members) assert.deepEqual(sorted(member.latest()!.runtimes), expected);
+    for (const member of members) assert.equal(member.latest()!.decodeErrors, 0);
     // process.kill rather than child.kill: Deno's child.kill("SIGTERM") bypasses the child's handler.
     for (const member of members) process.kill(member.child.pid!, "SIGTERM");
     const codes = await Promise.all(members.map((member) => exited(member.child)));
@@ -74,7 +86,7 @@ test("a Deno, a Bun and a Node process form one cluster and see each other's key
   } finally {
     for (const member of members) if (member.child.exitCode === null) member.child.kill("SIGKILL");
   }
-});
+}
 
 function sorted(record: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));

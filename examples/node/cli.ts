@@ -43,6 +43,8 @@ export interface CliOptions {
   readonly seedRefreshMs: number | undefined;
   /** Cluster id. */
   readonly clusterId: string;
+  /** Wire format: this library's CBOR or the Rust crate's v0. */
+  readonly wire: "cbor" | "chitchat-v0";
   /** Gossip interval (ms). */
   readonly intervalMs: number;
   /** Prior mean heartbeat interval of the failure detector (ms). */
@@ -80,6 +82,7 @@ Flags:
                               again at each refresh and every address it gives is a seed
   --seed-refresh-ms N         how often seed host names are resolved again, in ms (default 60000)
   --cluster-id ID             cluster id (default "default")
+  --wire cbor|chitchat-v0     wire format (default cbor; chitchat-v0 joins Rust chitchat and Quickwit clusters)
   --interval-ms N             gossip interval in ms (default 1000)
   --initial-interval-ms N     failure detector's prior heartbeat interval in ms
                               (default: the gossip interval; the library's own is 5000)
@@ -113,6 +116,7 @@ const FLAGS = {
   seed: { type: "string", multiple: true },
   "seed-refresh-ms": { type: "string" },
   "cluster-id": { type: "string" },
+  wire: { type: "string" },
   "interval-ms": { type: "string" },
   "initial-interval-ms": { type: "string" },
   "phi-threshold": { type: "string" },
@@ -191,6 +195,10 @@ export function parseCli(args: readonly string[]): CliOptions {
     throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(", ")}, got "${logFormat}"`);
   }
   const clusterId = one("cluster-id") ?? "default";
+  const wire = one("wire") ?? "cbor";
+  if (wire !== "cbor" && wire !== "chitchat-v0") {
+    throw new UsageError(`--wire must be cbor or chitchat-v0, got "${wire}"`);
+  }
   const nodeId = one("node-id") ?? defaultNodeId(listen);
   for (const [flag, value] of [["--cluster-id", clusterId], ["--node-id", nodeId]]) {
     if (value.length === 0) throw new UsageError(`${flag} must not be empty`);
@@ -211,6 +219,7 @@ export function parseCli(args: readonly string[]): CliOptions {
       ? undefined
       : integer("--seed-refresh-ms", one("seed-refresh-ms"), 0),
     clusterId,
+    wire,
     intervalMs,
     initialIntervalMs: integer("--initial-interval-ms", one("initial-interval-ms"), intervalMs),
     phiThreshold,

@@ -11,6 +11,7 @@ import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
 import { ClusterState } from "./cluster_state.ts";
 import {
   type ChitchatConfig,
+  invalidConfig,
   type ReadonlyNodeStateLike,
   resolveChitchatConfig,
   type ResolvedChitchatConfig,
@@ -24,7 +25,9 @@ import type { ClusterSnapshot, CoreEvent, NodeSnapshot, Transmit } from "./event
 import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
+import { nodeStateSnapshot, type NodeStateSnapshot } from "./node_snapshot.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
+import { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile } from "./protocol_profile.ts";
 import type { WireSizes } from "./wire_format.ts";
 import { cborWireSizes } from "./wire_size.ts";
 
@@ -56,6 +59,12 @@ export interface ChitchatInit {
   readonly random: () => number;
   /** The sizes of the wire format the node speaks, to budget messages with. Default: CBOR's. */
   readonly sizes?: WireSizes;
+  /**
+   * The handshake extensions the wire format carries (`WireFormat.profile`).
+   * Default: all of them ({@linkcode FULL_PROFILE}). Without paged digests
+   * the MTU must be at least {@linkcode FULL_DIGEST_MIN_MTU}.
+   */
+  readonly profile?: ProtocolProfile;
 }
 
 /**
@@ -127,6 +136,15 @@ export class Chitchat {
   /** Creates the state machine; throws `TypeError` naming a bad config field. */
   constructor(config: ChitchatConfig, init: ChitchatInit) {
     this.config = resolveChitchatConfig(config);
+    const profile = init.profile ?? FULL_PROFILE;
+    if (!profile.pagedDigests && this.config.mtu < FULL_DIGEST_MIN_MTU) {
+      invalidConfig(
+        "mtu",
+        `at least ${FULL_DIGEST_MIN_MTU} is needed without paged digests (the chitchat-v0 wire format): ` +
+          "the whole digest must fit one datagram",
+        this.config.mtu,
+      );
+    }
     this.id = this.config.id;
     this.#selfKey = chitchatIdKey(this.id);
     this.#random = init.random;
@@ -154,6 +172,7 @@ export class Chitchat {
       fd: this.#fd,
       random: this.#random,
       sizes: init.sizes ?? cborWireSizes,
+      profile,
       onReset: (node) => {
         this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`, {
           event: "node_reset",
@@ -256,6 +275,35 @@ export class Chitchat {
   /** Gossip rounds run so far. */
   get rounds(): number {
     return this.#rounds;
+  }
+
+  /**
+   * The state of `id` as this node holds it, whole (versions, tombstones,
+   * last GC version), to hand to another node's
+   * {@linkcode Chitchat.resetNodeStateIfUpdate}; `undefined` when unknown.
+   */
+  nodeStateSnapshot(id: ChitchatId): NodeStateSnapshot | undefined {
+    const state = this.#state.get(id);
+    return state === undefined ? undefined : nodeStateSnapshot(state);
+  }
+
+  /**
+   * Replaces the state of `snapshot.id` with the snapshot when it is newer
+   * than ours (the Rust crate's `reset_node_state_if_update`, which Quickwit
+   * uses to catch up over gRPC). An unknown node is created, unless it was
+   * removed recently (gossip brings it back if it lives). Never applies to
+   * this node itself. Returns true when the state was replaced; key changes
+   * follow as events.
+   */
+  resetNodeStateIfUpdate(now: number, snapshot: NodeStateSnapshot): boolean {
+    this.#now = Math.max(this.#now, now);
+    if (chitchatIdKey(snapshot.id) === this.#selfKey) return false;
+    const known = this.#state.get(snapshot.id);
+    const state = known ?? (this.#state.removedHeartbeat(chitchatIdKey(snapshot.id)) !== undefined
+      ? undefined
+      : this.#state.getOrCreate(snapshot.id));
+    if (state === undefined) return false;
+    return state.resetTo(snapshot, now);
   }
 
   /** A copy of every node's state and status at `now`, self first. */

@@ -237,6 +237,8 @@ export class ClusterState {
       introduce?: boolean;
       /** A node that goes before all others when stale (the sender itself: a peer must learn who answers it). */
       first?: string;
+      /** Priority keys may go ahead of their turn (default true); false: exact version prefixes. */
+      keysAhead?: boolean;
     },
   ): SizedDelta {
     const prefixes = options.priorityPrefixes ?? [];
@@ -271,13 +273,14 @@ export class ClusterState {
     stale.sort(compareStaleness);
     const first = options.first === undefined ? -1 : stale.findIndex((node) => node.key === options.first);
     if (first > 0) stale.unshift(...stale.splice(first, 1));
-    return buildDelta(stale, { budget: options.budget, prefixes, sizes: this.#sizes });
+    return buildDelta(stale, { budget: options.budget, prefixes, sizes: this.#sizes, keysAhead: options.keysAhead });
   }
 
   /**
    * Applies a received delta. Nodes that are unknown (and not recently
-   * removed) are created; `excluded` nodes are ignored. Returns the ids of
-   * the nodes that were reset.
+   * removed) are created, unless `create` is false (the Rust crate's rule:
+   * nodes come only from digests, a delta of an unknown node is ignored);
+   * `excluded` nodes are ignored. Returns the ids of the nodes that were reset.
    */
   applyDelta(
     delta: readonly NodeDelta[],
@@ -286,17 +289,19 @@ export class ClusterState {
       excluded: ReadonlySet<string>;
       /** The heartbeat the same message gives a node: a removed node with a higher one is recreated. */
       heartbeatOf?: (id: ChitchatId) => number | undefined;
+      /** Create unknown nodes (default true). */
+      create?: boolean;
     },
   ): ChitchatId[] {
+    const create = options.create ?? true;
     const resets: ChitchatId[] = [];
     for (const nodeDelta of delta) {
       const key = chitchatIdKey(nodeDelta.id);
       if (options.excluded.has(key)) continue;
-      const state = this.#nodes.get(key) ??
-        this.getOrCreate(
+      const state = this.#nodes.get(key) ?? (!create ? undefined : this.getOrCreate(
           nodeDelta.id,
           this.#nodes.removedHeartbeat(key) !== undefined ? options.heartbeatOf?.(nodeDelta.id) : undefined,
-        );
+        ));
       if (state === undefined) continue;
       if (state.applyDelta(nodeDelta, options.now) === "reset") resets.push(state.id);
     }

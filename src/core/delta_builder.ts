@@ -114,12 +114,19 @@ class DeltaPlan {
  */
 export function buildDelta(
   stale: readonly StaleNode[],
-  options: { budget: number; prefixes: readonly string[]; sizes: WireSizes },
+  options: {
+    budget: number;
+    prefixes: readonly string[];
+    sizes: WireSizes;
+    /** Priority keys may go ahead of their turn (default true); false: exact version prefixes. */
+    keysAhead?: boolean;
+  },
 ): SizedDelta {
   const plan = new DeltaPlan(options.budget, options.sizes);
-  reservePriorityEntries(plan, stale, options.prefixes);
+  const keysAhead = options.keysAhead ?? true;
+  if (keysAhead) reservePriorityEntries(plan, stale, options.prefixes);
   fillInVersionOrder(plan, stale);
-  return emit(plan);
+  return emit(plan, keysAhead);
 }
 
 /** Plan: every node with stale priority keys, and the priority entries reserved for it. */
@@ -197,17 +204,25 @@ function fillInVersionOrder(plan: DeltaPlan, stale: readonly StaleNode[]): void 
   }
 }
 
-/** Emit: the node deltas, in plan order; a node that ends up carrying nothing is dropped. */
-function emit(plan: DeltaPlan): SizedDelta {
+/**
+ * Emit: the node deltas, in plan order; a node that ends up carrying nothing
+ * is dropped. Without `keysAhead`, a node delta with keys ends at its last
+ * key's version (as the Rust crate's receiver reads it), even when the node's
+ * max version is a collected tombstone above it: the next round sends that.
+ */
+function emit(plan: DeltaPlan, keysAhead: boolean): SizedDelta {
   const delta: NodeDelta[] = [];
   for (const nodePlan of plan.plans) {
     const { node, entries, reserved } = nodePlan;
     const state = node.state;
     // Nodes only planned for their priority entries stay at their `from`.
-    const maxVersion = nodePlan.maxVersion ?? node.from;
+    let maxVersion = nodePlan.maxVersion ?? node.from;
     const kept = entries.filter((entry) => entry[1].version <= maxVersion);
     const ahead = [...reserved].filter((entry) => entry[1].version > maxVersion);
-    if (maxVersion === state.maxVersion && nodePlan.truncated !== true) takeHeldAhead(plan, state, entries, ahead);
+    if (!keysAhead && kept.length > 0) maxVersion = kept[kept.length - 1][1].version;
+    if (keysAhead && maxVersion === state.maxVersion && nodePlan.truncated !== true) {
+      takeHeldAhead(plan, state, entries, ahead);
+    }
     if (kept.length === 0 && ahead.length === 0 && maxVersion <= node.from && !node.intro) {
       plan.used -= plan.headerSize(node);
       continue;

@@ -27,6 +27,7 @@ import type {
   SynMessage,
 } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
+import type { ProtocolProfile } from "./protocol_profile.ts";
 import {
   deltaTakesWholeDatagram,
   digestTopUpBytes,
@@ -59,6 +60,8 @@ export interface HandshakeContext {
   readonly random: () => number;
   /** The wire format's sizes, to budget every message with. */
   readonly sizes: WireSizes;
+  /** The extensions the wire format carries (see protocol_profile.ts). */
+  readonly profile: ProtocolProfile;
   /** Called for each node reset from version 0 by a received delta. */
   readonly onReset: (node: ChitchatId) => void;
 }
@@ -108,6 +111,9 @@ export class Handshake {
     const { config, state } = this.#ctx;
     const sizes = this.#ctx.sizes;
     const budget = config.mtu - sizes.messageOverhead - sizes.textSize(config.clusterId);
+    if (!this.#ctx.profile.pagedDigests) {
+      return { type: "syn", clusterId: config.clusterId, digest: this.#fullDigest(excluded, budget), partialDigest: false };
+    }
     const page = state.pageDigest(excluded, {
       budget,
       cursor: this.#digestCursor,
@@ -120,6 +126,18 @@ export class Handshake {
     return page.range === undefined
       ? { ...syn, compactDigest: page.compact }
       : { ...syn, compactDigest: page.compact, range: page.range };
+  }
+
+  /**
+   * The whole digest, this node first, for a profile without paged digests.
+   * It fits a 65 507-byte datagram up to about a thousand nodes (see
+   * docs/ALGORITHM.md); beyond that the entries that do not fit are left out,
+   * a different share each time, as a Rust peer would read them: unknown.
+   */
+  #fullDigest(excluded: ReadonlySet<string>, budget: number): DigestEntry[] {
+    const page = this.#ctx.state.partialDigest(excluded, { budget, cursor: this.#digestCursor, first: [this.#selfKey] });
+    this.#digestCursor = page.cursor;
+    return page.digest;
   }
 
   /**
@@ -168,6 +186,7 @@ export class Handshake {
     const { config, state } = this.#ctx;
     const peer = this.#observe(syn.digest, syn.compactDigest, now, excluded);
     const room = config.mtu - this.#ctx.sizes.messageOverhead;
+    if (!this.#ctx.profile.pagedDigests) return this.#answerSynWhole(syn, peer, room, excluded);
     const { needed, fresher } = this.#answerEntries(syn, excluded);
     const digest: DigestEntry[] = [];
     const compact: CompactDigestEntry[] = [];
@@ -193,6 +212,7 @@ export class Handshake {
       excluded,
       introduce: true,
       first: peer.has(this.#selfKey) ? undefined : this.#selfKey,
+      keysAhead: this.#ctx.profile.keysAhead,
     } as const;
     let computed = state.computeDeltaFor(peer, { ...deltaOptions, budget: room - digestSize });
     const whole = { complete: computed.complete, empty: computed.delta.length === 0, digestBytes: digestSize };
@@ -224,6 +244,27 @@ export class Handshake {
   }
 
   /**
+   * The Rust crate's SynAck: our whole digest, then the delta in the room
+   * left, every node the Syn does not list counted as unknown to the peer.
+   */
+  #answerSynWhole(syn: SynMessage, peer: PeerDigest, room: number, excluded: ReadonlySet<string>): SynAckMessage {
+    const { config, state } = this.#ctx;
+    const page = state.partialDigest(excluded, { budget: room, cursor: this.#answerCursor, first: [this.#selfKey] });
+    this.#answerCursor = page.cursor;
+    const { delta } = state.computeDeltaFor(peer, {
+      budget: room - page.size,
+      random: this.#ctx.random,
+      scope: syn.partialDigest === true ? "listed" : "all",
+      priorityPrefixes: config.priorityKeyPrefixes,
+      excluded,
+      introduce: true,
+      first: peer.has(this.#selfKey) ? undefined : this.#selfKey,
+      keysAhead: this.#ctx.profile.keysAhead,
+    });
+    return { type: "synAck", digest: page.digest, partialDigest: false, delta };
+  }
+
+  /**
    * Adds to `compact` (within `budget` bytes) the nodes of `delta` the peer
    * did not know, so it learns their heartbeats with them (the delta names
    * them: the receiver applies it before reading the digest). Returns the
@@ -231,6 +272,7 @@ export class Handshake {
    */
   #introductions(delta: readonly NodeDelta[], peer: PeerDigest, compact: CompactDigestEntry[], budget: number): number {
     let size = 0;
+    if (!this.#ctx.profile.compactDigests) return size;
     for (const nodeDelta of delta) {
       if (nodeDelta.fromVersionExcluded !== 0) continue;
       const state = this.#ctx.state.get(nodeDelta.id);
@@ -290,7 +332,9 @@ export class Handshake {
       priorityPrefixes: config.priorityKeyPrefixes,
       excluded,
       introduce: true,
+      keysAhead: this.#ctx.profile.keysAhead,
     });
+    if (!this.#ctx.profile.compactDigests) return { type: "ack", delta };
     const compact: CompactDigestEntry[] = [];
     let used = size + this.#introductions(delta, peer, compact, room - size);
     // Heartbeats that rose since our Syn (other peers' SynAcks told us), fresher than the peer's.
@@ -333,6 +377,13 @@ export class Handshake {
     };
     const notApplied = new Set(excluded);
     notApplied.add(this.#selfKey);
+    if (!this.#ctx.profile.nodesFromDeltas) {
+      // The Rust crate's order: the digest creates the nodes, then the delta fills them.
+      const listed = this.#observe(digest, compact, now, excluded);
+      const resets = this.#ctx.state.applyDelta(message.delta, { now, excluded: notApplied, create: false });
+      for (const node of resets) this.#ctx.onReset(node);
+      return listed;
+    }
     const resets = this.#ctx.state.applyDelta(message.delta, { now, excluded: notApplied, heartbeatOf });
     for (const node of resets) this.#ctx.onReset(node);
     return this.#observe(digest, compact, now, excluded);

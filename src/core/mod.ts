@@ -99,3 +99,7 @@ export { MAX_DATAGRAM_SIZE, MAX_WIRE_NAME_BYTES, MESSAGE_OVERHEAD, PROTOCOL_VERS
 export type { WireFormat, WireSizes } from "./wire_format.ts";
 export { cborWireSizes } from "./wire_size.ts";
 export { cborWireFormat } from "./wire/cbor.ts";
+export { chitchatV0WireFormat, type ChitchatV0WireFormatOptions, chitchatV0WireSizes } from "./wire/chitchat_v0_format.ts";
+export { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile, RUST_V0_PROFILE } from "./protocol_profile.ts";
+export { nodeStateSnapshot, type NodeStateSnapshot, type SnapshotSource } from "./node_snapshot.ts";
+export type { ZstdCompressor, ZstdDecompressor } from "./wire/zstd.ts";

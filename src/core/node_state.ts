@@ -13,6 +13,7 @@ import { type Logger, silentLogger } from "./logger.ts";
 import { capacityRefusal, checkWrite, DEFAULT_NODE_STATE_LIMITS, type NodeStateLimits } from "./node_limits.ts";
 import type { CompactDigestEntry, KeyChange, NodeDelta, NodeDigest, VersionedValue } from "./types.ts";
 import { VersionedEntries } from "./versioned_entries.ts";
+import type { NodeStateSnapshot } from "./node_snapshot.ts";
 
 // Where they were first defined.
 export type { KeyChange, KeyStatus, VersionedValue } from "./types.ts";
@@ -307,6 +308,36 @@ export class NodeState {
     }
     if (before !== undefined) this.#emitResetChanges(before);
     return status;
+  }
+
+  /**
+   * Replaces this replica with `snapshot` when it is newer (the Rust
+   * crate's `reset_node_state_if_update`): refused (false) when the snapshot's
+   * max version is not above ours, or is below our last GC version (an
+   * obsolete state). Keys absent from the snapshot go; tombstones at or
+   * below the last GC version are not kept; `lastGcVersion` never goes down.
+   * The heartbeat is left alone: a reset is no sign of life. Key changes are
+   * reported as for a reset by gossip.
+   */
+  resetTo(snapshot: NodeStateSnapshot, now: number): boolean {
+    if (snapshot.maxVersion <= this.#maxVersion || snapshot.maxVersion < this.#lastGcVersion) return false;
+    const before = this.#entries.wipe();
+    this.#maxVersion = 0;
+    this.#lastGcVersion = Math.max(this.#lastGcVersion, snapshot.lastGcVersion);
+    this.#muted = true;
+    try {
+      const sorted = [...snapshot.keyValues].sort((x, y) => x.version - y.version);
+      for (const kv of sorted) {
+        if (kv.version > snapshot.maxVersion) continue;
+        if (kv.status !== "set" && kv.version <= this.#lastGcVersion) continue;
+        if (this.#isNewer(kv.key, kv.version)) this.#writeReceived(kv, now);
+      }
+      this.#maxVersion = snapshot.maxVersion;
+    } finally {
+      this.#muted = false;
+    }
+    this.#emitResetChanges(before);
+    return true;
   }
 
   /**

@@ -7,6 +7,7 @@
  */
 
 import type { ChitchatId } from "./chitchat_id.ts";
+import type { ProtocolProfile } from "./protocol_profile.ts";
 import type { CompactDigestEntry, KeyValueMutation, Message, NodeDelta, NodeDigest } from "./types.ts";
 
 /**
@@ -70,4 +71,6 @@ export interface WireFormat {
   decode(bytes: Uint8Array): Message;
   /** The sizes the core budgets with; they match what `encode` writes. */
   readonly sizes: WireSizes;
+  /** The handshake extensions this format carries; the core follows it (`ChitchatInit.profile`). */
+  readonly profile: ProtocolProfile;
 }

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { decodeMessage } from "../core/codec.ts";
+import type { WireFormat } from "../core/wire_format.ts";
+import { ForeignFormatWatch } from "./wire_formats.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Message } from "../core/messages.ts";
 import { MAX_DATAGRAM_SIZE } from "../core/wire_constants.ts";
@@ -26,6 +27,8 @@ export interface DatagramPipeOptions {
   /** Cluster keys (base64), or none for plain gossip. */
   readonly clusterKeys: readonly string[] | undefined;
   readonly clusterId: string;
+  /** The wire format datagrams are decoded with. */
+  readonly format: WireFormat;
   /** The node's clock: sealed datagrams carry its time, bounding replays from senders not remembered. */
   readonly clock: Clock;
   /** Gets every decoded message, in arrival order. */
@@ -51,12 +54,14 @@ export class DatagramPipe {
   #receiveChain: Promise<void> = Promise.resolve();
   #sendChain: Promise<void> = Promise.resolve();
   #idleWaiters: Array<() => void> = [];
+  #foreign: ForeignFormatWatch;
 
   /** Wires the paths; throws `TypeError` on bad cluster keys. */
   constructor(options: DatagramPipeOptions) {
     this.#options = options;
     this.#stats = options.stats;
     this.#budget = new ReceiveBudget(options.limits);
+    this.#foreign = new ForeignFormatWatch(options.format.name, options.logger);
     if (options.clusterKeys !== undefined) {
       this.#keyring = new Keyring(options.clusterKeys, { clusterId: options.clusterId, clock: options.clock });
     }
@@ -162,9 +167,13 @@ export class DatagramPipe {
   #decode(data: Uint8Array, from: string): void {
     let message: Message;
     try {
-      message = decodeMessage(data);
+      message = this.#options.format.decode(data);
     } catch (error) {
       this.#stats.decodeErrors++;
+      if (this.#foreign.check(data, from)) {
+        this.#stats.foreignFormat++;
+        return;
+      }
       const reason = (error as Error).message;
       this.#options.logger.debug(`Dropped a datagram from ${from}: ${reason}`, { event: "decode_error", from, reason });
       return;

@@ -166,6 +166,15 @@ export const METRICS: readonly MetricDefinition[] = [
     read: (f) => f.stats.decodeErrors,
   },
   {
+    name: "chitchat_foreign_format_datagrams_total",
+    type: "counter",
+    help: "Received datagrams in the other wire format (CBOR or chitchat-v0), also counted as decode errors.",
+    unit: "datagrams",
+    labels: [],
+    reading: "Should stay at 0: a rise means a mixed cluster, nodes set to different wireFormat values.",
+    read: (f) => f.stats.foreignFormat,
+  },
+  {
     name: "chitchat_auth_failures_total",
     type: "counter",
     help: "Received datagrams dropped because they did not open with a cluster key (or were not sealed).",

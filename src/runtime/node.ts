@@ -27,6 +27,11 @@ import { NodeDriver } from "./node_driver.ts";
 import { type MutableStats, type NodeStats, zeroNodeStats } from "./node_stats.ts";
 import { type Resolver, SeedList, systemResolver } from "./seeds.ts";
 import type { Socket, SocketOpener } from "./socket.ts";
+import { loadWireFormat } from "./wire_formats.ts";
+import type { WireFormat } from "../core/wire_format.ts";
+import type { NodeStateSnapshot } from "../core/node_snapshot.ts";
+import { cborWireFormat } from "../core/wire/cbor.ts";
+import { chitchatV0WireFormat } from "../core/wire/chitchat_v0_format.ts";
 import type { KeyChangedEvent } from "../core/chitchat.ts";
 
 export type { NodeConfig } from "./node_config.ts";
@@ -68,7 +73,7 @@ export async function spawnNode(config: NodeConfig, openSocket: SocketOpener): P
     ? settings.socket
     : await (settings.socket ?? openSocket)(settings.listenAddr);
   try {
-    return new ChitchatNode(config, socket);
+    return new ChitchatNode(config, socket, await loadWireFormat(settings.wireFormat));
   } catch (error) {
     await socket.close();
     throw error;
@@ -103,9 +108,14 @@ export class ChitchatNode implements AsyncDisposable {
   #leaveDone: (() => void) | undefined;
   #shutdown: Promise<void> | undefined;
 
-  /** Use `spawnChitchat`; this wires a validated config to an open socket. */
-  constructor(config: NodeConfig, socket: Socket) {
+  /**
+   * Use `spawnChitchat`; this wires a validated config to an open socket.
+   * `format` defaults to the one `config.wireFormat` names (for
+   * `chitchat-v0`, without zstd: `spawnChitchat` loads it).
+   */
+  constructor(config: NodeConfig, socket: Socket, format?: WireFormat) {
     const settings = validateNodeConfig(config);
+    format ??= settings.wireFormat === "chitchat-v0" ? chitchatV0WireFormat() : cborWireFormat;
     this.#socket = socket;
     this.localAddr = socket.localAddr;
     this.#clock = settings.clock ?? systemClock;
@@ -120,7 +130,7 @@ export class ChitchatNode implements AsyncDisposable {
     if (/^(0\.0\.0\.0|\[::\]):/.test(advertise)) {
       throw new TypeError(`Invalid config "advertiseAddr": required when listening on the wildcard address ${advertise}`);
     }
-    const { clusterKeys: _keys, receiveLimits: _limits, onCatchUp, ...protocolConfig } = config;
+    const { clusterKeys: _keys, receiveLimits: _limits, wireFormat: _format, onCatchUp, ...protocolConfig } = config;
     const coreConfig: ChitchatConfig = {
       ...protocolConfig,
       gossipIntervalMs: settings.gossipIntervalMs,
@@ -129,7 +139,12 @@ export class ChitchatNode implements AsyncDisposable {
       id: { nodeId: config.nodeId, generationId: settings.generationId, gossipAdvertiseAddr: advertise },
       clusterId: settings.clusterId,
     };
-    this.#core = new Chitchat(coreConfig, { now: this.#clock.now(), random: settings.random ?? Math.random });
+    this.#core = new Chitchat(coreConfig, {
+      now: this.#clock.now(),
+      random: settings.random ?? Math.random,
+      sizes: format.sizes,
+      profile: format.profile,
+    });
     this.id = this.#core.id;
     this.#pipe = new DatagramPipe({
       socket,
@@ -138,6 +153,7 @@ export class ChitchatNode implements AsyncDisposable {
       limits: settings.receiveLimits,
       clusterKeys: settings.clusterKeys,
       clusterId: this.#core.clusterId,
+      format,
       clock: this.#clock,
       deliver: (message, from) => this.#onMessage(message, from),
       accepting: () => !this.#stopped || this.#leaving,
@@ -147,6 +163,7 @@ export class ChitchatNode implements AsyncDisposable {
       clock: this.#clock,
       logger: this.#logger,
       pipe: this.#pipe,
+      format,
       feeds: this.#feeds,
       duplicates: new DuplicateIdWatch(this.id, this.#logger),
       stats: this.#stats,
@@ -208,6 +225,24 @@ export class ChitchatNode implements AsyncDisposable {
   /** Deletes a key of this node; returns false (and logs) when it did not exist. */
   delete(key: string): boolean {
     return this.#write(key, () => this.#core.delete(key, this.#clock.now()));
+  }
+
+  /**
+   * The state of `id` as this node holds it, whole (versions, tombstones),
+   * for another node's {@linkcode ChitchatNode.resetNodeStateIfUpdate}.
+   */
+  nodeStateSnapshot(id: ChitchatId): NodeStateSnapshot | undefined {
+    return this.#core.nodeStateSnapshot(id);
+  }
+
+  /**
+   * Replaces a node's state with a snapshot obtained elsewhere when it is
+   * newer (Rust's `reset_node_state_if_update`); true when it was replaced.
+   */
+  resetNodeStateIfUpdate(snapshot: NodeStateSnapshot): boolean {
+    const replaced = this.#core.resetNodeStateIfUpdate(this.#clock.now(), snapshot);
+    this.#driver.drive();
+    return replaced;
   }
 
   /** Marks a key of this node to be reaped after the grace period; visible until then. */

@@ -21,6 +21,8 @@ import { NODE_SETTINGS, RECEIVE_LIMIT_SETTINGS } from "./node_settings.ts";
 import type { ReceiveLimits } from "./receive_budget.ts";
 import type { Resolver } from "./seeds.ts";
 import type { Socket, SocketOpener } from "./socket.ts";
+import { WIRE_FORMAT_NAMES, type WireFormatName } from "./wire_formats.ts";
+import { FULL_DIGEST_MIN_MTU } from "../core/protocol_profile.ts";
 
 /**
  * Everything `spawnChitchat` takes. Only `nodeId` and `listenAddr` are required.
@@ -75,6 +77,12 @@ export interface NodeConfig extends Omit<ChitchatConfig, "id" | "clusterId"> {
    * seal. Default: none (plain gossip).
    */
   readonly clusterKeys?: readonly string[];
+  /**
+   * The wire format: this library's CBOR, or the Rust chitchat crate's
+   * protocol version 0 (to join Rust and Quickwit clusters; needs the
+   * 65 507-byte MTU). Default: `"cbor"`.
+   */
+  readonly wireFormat?: WireFormatName;
   /** Bounds on the work received datagrams may cause per gossip interval. */
   readonly receiveLimits?: ReceiveLimits;
 }
@@ -109,6 +117,8 @@ export interface ValidatedNodeConfig {
   readonly coreMtu: number | undefined;
   /** Receive limits with defaults filled in. */
   readonly receiveLimits: Readonly<Required<ReceiveLimits>>;
+  /** The wire format's name, `"cbor"` when none was given. */
+  readonly wireFormat: WireFormatName;
 }
 
 // Compile-time check: the table lists every field of a node config, no more.
@@ -184,6 +194,23 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
       throw new TypeError(`Invalid config "clusterKeys": ${(error as Error).message}`);
     }
   }
+  const wireFormat = config.wireFormat ?? "cbor";
+  if (!WIRE_FORMAT_NAMES.includes(wireFormat)) {
+    fail("wireFormat", `expected one of ${WIRE_FORMAT_NAMES.map((n) => `"${n}"`).join(", ")}`, wireFormat);
+  }
+  if (wireFormat === "chitchat-v0") {
+    if (clusterKeys !== undefined) {
+      fail("clusterKeys", 'not available with wireFormat "chitchat-v0" (Rust peers send and read plain datagrams)', "[…]");
+    }
+    if (config.mtu !== undefined && config.mtu !== FULL_DIGEST_MIN_MTU) {
+      fail(
+        "mtu",
+        `expected ${FULL_DIGEST_MIN_MTU} with wireFormat "chitchat-v0" (its digests are not paged: the whole ` +
+          "digest must fit one datagram, about a thousand nodes)",
+        config.mtu,
+      );
+    }
+  }
   let coreMtu = config.mtu;
   if (clusterKeys !== undefined) {
     // The core sees the MTU less the seal; its errors would show that number, so check the one given here.
@@ -220,5 +247,6 @@ export function validateNodeConfig(config: NodeConfig): ValidatedNodeConfig {
     clusterKeys: clusterKeys === undefined ? undefined : [...clusterKeys],
     coreMtu,
     receiveLimits: resolveNumberSettings("receiveLimits", RECEIVE_LIMIT_SETTINGS, config.receiveLimits),
+    wireFormat,
   };
 }

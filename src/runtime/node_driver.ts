@@ -9,7 +9,7 @@
 
 import type { Chitchat, CoreEvent } from "../core/chitchat.ts";
 import { type ChitchatId, chitchatIdKey } from "../core/chitchat_id.ts";
-import { encodeMessage } from "../core/codec.ts";
+import type { WireFormat } from "../core/wire_format.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Message } from "../core/messages.ts";
 import type { Clock } from "./clock.ts";
@@ -24,6 +24,8 @@ export interface NodeDriverParts {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly pipe: DatagramPipe;
+  /** The wire format messages are encoded with. */
+  readonly format: WireFormat;
   readonly feeds: FeedHub;
   readonly duplicates: DuplicateIdWatch;
   readonly stats: MutableStats;
@@ -61,9 +63,16 @@ export class NodeDriver {
       // The same Syn goes to every target of a round: encoded once.
       if (t.message !== last) {
         last = t.message;
-        bytes = encodeMessage(t.message);
+        try {
+          bytes = this.#parts.format.encode(t.message);
+        } catch (error) {
+          // A message the format cannot carry is a bug to report, not a reason to stop the loop.
+          bytes = undefined;
+          this.#parts.stats.sendErrors++;
+          this.#parts.logger.error(`Encoding a ${t.message.type} failed`, { event: "encode_error", error });
+        }
       }
-      pipe.send(bytes!, t.to, t.message.type);
+      if (bytes !== undefined) pipe.send(bytes, t.to, t.message.type);
     }
     for (let event = core.pollEvent(); event !== undefined; event = core.pollEvent()) this.#dispatch(event);
     this.#arm();

@@ -142,6 +142,14 @@ export const NODE_SETTINGS = {
     defaultText: "none (plain gossip)",
     description: "Cluster keys (base64 of 32 random bytes each; the first seals, all may open).",
   },
+  wireFormat: {
+    kind: "custom",
+    type: '"cbor" | "chitchat-v0"',
+    default: "cbor",
+    rangeText: '`"cbor"` or `"chitchat-v0"`',
+    description:
+      "The wire format: this library's CBOR, or the Rust chitchat crate's protocol version 0 (to join Rust and Quickwit clusters; needs the 65 507-byte MTU).",
+  },
   receiveLimits: {
     kind: "settings",
     type: "ReceiveLimits",

@@ -19,6 +19,11 @@ export interface NodeStats {
   readonly bytesOut: number;
   /** Received datagrams dropped because they did not decode. */
   readonly decodeErrors: number;
+  /**
+   * Of `decodeErrors`, the datagrams in the other wire format (CBOR at a
+   * `chitchat-v0` node or the reverse): a mixed cluster. Each sender is warned about once.
+   */
+  readonly foreignFormat: number;
   /** Received datagrams dropped because they did not open with a cluster key (or were not sealed). */
   readonly authFailures: number;
   /**
@@ -54,6 +59,7 @@ export interface MutableStats {
   datagramsOut: number;
   bytesOut: number;
   decodeErrors: number;
+  foreignFormat: number;
   authFailures: number;
   replays: number;
   droppedOverBudget: number;
@@ -74,6 +80,7 @@ export function zeroNodeStats(): MutableStats {
     datagramsOut: 0,
     bytesOut: 0,
     decodeErrors: 0,
+    foreignFormat: 0,
     authFailures: 0,
     replays: 0,
     droppedOverBudget: 0,

@@ -8,7 +8,9 @@
  */
 
 import type { Chitchat, CoreEvent } from "../core/chitchat.ts";
-import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../core/codec.ts";
+import { MAX_DATAGRAM_SIZE } from "../core/codec.ts";
+import { cborWireFormat } from "../core/wire/cbor.ts";
+import type { WireFormat } from "../core/wire_format.ts";
 import type { Message } from "../core/messages.ts";
 
 /** Options of {@linkcode CoreNetwork}. */
@@ -23,6 +25,8 @@ export interface CoreNetworkOptions {
   readonly onHandled?: (message: Message, from: string, to: Chitchat) => void;
   /** Sees each delivered datagram's size. */
   readonly onDatagram?: (from: string, to: string, bytes: number) => void;
+  /** The wire format every message goes through (the nodes must budget with its sizes). Default: CBOR. */
+  readonly format?: WireFormat;
   /** Gets every event of every node; without it events are drained and dropped. */
   readonly onEvent?: (node: Chitchat, event: CoreEvent) => void;
 }
@@ -58,6 +62,7 @@ export interface CoreNetworkOptions {
 export class CoreNetwork {
   #options: CoreNetworkOptions;
   #mtu: number;
+  #format: WireFormat;
   #nodes = new Map<string, Chitchat>();
   #now = 0;
 
@@ -65,6 +70,7 @@ export class CoreNetwork {
   constructor(options: CoreNetworkOptions = {}) {
     this.#options = options;
     this.#mtu = options.mtu ?? MAX_DATAGRAM_SIZE;
+    this.#format = options.format ?? cborWireFormat;
   }
 
   /** The nodes, in the order they were added. */
@@ -122,12 +128,12 @@ export class CoreNetwork {
           const to = this.#nodes.get(t.to);
           if (to === undefined || (among !== undefined && !among.has(to))) continue;
           if (this.#options.admit?.(t.message, from, t.to) === false) continue;
-          const bytes = encodeMessage(t.message);
+          const bytes = this.#format.encode(t.message);
           if (bytes.length > this.#mtu) {
             throw new RangeError(`A ${t.message.type} of ${bytes.length} bytes from ${from} exceeds the MTU of ${this.#mtu}`);
           }
           this.#options.onDatagram?.(from, t.to, bytes.length);
-          const message = decodeMessage(bytes);
+          const message = this.#format.decode(bytes);
           this.#options.onMessage?.(message, from, to);
           to.handleMessage(now, from, message);
           this.#options.onHandled?.(message, from, to);

@@ -5,6 +5,7 @@
  */
 
 import { decodeMessage, encodeMessage } from "../codec.ts";
+import { FULL_PROFILE } from "../protocol_profile.ts";
 import type { WireFormat } from "../wire_format.ts";
 import { cborWireSizes } from "../wire_size.ts";
 
@@ -26,4 +27,5 @@ export const cborWireFormat: WireFormat = {
   encode: encodeMessage,
   decode: decodeMessage,
   sizes: cborWireSizes,
+  profile: FULL_PROFILE,
 };
