@@ -67,6 +67,8 @@ export interface NodeStats {
   readonly keyChangesApplied: number;
   /** Node deltas refused because this replica would exceed `limits.maxKeys` (see `Chitchat.refusedDeltas`). */
   readonly refusedDeltas: number;
+  /** New nodes refused by `limits.maxNodes` or `limits.newNodesPerSender` (see `Chitchat.refusedMembers`). */
+  readonly refusedMembers: number;
 }
 
 interface MutableStats {
@@ -385,6 +387,7 @@ export class ChitchatNode implements AsyncDisposable {
       messagesIn: { ...this.#stats.messagesIn },
       messagesOut: { ...this.#stats.messagesOut },
       refusedDeltas: this.#core.refusedDeltas,
+      refusedMembers: this.#core.refusedMembers,
     };
   }
 
