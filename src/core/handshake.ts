@@ -192,7 +192,8 @@ export class Handshake {
       priorityPrefixes: config.priorityKeyPrefixes,
       excluded,
       introduce: true,
-      first: peer.has(this.#selfKey) ? undefined : this.#selfKey,
+      // Our own state first: invented nodes the peer lacks must not crowd out our keys.
+      first: this.#selfKey,
     } as const;
     let computed = state.computeDeltaFor(peer, { ...deltaOptions, budget: room - digestSize });
     const whole = { complete: computed.complete, empty: computed.delta.length === 0, digestBytes: digestSize };
@@ -290,6 +291,7 @@ export class Handshake {
       priorityPrefixes: config.priorityKeyPrefixes,
       excluded,
       introduce: true,
+      first: this.#selfKey,
     });
     const compact: CompactDigestEntry[] = [];
     let used = size + this.#introductions(delta, peer, compact, room - size);
