@@ -52,13 +52,13 @@ function heapUsed(): number {
 }
 
 /** The crafted Syn (invented nodes at unused loopback addresses) naming invented ids `from` to `from + count - 1`, with heartbeat `heartbeat`. */
-function craftedSyn(from: number, count: number, heartbeat = 1): Uint8Array {
+function craftedSyn(from: number, count: number, heartbeat = 1, partialDigest = false): Uint8Array {
   const digest: DigestEntry[] = [];
   for (let i = from; i < from + count; i++) {
     const id = { nodeId: `x${i}`, generationId: 1, gossipAdvertiseAddr: `127.${100 + ((i >> 16) & 127)}.${(i >> 8) & 255}.${i & 255}:9` };
     digest.push({ id, heartbeat, lastGcVersion: 0, maxVersion: 0 });
   }
-  const syn: SynMessage = { type: "syn", clusterId: CLUSTER, digest, partialDigest: false };
+  const syn: SynMessage = { type: "syn", clusterId: CLUSTER, digest, partialDigest };
   return encodeMessage(syn);
 }
 
@@ -175,7 +175,8 @@ for (const senders of [1, 200]) {
     let next = 0;
     const attackRound = () => {
       for (let i = 0; i < INVENTED / PER_SYN / 100 && next < INVENTED; i++, next += PER_SYN) {
-        target.handleMessage(network.now, from(next / PER_SYN), decodeMessage(craftedSyn(next, PER_SYN)));
+        // Partial digests (answered about the listed nodes only) keep this test's run time down.
+        target.handleMessage(network.now, from(next / PER_SYN), decodeMessage(craftedSyn(next, PER_SYN, 1, true)));
         network.flush(network.now);
       }
     };
