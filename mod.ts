@@ -73,6 +73,7 @@ export {
   type NodeStateLimits,
   type VersionedValue,
 } from "./src/core/node_state.ts";
+export type { ChitchatLimits, MemberLimits } from "./src/core/member_admission.ts";
 export { openUdpSocket } from "./src/adapters/open.ts";
 export { type Clock, systemClock } from "./src/runtime/clock.ts";
 export {

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import {
   FAILURE_DETECTOR_SETTINGS,
+  MEMBER_LIMIT_SETTINGS,
   NODE_STATE_LIMIT_SETTINGS,
   PROTOCOL_SETTINGS,
   type SettingsTable,
@@ -29,6 +30,7 @@ const INTERFACES: ReadonlyArray<[name: string, file: string, table: SettingsTabl
   ["ChitchatConfig", "src/core/config.ts", PROTOCOL_SETTINGS],
   ["FailureDetectorConfig", "src/core/failure_detector.ts", FAILURE_DETECTOR_SETTINGS],
   ["NodeStateLimits", "src/core/node_limits.ts", NODE_STATE_LIMIT_SETTINGS],
+  ["MemberLimits", "src/core/member_admission.ts", MEMBER_LIMIT_SETTINGS],
   ["NodeConfig", "src/runtime/node_config.ts", NODE_OWN_SETTINGS],
   ["ReceiveLimits", "src/runtime/receive_budget.ts", RECEIVE_LIMIT_SETTINGS],
 ];

@@ -38,7 +38,13 @@ test("resolveChitchatConfig() fills in every default", () => {
   assert.deepEqual(resolved.failureDetector, DEFAULT_FAILURE_DETECTOR_CONFIG);
   assert.equal(resolved.tombstoneGracePeriodMs, DEFAULT_TOMBSTONE_GRACE_PERIOD_MS);
   assert.equal(DEFAULT_TOMBSTONE_GRACE_PERIOD_MS, 7_200_000);
-  assert.deepEqual(resolved.limits, { maxKeyBytes: 256, maxValueBytes: 32_768, maxKeys: 10_000 });
+  assert.deepEqual(resolved.limits, {
+    maxKeyBytes: 256,
+    maxValueBytes: 32_768,
+    maxKeys: 10_000,
+    maxNodes: 20_000,
+    newNodesPerSender: 500,
+  });
   assert.equal(resolved.logger, silentLogger);
   assert.deepEqual(resolved.initialKeyValues, []);
   assert.equal(resolved.removedNodeMemory, 500);
@@ -171,6 +177,12 @@ test("resolveChitchatConfig() refuses each bad limit by name", () => {
   }
   for (const bad of [0, -1, 2.5, "8"]) {
     assertRefused({ ...BASE, limits: { maxKeys: bad } }, "limits.maxKeys");
+  }
+  for (const bad of [0, 1, 2.5, 10_000_001, "8"]) {
+    assertRefused({ ...BASE, limits: { maxNodes: bad } }, "limits.maxNodes");
+  }
+  for (const bad of [0, -1, 2.5, "8"]) {
+    assertRefused({ ...BASE, limits: { newNodesPerSender: bad } }, "limits.newNodesPerSender");
   }
 });
 

@@ -31,6 +31,7 @@ const ZERO_STATS: NodeStats = {
   resets: 0,
   keyChangesApplied: 0,
   refusedDeltas: 0,
+  refusedMembers: 0,
 };
 
 function node(nodeId: string, status: MemberStatus, phi: number | undefined, keys = {}): NodeSnapshot {
@@ -143,6 +144,7 @@ test("renderMetrics() reads the counters from stats() and the gauges from snapsh
     resets: 9,
     keyChangesApplied: 10,
     refusedDeltas: 13,
+    refusedMembers: 14,
   };
   const peers = [
     node("b", "live", 0.2),
@@ -170,6 +172,7 @@ test("renderMetrics() reads the counters from stats() and the gauges from snapsh
     ["chitchat_resets_total", {}, 9],
     ["chitchat_key_changes_applied_total", {}, 10],
     ["chitchat_refused_deltas_total", {}, 13],
+    ["chitchat_refused_members_total", {}, 14],
     ["chitchat_live_members", {}, 4],
     ["chitchat_live_view_members", {}, 4],
     ["chitchat_dead_members", {}, 1],

@@ -58,6 +58,8 @@ const DEFAULTS_TODAY: Record<string, number | string> = {
   "limits.maxKeyBytes": 256,
   "limits.maxValueBytes": 32_768,
   "limits.maxKeys": 10_000,
+  "limits.maxNodes": 20_000,
+  "limits.newNodesPerSender": 500,
   "clusterId": "default",
   "gossipIntervalMs": 1000,
   "seedRefreshIntervalMs": 60_000,

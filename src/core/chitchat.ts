@@ -21,6 +21,7 @@ import { LiveView } from "./live_view.ts";
 import { Handshake } from "./handshake.ts";
 import { LEFT_KEY, Leave, leaveNotice, MAX_LEAVE_NOTICES } from "./leave.ts";
 import type { Logger } from "./logger.ts";
+import { MemberAdmission } from "./member_admission.ts";
 import type { ClusterSnapshot, CoreEvent, NodeSnapshot, Transmit } from "./events.ts";
 import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
@@ -131,6 +132,7 @@ export class Chitchat {
   #eventHead = 0;
   #refusedDeltas = 0;
   #refusedWarned = new Set<string>();
+  #admission: MemberAdmission;
   #rounds = 0;
 
   /** Creates the state machine; throws `TypeError` naming a bad config field. */
@@ -155,6 +157,17 @@ export class Chitchat {
     this.#fd = new FailureDetector(this.config.failureDetector);
     this.#membership = new Membership(this.#fd);
     this.#liveView = new LiveView(this.config.livenessPredicate, this.#logger);
+    this.#admission = new MemberAdmission({
+      limits: this.config.limits,
+      logger: this.#logger,
+      gossipIntervalMs: this.config.gossipIntervalMs,
+      size: () => this.#state.size,
+      neverLive: (key) => this.#state.getByKey(key) !== undefined && !this.#membership.everLive(key),
+      evict: (key) => {
+        this.#state.remove(key, false);
+        this.#membership.remove(key);
+      },
+    });
     this.#state = new ClusterState({
       logger: this.#logger,
       limits: this.config.limits,
@@ -164,6 +177,7 @@ export class Chitchat {
         if (!change.key.startsWith(RESERVED_KEY_PREFIX)) this.#events.push({ type: "keyChanged", ...change });
       },
       onRefused: (node, reason) => this.#refused(node, reason),
+      admit: (key) => this.#admission.admit(key),
     });
     this.#handshake = new Handshake({
       config: this.config,
@@ -270,6 +284,15 @@ export class Chitchat {
    */
   get refusedDeltas(): number {
     return this.#refusedDeltas;
+  }
+
+  /**
+   * New nodes refused because `limits.maxNodes` are known or their sender
+   * named more than `limits.newNodesPerSender` this round (a node named
+   * again counts again); warned about once per sender.
+   */
+  get refusedMembers(): number {
+    return this.#admission.refused;
   }
 
   /** Gossip rounds run so far. */
@@ -383,6 +406,16 @@ export class Chitchat {
 
   /** A message arrived from `from` at `now`; any answer is queued for `pollTransmit`. */
   handleMessage(now: number, from: string, message: Message): void {
+    // New nodes this message names are admitted within its sender's budget.
+    this.#admission.begin(from, now);
+    try {
+      this.#handleMessage(now, from, message);
+    } finally {
+      this.#admission.end();
+    }
+  }
+
+  #handleMessage(now: number, from: string, message: Message): void {
     this.#now = Math.max(this.#now, now);
     // As in the Rust crate: every handled message bumps our heartbeat, so
     // peers get more observations and detect a death sooner.
@@ -497,6 +530,7 @@ export class Chitchat {
     this.#rounds++;
     this.self.incrementHeartbeat();
     this.#handshake.newRound();
+    this.#admission.newRound();
     const excluded = this.#membership.scheduled;
     let syn: Message | undefined;
     for (const target of this.#gossipTargets()) {
@@ -553,6 +587,7 @@ export class Chitchat {
       if (key === this.#selfKey) continue;
       const removed = this.#state.remove(key);
       this.#membership.remove(key);
+      this.#admission.forget(key);
       if (removed !== undefined) this.#events.push({ type: "removed", node: removed.id });
     }
     this.#state.collectGarbage(now, this.config.tombstoneGracePeriodMs);

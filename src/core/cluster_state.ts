@@ -37,6 +37,8 @@ export interface ClusterStateOptions {
   readonly onRefused?: (node: ChitchatId, reason: string) => void;
   /** The sizes digests and deltas are budgeted with: the wire format's. Default: the CBOR format's. */
   readonly sizes?: WireSizes;
+  /** Whether an unknown node (by id key) may be created; refused ones are left out. Default: every one. */
+  readonly admit?: (key: string) => boolean;
 }
 
 /**
@@ -113,6 +115,7 @@ export class ClusterState {
     if (existing !== undefined) return existing;
     if (!this.#nodes.admit(key, heartbeat)) return undefined;
     const options = this.#options;
+    if (options.admit !== undefined && !options.admit(key)) return undefined;
     const state = new NodeState(id, {
       logger: options.logger,
       limits: options.limits,
@@ -139,9 +142,12 @@ export class ClusterState {
     return this.#ring.isAmbiguous(fp);
   }
 
-  /** Removes a node, remembering its heartbeat so older gossip cannot recreate it. */
-  remove(key: string): NodeState | undefined {
-    const state = this.#nodes.remove(key);
+  /**
+   * Removes a node, remembering its heartbeat so older gossip cannot
+   * recreate it (unless `remember` is false: a node evicted to make room).
+   */
+  remove(key: string, remember = true): NodeState | undefined {
+    const state = this.#nodes.remove(key, remember);
     if (state !== undefined) this.#ring.remove(state);
     return state;
   }

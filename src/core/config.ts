@@ -8,6 +8,7 @@
 import type { ChitchatId } from "./chitchat_id.ts";
 import type { FailureDetectorConfig } from "./failure_detector.ts";
 import { type Logger, silentLogger } from "./logger.ts";
+import type { ChitchatLimits, MemberLimits } from "./member_admission.ts";
 import type { NodeState, NodeStateLimits } from "./node_state.ts";
 import {
   checkAdvertiseAddress,
@@ -19,6 +20,8 @@ import {
 import {
   FAILURE_DETECTOR_SETTINGS,
   ID_SETTINGS,
+  LIMIT_SETTINGS,
+  MEMBER_LIMIT_SETTINGS,
   NODE_STATE_LIMIT_SETTINGS,
   PROTOCOL_SETTINGS,
   type SameFields,
@@ -61,8 +64,8 @@ export interface ChitchatConfig {
   readonly failureDetector?: Partial<FailureDetectorConfig>;
   /** How long tombstones and TTL keys are kept before being reaped. Default: 7 200 000 ms (2 h). */
   readonly tombstoneGracePeriodMs?: number;
-  /** Write limits of this node's keys; missing ones take their defaults. */
-  readonly limits?: Partial<NodeStateLimits>;
+  /** Write limits of this node's keys and bounds on the membership; missing ones take their defaults. */
+  readonly limits?: Partial<ChitchatLimits>;
   /**
    * An extra condition for a node to be in the live view (e.g. "has key
    * ready"); it applies to this node too. Default: none.
@@ -91,6 +94,7 @@ const _protocolFieldsListed: SameFields<ChitchatConfig, typeof PROTOCOL_SETTINGS
 const _idFieldsListed: SameFields<ChitchatId, typeof ID_SETTINGS> = true;
 const _detectorFieldsListed: SameFields<FailureDetectorConfig, typeof FAILURE_DETECTOR_SETTINGS> = true;
 const _limitFieldsListed: SameFields<NodeStateLimits, typeof NODE_STATE_LIMIT_SETTINGS> = true;
+const _memberFieldsListed: SameFields<MemberLimits, typeof MEMBER_LIMIT_SETTINGS> = true;
 
 /** The read side of a node state, as handed to predicates and readers. */
 export type ReadonlyNodeStateLike = Pick<
@@ -119,7 +123,7 @@ export interface ResolvedChitchatConfig {
   /** See {@linkcode ChitchatConfig.tombstoneGracePeriodMs}. */
   readonly tombstoneGracePeriodMs: number;
   /** See {@linkcode ChitchatConfig.limits}. */
-  readonly limits: NodeStateLimits;
+  readonly limits: ChitchatLimits;
   /** See {@linkcode ChitchatConfig.livenessPredicate}. */
   readonly livenessPredicate: ((state: ReadonlyNodeStateLike) => boolean) | undefined;
   /** See {@linkcode ChitchatConfig.onCatchUp}. */
@@ -167,7 +171,7 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     rows.tombstoneGracePeriodMs,
     config.tombstoneGracePeriodMs,
   ) as number;
-  const given: Partial<NodeStateLimits> = checkSettingsObject("limits", config.limits, NODE_STATE_LIMIT_SETTINGS);
+  const given: Partial<ChitchatLimits> = checkSettingsObject("limits", config.limits, LIMIT_SETTINGS);
   const limitRows = NODE_STATE_LIMIT_SETTINGS;
   // One largest key-value must fit a delta, next to this node's id and address.
   const available = mtu - KEY_VALUE_ENVELOPE_BYTES - utf8Length(id.nodeId) - addr.length;
@@ -184,6 +188,13 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     max: room,
   }) as number;
   const maxKeys = checkSetting("limits.maxKeys", limitRows.maxKeys, given.maxKeys) as number;
+  const memberRows = MEMBER_LIMIT_SETTINGS;
+  const maxNodes = checkSetting("limits.maxNodes", memberRows.maxNodes, given.maxNodes) as number;
+  const newNodesPerSender = checkSetting(
+    "limits.newNodesPerSender",
+    memberRows.newNodesPerSender,
+    given.newNodesPerSender,
+  ) as number;
   checkSetting("livenessPredicate", rows.livenessPredicate, config.livenessPredicate);
   checkSetting("onCatchUp", rows.onCatchUp, config.onCatchUp);
   const logger = config.logger ?? silentLogger;
@@ -216,7 +227,7 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     mtu,
     failureDetector: fd,
     tombstoneGracePeriodMs,
-    limits: { maxKeyBytes, maxValueBytes, maxKeys },
+    limits: { maxKeyBytes, maxValueBytes, maxKeys, maxNodes, newNodesPerSender },
     livenessPredicate: config.livenessPredicate,
     onCatchUp: config.onCatchUp,
     logger,

@@ -211,7 +211,8 @@ export class Handshake {
       priorityPrefixes: config.priorityKeyPrefixes,
       excluded,
       introduce: true,
-      first: peer.has(this.#selfKey) ? undefined : this.#selfKey,
+      // Our own state first: invented nodes the peer lacks must not crowd out our keys.
+      first: this.#selfKey,
       keysAhead: this.#ctx.profile.keysAhead,
     } as const;
     let computed = state.computeDeltaFor(peer, { ...deltaOptions, budget: room - digestSize });
@@ -333,6 +334,7 @@ export class Handshake {
       excluded,
       introduce: true,
       keysAhead: this.#ctx.profile.keysAhead,
+      first: this.#selfKey,
     });
     if (!this.#ctx.profile.compactDigests) return { type: "ack", delta };
     const compact: CompactDigestEntry[] = [];

@@ -45,6 +45,7 @@ export {
 export { Leave, leaveNotice } from "./leave.ts";
 export { LiveView } from "./live_view.ts";
 export { Membership } from "./membership.ts";
+export { type ChitchatLimits, EVICTABLE_AFTER_ROUNDS, MemberAdmission, type MemberLimits } from "./member_admission.ts";
 export { FailureDetector } from "./failure_detector.ts";
 export {
   chitchatIdCheck,

@@ -78,12 +78,16 @@ export class NodeMap {
     this.#nodes.set(state.key, state);
   }
 
-  /** Removes a node, remembering its heartbeat (the oldest memory goes past the limit). */
-  remove(key: string): NodeState | undefined {
+  /**
+   * Removes a node, remembering its heartbeat unless `remember` is false
+   * (the oldest memory goes past the limit).
+   */
+  remove(key: string, remember = true): NodeState | undefined {
     const state = this.#nodes.get(key);
     if (state === undefined) return undefined;
     this.#nodes.delete(key);
     this.#removed.delete(key);
+    if (!remember) return state;
     this.#removed.set(key, state.heartbeat);
     if (this.#removed.size > this.#removedLimit) {
       this.#removed.delete(this.#removed.keys().next().value as string);

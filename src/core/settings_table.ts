@@ -165,6 +165,51 @@ export const NODE_STATE_LIMIT_SETTINGS = {
 } as const satisfies Readonly<Record<string, NumberSetting>>;
 
 /**
+ * The bounds on the membership gossip may grow (`limits.*` too): how many
+ * nodes are known at most, and how many new ones one sender may introduce
+ * per gossip interval. Without cluster keys anyone who reaches the port can
+ * name nodes; these keep memory and peer choice bounded.
+ *
+ * @example
+ * ```ts
+ * import { MEMBER_LIMIT_SETTINGS } from "./settings_table.ts";
+ * console.assert(MEMBER_LIMIT_SETTINGS.maxNodes.default === 20_000);
+ * ```
+ */
+export const MEMBER_LIMIT_SETTINGS = {
+  maxNodes: {
+    kind: "integer",
+    type: "number",
+    default: 20_000,
+    min: 2,
+    max: 10_000_000,
+    description: "Largest number of known nodes, this one included; new ones beyond are refused.",
+  },
+  newNodesPerSender: {
+    kind: "integer",
+    type: "number",
+    default: 500,
+    min: 1,
+    max: 10_000_000,
+    description: "New nodes one sender may introduce per gossip interval; more are refused.",
+  },
+} as const satisfies Readonly<Record<string, NumberSetting>>;
+
+/**
+ * Every row of the `limits` group: a node's write limits and the membership bounds.
+ *
+ * @example
+ * ```ts
+ * import { LIMIT_SETTINGS } from "./settings_table.ts";
+ * console.assert(LIMIT_SETTINGS.maxKeys.default === 10_000 && LIMIT_SETTINGS.maxNodes.default === 20_000);
+ * ```
+ */
+export const LIMIT_SETTINGS = {
+  ...NODE_STATE_LIMIT_SETTINGS,
+  ...MEMBER_LIMIT_SETTINGS,
+} as const satisfies Readonly<Record<string, NumberSetting>>;
+
+/**
  * The fields of a node's identity (`id.*`).
  *
  * @example
@@ -247,9 +292,9 @@ export const PROTOCOL_SETTINGS = {
   },
   limits: {
     kind: "settings",
-    type: "Partial<NodeStateLimits>",
-    fields: NODE_STATE_LIMIT_SETTINGS,
-    description: "Write limits of this node's keys; missing ones take their defaults.",
+    type: "Partial<ChitchatLimits>",
+    fields: LIMIT_SETTINGS,
+    description: "Write limits of this node's keys and bounds on the membership; missing ones take their defaults.",
   },
   livenessPredicate: {
     kind: "function",

@@ -252,6 +252,16 @@ export const METRICS: readonly MetricDefinition[] = [
     read: (f) => f.stats.refusedDeltas,
   },
   {
+    name: "chitchat_refused_members_total",
+    type: "counter",
+    help: "New nodes refused because limits.maxNodes are known or their sender exceeded limits.newNodesPerSender.",
+    unit: "nodes",
+    labels: [],
+    reading:
+      "Should stay at 0: above it, someone names more nodes than this one takes (a forged flood, or a cluster larger than limits.maxNodes); the warning names the sender.",
+    read: (f) => f.stats.refusedMembers,
+  },
+  {
     name: "chitchat_live_members",
     type: "gauge",
     help: "Known nodes whose status is live, this node included.",

@@ -338,6 +338,7 @@ export class ChitchatNode implements AsyncDisposable {
       messagesIn: { ...this.#stats.messagesIn },
       messagesOut: { ...this.#stats.messagesOut },
       refusedDeltas: this.#core.refusedDeltas,
+      refusedMembers: this.#core.refusedMembers,
     };
   }
 

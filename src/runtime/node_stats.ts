@@ -50,6 +50,8 @@ export interface NodeStats {
   readonly keyChangesApplied: number;
   /** Node deltas refused because this replica would exceed `limits.maxKeys` (see `Chitchat.refusedDeltas`). */
   readonly refusedDeltas: number;
+  /** New nodes refused by `limits.maxNodes` or `limits.newNodesPerSender` (see `Chitchat.refusedMembers`). */
+  readonly refusedMembers: number;
 }
 
 /** The counters the driver updates in place. */
