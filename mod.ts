@@ -96,6 +96,13 @@ export type { NodeConfig } from "./src/runtime/node_config.ts";
 export { DEFAULT_RECEIVE_LIMITS, type ReceiveLimits } from "./src/runtime/receive_budget.ts";
 export { type Resolver, systemResolver } from "./src/runtime/seeds.ts";
 export {
+  leaveOnSignals,
+  type LeaveOnSignalsOptions,
+  type SignalDisposer,
+  type StopSignal,
+  type Stoppable,
+} from "./src/runtime/signals.ts";
+export {
   AddressInUseError,
   BindError,
   type DatagramHandler,
