@@ -99,6 +99,13 @@ export type { WireFormatName } from "./src/runtime/wire_formats.ts";
 export { DEFAULT_RECEIVE_LIMITS, type ReceiveLimits } from "./src/runtime/receive_budget.ts";
 export { type Resolver, systemResolver } from "./src/runtime/seeds.ts";
 export {
+  leaveOnSignals,
+  type LeaveOnSignalsOptions,
+  type SignalDisposer,
+  type StopSignal,
+  type Stoppable,
+} from "./src/runtime/signals.ts";
+export {
   AddressInUseError,
   BindError,
   type DatagramHandler,

@@ -99,7 +99,7 @@ Flags:
 
 HTTP API:
   GET    /api/state           the cluster as this node sees it (JSON)
-  GET    /api/stats           this node's counters and its resolved seed addresses (JSON)
+  GET    /api/stats           this node's counters, resolved seed addresses and pending timers (JSON)
   PUT    /api/kv/KEY          set KEY of this node to the request body (?ttl=1: with a TTL)
   DELETE /api/kv/KEY          delete KEY of this node (404 if it does not exist)
   GET    /api/events          membership and key events (Server-Sent Events)

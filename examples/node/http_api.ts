@@ -6,6 +6,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import process from "node:process";
 import {
   type ChitchatEvent,
   type ChitchatId,
@@ -215,6 +216,12 @@ async function handleKv(
   );
 }
 
+/** Timers pending in this process (the soak watches it), or null where the runtime does not say (Bun). */
+function activeTimers(): number | null {
+  if ("Bun" in globalThis || typeof process.getActiveResourcesInfo !== "function") return null;
+  return process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+}
+
 function streamEvents(node: ChitchatNode, req: IncomingMessage, res: ServerResponse): void {
   const abort = new AbortController();
   res.writeHead(200, {
@@ -293,7 +300,7 @@ async function handle(
   }
   const routes: Record<string, () => void> = {
     "/api/state": () => send(res, 200, stateJson(node)),
-    "/api/stats": () => send(res, 200, { ...node.stats(), seeds: node.seedAddresses() }),
+    "/api/stats": () => send(res, 200, { ...node.stats(), seeds: node.seedAddresses(), timers: activeTimers() }),
     "/api/events": () => streamEvents(node, req, res),
     "/metrics": () => {
       res.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" });

@@ -41,6 +41,17 @@ const SAMPLE_MS = 1000;
 /** A forgotten node has this many times the usual bound to be live again after the heal. */
 const REJOIN_BOUND_FACTOR = 1.5;
 
+/** Hooks of a long run (the soak): a probe at every sample, and the pruning of finished incarnations. */
+export interface RunHooks {
+  /** Called after each sample (every virtual second) with the cluster and the running node count. */
+  readonly onSample?: (cluster: SimulatedCluster, running: number) => void;
+  /**
+   * Forgets stopped incarnations that no running node holds any more, so the
+   * checker's own memory stays bounded over hours of restarts.
+   */
+  readonly prune?: boolean;
+}
+
 class Run {
   readonly log = new FailureLog();
   readonly incarnations = new Map<string, Incarnation>();
@@ -61,10 +72,12 @@ class Run {
   /** Running nodes left out of the final checks: nothing could ever connect them to the others. */
   unreachable: string[] = [];
   readonly schedule: Schedule;
+  readonly hooks: RunHooks;
   datagrams = 0;
 
-  constructor(schedule: Schedule) {
+  constructor(schedule: Schedule, hooks: RunHooks = {}) {
     this.schedule = schedule;
+    this.hooks = hooks;
     this.observer = new Observer(this.log, this.incarnations);
     this.specs = new Map(schedule.nodes.map((spec) => [spec.id, spec]));
     this.cluster = new SimulatedCluster({
@@ -179,6 +192,21 @@ class Run {
       await this.cluster.advance(step, step);
       this.sample();
       each?.();
+      this.hooks.onSample?.(this.cluster, this.current.size);
+    }
+  }
+
+  /** Forgets stopped incarnations no running node holds (see {@linkcode RunHooks.prune}). */
+  prune(): void {
+    const held = new Set<string>();
+    for (const inc of this.current.values()) {
+      for (const state of inc.handle.nodeStates()) held.add(chitchatIdKey(state.id));
+    }
+    for (const [key, inc] of this.incarnations) {
+      if (this.current.get(inc.id.nodeId) === inc || held.has(key)) continue;
+      this.incarnations.delete(key);
+      this.feeds.delete(inc);
+      this.observer.drop(key);
     }
   }
 
@@ -217,7 +245,9 @@ class Run {
       case "loss":
         return this.cluster.network.setDefaults({ loss: op.p });
       case "advance":
-        return await this.advance(op.ms);
+        await this.advance(op.ms);
+        if (this.hooks.prune === true) this.prune();
+        return;
     }
   }
 
@@ -295,8 +325,8 @@ class Run {
 }
 
 /** Runs `schedule` and checks every property; never throws for a failing library. */
-export async function runSchedule(schedule: Schedule): Promise<RunResult> {
-  const run = new Run(schedule);
+export async function runSchedule(schedule: Schedule, hooks: RunHooks = {}): Promise<RunResult> {
+  const run = new Run(schedule, hooks);
   let liveAfterHealMs: number | undefined;
   try {
     for (const spec of schedule.nodes) if (spec.late !== true) await run.start(spec.id);

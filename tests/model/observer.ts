@@ -39,6 +39,12 @@ export class Observer {
     if (entry !== undefined) entry.present = false;
   }
 
+  /** Forgets the incarnation `key`, as a replica and as an owner (no running node holds it any more). */
+  drop(key: string): void {
+    this.#seen.delete(key);
+    for (const seen of this.#seen.values()) seen.delete(key);
+  }
+
   /** Checks every state `replica` holds, at virtual time `now`. */
   sample(replica: Incarnation, now: number): void {
     let seen = this.#seen.get(replica.key);
