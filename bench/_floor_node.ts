@@ -56,7 +56,8 @@ if (g.Deno !== undefined) {
     };
   };
   const conn = deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
-  send = (data, to) => void conn.send(data, { transport: "udp", hostname: "127.0.0.1", port: to }).catch(() => {});
+  send = (data, to) =>
+    void conn.send(data, { transport: "udp", hostname: "127.0.0.1", port: to }).catch(() => {});
   void (async () => {
     const buffer = new Uint8Array(65_536);
     for (;;) {

@@ -31,13 +31,19 @@ import { createSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { type Benchmark, type BenchResult, formatTable, median, round, runtimeName } from "./_util.ts";
+import {
+  type Benchmark,
+  type BenchResult,
+  formatTable,
+  median,
+  round,
+  runtimeName,
+} from "./_util.ts";
 
 type RuntimeName = "deno" | "bun" | "node";
 type Variant = "example" | "library" | "floor";
 const VARIANTS: readonly Variant[] = ["example", "library", "floor"];
 const INTERVAL_MS = 300;
-const SETTLE_MS = 2_000;
 const CONVERGE_TIMEOUT_MS = 60_000;
 const SYN_PROBES = 3;
 const TICKS_PER_SECOND = Number(safeExec("getconf", ["CLK_TCK"]) ?? 100) || 100;
@@ -53,7 +59,8 @@ interface Sample {
 
 function safeExec(command: string, args: readonly string[]): string | undefined {
   try {
-    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      .trim();
   } catch {
     return undefined;
   }
@@ -90,7 +97,12 @@ function command(runtime: RuntimeName, script: string, args: readonly string[]):
 }
 
 /** The arguments of one cluster member of `variant` on `port`, seeded at `seed`. */
-function memberArgs(variant: Variant, port: number, seed: string, ports: readonly number[]): [string, string[]] {
+function memberArgs(
+  variant: Variant,
+  port: number,
+  seed: string,
+  ports: readonly number[],
+): [string, string[]] {
   const listen = `127.0.0.1:${port}`;
   switch (variant) {
     case "example":
@@ -117,7 +129,12 @@ interface Member {
   readonly converged: Promise<void>;
 }
 
-function startMember(argv: readonly string[], namespace: string | undefined, variant: Variant, total: number): Member {
+function startMember(
+  argv: readonly string[],
+  namespace: string | undefined,
+  variant: Variant,
+  total: number,
+): Member {
   const full = namespace === undefined ? argv : ["ip", "netns", "exec", namespace, ...argv];
   const child = spawn(full[0], full.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   const converged = new Promise<void>((resolve, reject) => {
@@ -137,7 +154,10 @@ function startMember(argv: readonly string[], namespace: string | undefined, var
       for (const line of lines) if (line.endsWith(") joined")) joined++;
       if (joined >= total - 1) resolve();
     });
-    child.on("exit", (code) => reject(new Error(`${argv.join(" ")} exited with ${code} before converging`)));
+    child.on(
+      "exit",
+      (code) => reject(new Error(`${argv.join(" ")} exited with ${code} before converging`)),
+    );
   });
   converged.catch(() => {});
   return { child, converged };
@@ -159,7 +179,9 @@ function rssMb(pid: number): number {
 
 /** The UDP InDatagrams and OutDatagrams of the network namespace of `pid`. */
 function udpCounters(pid: number): { in: number; out: number } {
-  const lines = readFileSync(`/proc/${pid}/net/snmp`, "utf8").split("\n").filter((l) => l.startsWith("Udp:"));
+  const lines = readFileSync(`/proc/${pid}/net/snmp`, "utf8").split("\n").filter((l) =>
+    l.startsWith("Udp:")
+  );
   const names = lines[0].split(/\s+/);
   const values = lines[1].split(/\s+/).map(Number);
   return { in: values[names.indexOf("InDatagrams")], out: values[names.indexOf("OutDatagrams")] };
@@ -168,12 +190,16 @@ function udpCounters(pid: number): { in: number; out: number } {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function stopAll(children: readonly ChildProcess[]): Promise<void> {
-  await Promise.all(children.map((child) =>
-    child.exitCode !== null || child.signalCode !== null ? undefined : new Promise<void>((resolve) => {
-      child.once("exit", () => resolve());
-      child.kill("SIGKILL");
-    })
-  ));
+  await Promise.all(
+    children.map((child) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? undefined
+        : new Promise<void>((resolve) => {
+          child.once("exit", () => resolve());
+          child.kill("SIGKILL");
+        })
+    ),
+  );
 }
 
 /** Spawns one more member seeded with a probe socket here; seconds from spawn to its first datagram. */
@@ -185,7 +211,14 @@ async function firstSyn(runtime: RuntimeName, variant: Variant): Promise<number>
     ? ["bench/_floor_node.ts", ["0", String(probe.address().port), String(INTERVAL_MS), "1"]]
     : variant === "library"
     ? ["bench/_bare_node.ts", ["127.0.0.1:0", seed, "2", String(INTERVAL_MS)]]
-    : ["examples/node.ts", ["--listen", "127.0.0.1:0", "--seed", seed, "--interval-ms", String(INTERVAL_MS)]];
+    : ["examples/node.ts", [
+      "--listen",
+      "127.0.0.1:0",
+      "--seed",
+      seed,
+      "--interval-ms",
+      String(INTERVAL_MS),
+    ]];
   const argv = command(runtime, script, args);
   const got = new Promise<number>((resolve) => probe.once("message", () => resolve(Date.now())));
   const started = Date.now();
@@ -206,6 +239,7 @@ async function runVariant(
   seconds: number,
   namespace: string | undefined,
   basePort: number,
+  settleS: number,
 ): Promise<Sample> {
   const ports = Array.from({ length: n }, (_, i) => basePort + i);
   const seed = `127.0.0.1:${basePort}`;
@@ -218,10 +252,12 @@ async function runVariant(
     await Promise.race([
       Promise.all(members.map((m) => m.converged)),
       sleep(CONVERGE_TIMEOUT_MS).then(() => {
-        throw new Error(`${variant} on ${runtime}: no convergence within ${CONVERGE_TIMEOUT_MS} ms`);
+        throw new Error(
+          `${variant} on ${runtime}: no convergence within ${CONVERGE_TIMEOUT_MS} ms`,
+        );
       }),
     ]);
-    await sleep(SETTLE_MS);
+    await sleep(settleS * 1000);
     const pids = children.map((c) => c.pid!);
     const cpuStart = pids.map(cpuMs);
     const udpStart = namespace === undefined ? undefined : udpCounters(pids[0]);
@@ -231,7 +267,9 @@ async function runVariant(
     const udpEnd = namespace === undefined ? undefined : udpCounters(pids[0]);
     const wallS = (performance.now() - wallStart) / 1000;
     const gone = children.find((c) => c.exitCode !== null || c.signalCode !== null);
-    if (gone !== undefined) throw new Error(`${variant} on ${runtime}: a member exited during the window`);
+    if (gone !== undefined) {
+      throw new Error(`${variant} on ${runtime}: a member exited during the window`);
+    }
     const rss = median(pids.map(rssMb));
     const spent = cpuEnd.reduce((sum, end, i) => sum + end - cpuStart[i], 0);
     const synTimes: number[] = [];
@@ -254,12 +292,14 @@ interface CpuProcessOptions {
   readonly n: number;
   readonly runs: number;
   readonly seconds: number;
+  /** Seconds between convergence and the window (Bun's JIT keeps compiling for a minute). */
+  readonly settleS: number;
   readonly log: (line: string) => void;
 }
 
 /** Runs every variant of every runtime `runs` times, interleaved; one table. */
 async function measureCpuProcess(options: CpuProcessOptions): Promise<BenchResult> {
-  const { runtimes, n, runs, seconds, log } = options;
+  const { runtimes, n, runs, seconds, settleS, log } = options;
   const namespace = makeNamespace();
   const cleanup = (): void => void (namespace && safeExec("ip", ["netns", "del", namespace]));
   process.once("exit", cleanup);
@@ -269,9 +309,11 @@ async function measureCpuProcess(options: CpuProcessOptions): Promise<BenchResul
     for (let r = 0; r < runs; r++) {
       for (const runtime of runtimes) {
         for (const variant of VARIANTS) {
-          const basePort = namespace === undefined ? 20_000 + ((process.pid + round_ * 37) % 400) * 100 : 10_000 + (round_ % 50) * 100;
+          const basePort = namespace === undefined
+            ? 20_000 + ((process.pid + round_ * 37) % 400) * 100
+            : 10_000 + (round_ % 50) * 100;
           round_++;
-          const sample = await runVariant(runtime, variant, n, seconds, namespace, basePort);
+          const sample = await runVariant(runtime, variant, n, seconds, namespace, basePort, settleS);
           const key = `${runtime} ${variant}`;
           samples.set(key, [...(samples.get(key) ?? []), sample]);
           log(
@@ -297,7 +339,11 @@ async function measureCpuProcess(options: CpuProcessOptions): Promise<BenchResul
       const out = got.map((s) => s.datagramsOutPerNodeS);
       rows.push({
         runtime,
-        variant: variant === "example" ? "examples/node.ts" : variant === "library" ? "library alone" : "bare runtime (floor)",
+        variant: variant === "example"
+          ? "examples/node.ts"
+          : variant === "library"
+          ? "library alone"
+          : "bare runtime (floor)",
         "CPU ms per node per s": round(cpu, 2),
         "× floor": round(cpu / floorCpu, 2),
         "RSS MB": round(rss, 1),
@@ -321,8 +367,14 @@ async function measureCpuProcess(options: CpuProcessOptions): Promise<BenchResul
     ],
     rows,
     notes: [
-      `${namespace === undefined ? "Plain host loopback (no network namespace could be made)" : "Loopback of a network namespace of their own"}; ` +
-      `CPU is utime + stime from /proc/PID/stat over ${seconds} s starting ${SETTLE_MS / 1000} s after convergence, ` +
+      `${
+        namespace === undefined
+          ? "Plain host loopback (no network namespace could be made)"
+          : "Loopback of a network namespace of their own"
+      }; ` +
+      `CPU is utime + stime from /proc/PID/stat over ${seconds} s starting ${
+        settleS
+      } s after convergence, ` +
       `every thread, divided by nodes and seconds; RSS is VmRSS at the end; start to first Syn is spawn() to the ` +
       `first datagram at a probe seed, median of ${SYN_PROBES} while the cluster runs. Medians of ${runs} interleaved ` +
       `runs. Targets: examples/node.ts ≤ 3.5 ms, library ≤ 3 ms, RSS ≤ floor + 10 MB, first Syn ≤ 0.3 s.`,
@@ -337,7 +389,14 @@ export const cpuProcess: Benchmark = {
   fullSizes: [10],
   perRuntime: true,
   run({ sizes, runs, full, log }): Promise<BenchResult> {
-    return measureCpuProcess({ runtimes: [runtimeName()], n: sizes[0], runs, seconds: full ? 20 : 10, log });
+    return measureCpuProcess({
+      runtimes: [runtimeName()],
+      n: sizes[0],
+      runs,
+      seconds: full ? 20 : 10,
+      settleS: 2,
+      log,
+    });
   },
 };
 
@@ -349,6 +408,7 @@ if (import.meta.main) {
       runs: { type: "string", default: "3" },
       seconds: { type: "string", default: "10" },
       n: { type: "string", default: "10" },
+      settle: { type: "string", default: "2" },
       json: { type: "boolean", default: false },
     },
   });
@@ -357,6 +417,7 @@ if (import.meta.main) {
     n: Number(values.n),
     runs: Number(values.runs),
     seconds: Number(values.seconds),
+    settleS: Number(values.settle),
     log: (line) => void process.stderr.write(`[bench] ${line}\n`),
   });
   console.log(values.json ? JSON.stringify(result, null, 2) : formatTable(result));
