@@ -10,7 +10,7 @@
  *   deno run -A bench/run.ts --full --json > figures.json
  *
  * Options: `--only a,b` (convergence, join, bandwidth, detection, cpu, memory,
- * udp), `--sizes 10,100` (override each selected benchmark's sizes),
+ * udp, cpuproc: one node per process, see bench/cpu_process.ts), `--sizes 10,100` (override each selected benchmark's sizes),
  * `--full` (the issue's full sizes, 10 000 included), `--runs 5` (batches
  * per timed figure), `--runtimes deno,bun` (also `node`), `--json` (print
  * JSON instead of tables), `--json-file f.json` (tables, and JSON to a file).
@@ -24,13 +24,14 @@ import { parseArgs } from "node:util";
 import { bandwidth } from "./bandwidth.ts";
 import { convergence } from "./convergence.ts";
 import { cpu } from "./cpu.ts";
+import { cpuProcess } from "./cpu_process.ts";
 import { detection } from "./detection.ts";
 import { join } from "./join.ts";
 import { memory } from "./memory.ts";
 import { udp } from "./udp.ts";
 import { type Benchmark, type BenchResult, formatTable, runtimeName, runtimeVersion, selfCommand } from "./_util.ts";
 
-const BENCHMARKS: readonly Benchmark[] = [convergence, join, bandwidth, detection, cpu, memory, udp];
+const BENCHMARKS: readonly Benchmark[] = [convergence, join, bandwidth, detection, cpu, memory, udp, cpuProcess];
 const RUNTIMES = ["deno", "bun", "node"] as const;
 type RuntimeName = typeof RUNTIMES[number];
 
@@ -51,7 +52,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    "Usage: bench/run.ts [--only convergence,join,bandwidth,detection,cpu,memory,udp] [--sizes 10,100] [--full]\n" +
+    "Usage: bench/run.ts [--only convergence,join,bandwidth,detection,cpu,memory,udp,cpuproc] [--sizes 10,100] [--full]\n" +
       "                    [--runs 5] [--runtimes deno,bun,node] [--json] [--json-file figures.json]",
   );
   process.exit(0);

@@ -116,8 +116,9 @@ console.log(`Dashboard: ${httpBase}/`);
 console.log(`Metrics: ${httpBase}/metrics`);
 if (clusterKeys !== undefined) console.log(`Gossip sealed with ${clusterKeys.length} cluster key(s) from ${options.keyFile}`);
 
-// Membership changes are logged by the library itself; key changes at debug level here.
-void (async () => {
+// Membership changes are logged by the library itself; key changes at debug level here
+// (no feed at all otherwise: a node with nothing to log about them does no work for them).
+if (options.logLevel === "debug") void (async () => {
   for await (const event of node.events()) {
     if (event.type !== "keyChanged") continue;
     const what = event.deleted ? "deleted" : `= ${JSON.stringify(event.value)}`;

@@ -256,3 +256,63 @@ test("resolveHost() keeps IP literals and tells their family", async () => {
   assert.deepEqual(await resolveHost("fe80::1"), { address: "fe80::1", family: 6 });
   assert.deepEqual(await resolveHost("localhost", 4), { address: "127.0.0.1", family: 4 });
 });
+
+test("Socket.send() hands a datagram to a literal address already sent to without waiting a turn", async () => {
+  const transport = new FakeTransport();
+  const { socket } = await open(transport);
+  await socket.send(new Uint8Array([1]), "127.0.0.1:5000");
+  const second = socket.send(new Uint8Array([2]), "127.0.0.1:5000");
+  // Taken synchronously: nothing awaited between the call and the runtime's send.
+  assert.deepEqual(transport.sent.map((s) => [s.data[0], s.hostname, s.port]), [[
+    1,
+    "127.0.0.1",
+    5000,
+  ], [2, "127.0.0.1", 5000]]);
+  await second;
+  await socket.close();
+});
+
+test("Socket.send() on the quick path still retries a stale ECONNREFUSED and waits for drain", async () => {
+  const transport = new FakeTransport();
+  const { socket } = await open(transport);
+  await socket.send(new Uint8Array([1]), "127.0.0.1:5000");
+  const replies = [refused, () => false, () => true];
+  transport.reply = () => (replies.shift() ?? (() => true))();
+  const sending = socket.send(new Uint8Array([2]), "127.0.0.1:5000");
+  await turn();
+  assert.equal(transport.sent.length, 1);
+  transport.drain();
+  await sending;
+  assert.equal(transport.sent.length, 2);
+  assert.equal(transport.attempts, 4);
+  await assert.rejects(
+    socket.send(new Uint8Array([3]), "127.0.0.1:5000").then(() => socket.close()).then(() =>
+      socket.send(new Uint8Array([4]), "127.0.0.1:5000")
+    ),
+    /closed/,
+  );
+});
+
+test("Socket.send() on the quick path rejects with the runtime's error other than ECONNREFUSED", async () => {
+  const transport = new FakeTransport();
+  const { socket } = await open(transport);
+  await socket.send(new Uint8Array([1]), "127.0.0.1:5000");
+  transport.reply = () => {
+    throw Object.assign(new Error("send EMSGSIZE"), { code: "EMSGSIZE" });
+  };
+  await assert.rejects(socket.send(new Uint8Array([2]), "127.0.0.1:5000"), /EMSGSIZE/);
+  assert.equal(transport.attempts, 2);
+  await socket.close();
+});
+
+test("Socket receive handler gets the same canonical sender string for a returning peer", async () => {
+  const transport = new FakeTransport("::1");
+  const { socket, receive } = await open(transport);
+  const from: string[] = [];
+  socket.listen((_data, sender) => from.push(sender));
+  receive(new Uint8Array([1]), "::1", 7000);
+  receive(new Uint8Array([2]), "::1", 7000);
+  receive(new Uint8Array([3]), "::1", 7001);
+  assert.deepEqual(from, ["[::1]:7000", "[::1]:7000", "[::1]:7001"]);
+  await socket.close();
+});

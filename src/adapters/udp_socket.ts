@@ -26,6 +26,12 @@ import { bindError, errorCode } from "./bind_error.ts";
  */
 const STALE_ERROR_RETRIES = 16;
 
+/** Addresses remembered by a socket's caches before they start afresh (a flood of spoofed senders cannot grow them). */
+const MAX_CACHED_ADDRESSES = 4_096;
+
+const SENT: Promise<void> = Promise.resolve();
+const IGNORE = (): void => {};
+
 /** What a transport calls for each datagram received: its bytes and the sender's IP literal and port. */
 export type Receive = (data: Uint8Array, hostname: string, port: number) => void;
 
@@ -96,6 +102,10 @@ class TransportSocket implements Socket {
   #handler: DatagramHandler | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Destinations that are IP literals, parsed: `to` → what the transport takes. */
+  #literals = new Map<string, SocketAddress>();
+  /** Senders' canonical addresses by IP literal and port. */
+  #senders = new Map<string, Map<number, string>>();
 
   attach(transport: DatagramTransport): void {
     this.#transport = transport;
@@ -114,7 +124,24 @@ class TransportSocket implements Socket {
     const bytes = data.constructor === Uint8Array
       ? data
       : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    handler(bytes, formatAddress({ hostname, port }));
+    handler(bytes, this.#senderAddress(hostname, port));
+  }
+
+  /** The canonical `host:port` of a sender, formatted once per sender (peers are few and come back every round). */
+  #senderAddress(hostname: string, port: number): string {
+    let ports = this.#senders.get(hostname);
+    if (ports === undefined) {
+      if (this.#senders.size >= MAX_CACHED_ADDRESSES) this.#senders.clear();
+      ports = new Map();
+      this.#senders.set(hostname, ports);
+    }
+    let address = ports.get(port);
+    if (address === undefined) {
+      if (ports.size >= MAX_CACHED_ADDRESSES) ports.clear();
+      address = formatAddress({ hostname, port });
+      ports.set(port, address);
+    }
+    return address;
   }
 
   #checkOpen(to: string): DatagramTransport {
@@ -124,13 +151,49 @@ class TransportSocket implements Socket {
     return this.#transport;
   }
 
-  async send(data: Uint8Array, to: string): Promise<void> {
+  send(data: Uint8Array, to: string): Promise<void> {
+    // The common case, an IP literal already seen: one call into the runtime,
+    // and no promise of our own when it takes the datagram at once.
+    const literal = this.#literals.get(to);
+    const transport = this.#transport;
+    if (literal === undefined || this.#closed || transport === undefined) {
+      return this.#sendSlowly(data, to, 0);
+    }
+    let sent: unknown;
+    try {
+      sent = transport.send(data, literal.hostname, literal.port);
+    } catch (error) {
+      return this.#retry(error, data, to);
+    }
+    if (sent === true) return SENT;
+    if (sent === false) return this.#afterDrain(data, to);
+    return (sent as Promise<unknown>).then(IGNORE, (error) => this.#retry(error, data, to));
+  }
+
+  /** A failed send is tried again only past a stale `ECONNREFUSED`. */
+  #retry(error: unknown, data: Uint8Array, to: string): Promise<void> {
+    return errorCode(error) === "ECONNREFUSED"
+      ? this.#sendSlowly(data, to, 1)
+      : Promise.reject(error);
+  }
+
+  async #afterDrain(data: Uint8Array, to: string): Promise<void> {
+    await this.#transport?.drained?.();
+    return this.#sendSlowly(data, to, 0);
+  }
+
+  /** Every rule of a send: address checks, resolution, the stale-error retry, backpressure. */
+  async #sendSlowly(data: Uint8Array, to: string, staleErrorsSoFar: number): Promise<void> {
     const { hostname, port } = parseAddress(to);
     this.#checkOpen(to);
     // Resolved here with the socket's family: a runtime may take the first
     // address of any family, which fails where `localhost` gives `::1` first.
     const { address } = await resolveHost(hostname, this.#family);
-    for (let staleErrors = 0;;) {
+    if (address === hostname && !this.#literals.has(to)) {
+      if (this.#literals.size >= MAX_CACHED_ADDRESSES) this.#literals.clear();
+      this.#literals.set(to, { hostname, port });
+    }
+    for (let staleErrors = staleErrorsSoFar;;) {
       const transport = this.#checkOpen(to);
       let sent: unknown;
       try {
