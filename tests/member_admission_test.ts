@@ -17,8 +17,13 @@ const INTERVAL = 1000;
 const INVENTED = 1_000_000;
 /** Invented ids per crafted Syn (about 45 KB encoded). */
 const PER_SYN = 1000;
-/** Heap a target holding `limits.maxNodes` (20 000) invented nodes may grow by. */
-const HEAP_BOUND = 128 * 1024 * 1024;
+/**
+ * Heap the five nodes of the core flood may grow by: each may fill up to
+ * `limits.maxNodes` (20 000) nodes, invented ones passed on included, at a
+ * few KB each (state, failure detector window, ring entries). Unbounded, the
+ * 1 000 000 invented ids would take gigabytes.
+ */
+const HEAP_BOUND = 640 * 1024 * 1024;
 /** RSS the process may grow by over real UDP: four nodes run in it, each may fill up to 20 000 nodes. */
 const RSS_BOUND = 512 * 1024 * 1024;
 

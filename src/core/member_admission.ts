@@ -43,7 +43,7 @@ export interface ChitchatLimits extends NodeStateLimits, MemberLimits {}
  *
  * @example
  * ```ts
- * import { EVICTABLE_AFTER_ROUNDS } from "./member_admission.ts";
+ * import { EVICTABLE_AFTER_ROUNDS } from "@scope/chitchat/core";
  * const gossipIntervalMs = 1000;
  * console.assert(EVICTABLE_AFTER_ROUNDS * gossipIntervalMs === 30_000);
  * ```
@@ -86,7 +86,7 @@ export interface MemberAdmissionContext {
  *
  * @example A sender may introduce `newNodesPerSender` nodes per round
  * ```ts
- * import { MemberAdmission } from "./member_admission.ts";
+ * import { MemberAdmission } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const known = new Set<string>();
  * const admission = new MemberAdmission({
