@@ -49,6 +49,7 @@ function at(path: string, value: unknown): Record<string, unknown> {
 const DEFAULTS_TODAY: Record<string, number | string> = {
   "mtu": 65_507,
   "tombstoneGracePeriodMs": 7_200_000,
+  "wireFormat": "cbor",
   "removedNodeMemory": 500,
   "failureDetector.phiThreshold": 8,
   "failureDetector.samplingWindowSize": 1000,
