@@ -162,7 +162,7 @@ function roundsToSpread(network: CoreNetwork, nodes: readonly Chitchat[], owner:
 }
 
 for (const senders of [1, 200]) {
-  test(`in the core, ${senders} sender(s) inventing ${INVENTED} node ids: known nodes capped, heap bounded, peers live, keys spread`, () => {
+  test(`in the core, ${senders} sender(s) inventing ${INVENTED} node ids: known nodes capped, heap bounded, peers live, keys spread`, { timeout: 600_000 }, () => {
     const { warnings, logger } = recordingLogger();
     const nodes = [core("target", 1, { logger }), core("p2", 2), core("p3", 3), core("p4", 4), core("p5", 5)];
     const [target, , , , owner] = nodes;
