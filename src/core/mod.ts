@@ -46,7 +46,7 @@ export { Leave, leaveNotice } from "./leave.ts";
 export { LiveView } from "./live_view.ts";
 export { Membership } from "./membership.ts";
 export { type ChitchatLimits, EVICTABLE_AFTER_ROUNDS, MemberAdmission, type MemberLimits } from "./member_admission.ts";
-export { FailureDetector } from "./failure_detector.ts";
+export { FailureDetector, type FailureDetectorConfig } from "./failure_detector.ts";
 export {
   chitchatIdCheck,
   chitchatIdFingerprint,
@@ -64,7 +64,15 @@ export {
   type SizedDelta,
 } from "./cluster_state.ts";
 export { type DeltaStatus, NodeState, type NodeStateOptions, REPLICA_ENTRY_FACTOR } from "./node_state.ts";
-export { type ChitchatConfig, resolveChitchatConfig, type ResolvedChitchatConfig } from "./config.ts";
+export type { NodeStateLimits } from "./node_limits.ts";
+export type { KeyChange, KeyStatus, VersionedValue } from "./types.ts";
+export type { Logger } from "./logger.ts";
+export {
+  type ChitchatConfig,
+  type ReadonlyNodeStateLike,
+  resolveChitchatConfig,
+  type ResolvedChitchatConfig,
+} from "./config.ts";
 export { GOSSIP_FANOUT, type PeerSets, selectGossipTargets } from "./peer_selection.ts";
 export {
   deltaTakesWholeDatagram,
