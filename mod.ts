@@ -113,6 +113,30 @@ export {
   type SocketOpener,
 } from "./src/runtime/socket.ts";
 
+// Types the handle names that ./core owns: `node.chitchat` is the state
+// machine, `NodeStats` counts messages by type, a snapshot holds mutations.
+// Re-exported as types only, with every type they name in turn, so that this
+// entry point documents alone; their values stay in ./core.
+export type { Chitchat } from "./src/core/chitchat.ts";
+export type { ResolvedChitchatConfig } from "./src/core/config.ts";
+export type { CatchUpEvent, CoreEvent, LeaveCompleteEvent, LiveViewEvent, Transmit } from "./src/core/events.ts";
+export type { DeltaStatus, NodeState } from "./src/core/node_state.ts";
+export type {
+  AckMessage,
+  BadClusterMessage,
+  CompactDigestEntry,
+  Delta,
+  Digest,
+  DigestEntry,
+  DigestRange,
+  KeyValueMutation,
+  Message,
+  NodeDelta,
+  NodeDigest,
+  SynAckMessage,
+  SynMessage,
+} from "./src/core/messages.ts";
+
 /**
  * Starts a node: binds its socket, then gossips every interval until
  * `shutdown()`. Without a `socket` in the config it binds `listenAddr` with
