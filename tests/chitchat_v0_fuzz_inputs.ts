@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { encodeChitchatV0 } from "../src/core/wire/chitchat_v0.ts";
 import type { Message, NodeDelta } from "../src/core/messages.ts";
 import { createRandom, type Random } from "../src/testing/random.ts";
+import { extend, flipBits, overwriteBytes, pickWeighted, splice, truncate } from "./fuzz_mutations.ts";
 
 /** One golden vector as stored in the fixtures. */
 export interface Vector {
@@ -92,7 +93,6 @@ export class V0FuzzInputs {
   readonly #random: Random;
   readonly #pool: Uint8Array[];
   readonly #frames: FrameSpan[] = [];
-  readonly #total: number;
 
   constructor(seed: number) {
     this.#random = createRandom(seed);
@@ -108,7 +108,6 @@ export class V0FuzzInputs {
       }
     }
     for (let i = 0; i < 24; i++) this.#pool.push(encodeChitchatV0(this.message(false)));
-    this.#total = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
   }
 
   #int(n: number): number {
@@ -164,15 +163,7 @@ export class V0FuzzInputs {
 
   /** The next input and its kind. */
   next(): { kind: V0Kind; bytes: Uint8Array } {
-    let roll = this.#random() * this.#total;
-    let kind: V0Kind = "random";
-    for (const k of V0_KINDS) {
-      roll -= WEIGHTS[k];
-      if (roll < 0) {
-        kind = k;
-        break;
-      }
-    }
+    const kind = pickWeighted(this.#random, V0_KINDS, WEIGHTS);
     return { kind, bytes: this.#make(kind) };
   }
 
@@ -187,37 +178,16 @@ export class V0FuzzInputs {
         }
         return bytes;
       }
-      case "bitFlip": {
-        const bytes = this.#pick(this.#pool).slice();
-        for (let n = 1 + this.#int(6); n > 0; n--) bytes[this.#int(bytes.length)] ^= 1 << this.#int(8);
-        return bytes;
-      }
-      case "interestingByte": {
-        const bytes = this.#pick(this.#pool).slice();
-        for (let n = 1 + this.#int(3); n > 0; n--) bytes[this.#int(bytes.length)] = this.#pick(INTERESTING);
-        return bytes;
-      }
-      case "truncate": {
-        const bytes = this.#pick(this.#pool);
-        return bytes.slice(0, this.#int(bytes.length));
-      }
-      case "extend": {
-        const bytes = this.#pick(this.#pool);
-        const out = new Uint8Array(bytes.length + 1 + this.#int(40));
-        out.set(bytes);
-        for (let i = bytes.length; i < out.length; i++) out[i] = this.#int(256);
-        return out;
-      }
-      case "splice": {
-        const a = this.#pick(this.#pool);
-        const b = this.#pick(this.#pool);
-        const cut = this.#int(a.length);
-        const from = this.#int(b.length);
-        const out = new Uint8Array(cut + b.length - from);
-        out.set(a.subarray(0, cut));
-        out.set(b.subarray(from), cut);
-        return out;
-      }
+      case "bitFlip":
+        return flipBits(this.#random, this.#pick(this.#pool), 6);
+      case "interestingByte":
+        return overwriteBytes(this.#random, this.#pick(this.#pool), INTERESTING);
+      case "truncate":
+        return truncate(this.#random, this.#pick(this.#pool));
+      case "extend":
+        return extend(this.#random, this.#pick(this.#pool), 40);
+      case "splice":
+        return splice(this.#random, this.#pick(this.#pool), this.#pick(this.#pool));
       case "extremeLength": {
         // Overwrite two bytes, as a u16 count or length would be: the extremes and off-by-ones.
         const bytes = this.#pick(this.#pool).slice();

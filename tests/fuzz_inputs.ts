@@ -13,6 +13,7 @@ import type { ChitchatId } from "../src/core/chitchat_id.ts";
 import type { DigestEntry, Message, NodeDelta } from "../src/core/messages.ts";
 import type { KeyStatus } from "../src/core/node_state.ts";
 import { createRandom, type Random } from "../src/testing/random.ts";
+import { extend, flipBits, overwriteBytes, pickWeighted, splice, truncate } from "./fuzz_mutations.ts";
 
 /** The kinds of input, in the order `FuzzInputs.next()` picks them by weight. */
 export const KINDS = [
@@ -57,7 +58,6 @@ export class FuzzInputs {
   readonly #random: Random;
   readonly #valid: Uint8Array[];
   readonly #ids: ChitchatId[];
-  readonly #total: number;
 
   /** `ids` are node identities the valid messages talk about (besides invented ones). */
   constructor(seed: number, ids: readonly ChitchatId[] = []) {
@@ -67,7 +67,6 @@ export class FuzzInputs {
       this.#ids.push({ nodeId: `ghost-${i}`, generationId: this.#int(3), gossipAdvertiseAddr: `10.9.0.${i}:7000` });
     }
     this.#valid = Array.from({ length: 64 }, () => encodeMessage(this.message(false)));
-    this.#total = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
   }
 
   /** A valid message: plausible numbers, or absurd ones (up to 2^53 - 1) when `absurd`. */
@@ -106,15 +105,7 @@ export class FuzzInputs {
 
   /** The next input and its kind. */
   next(): { kind: Kind; bytes: Uint8Array } {
-    let roll = this.#random() * this.#total;
-    let kind: Kind = "random";
-    for (const k of KINDS) {
-      roll -= WEIGHTS[k];
-      if (roll < 0) {
-        kind = k;
-        break;
-      }
-    }
+    const kind = pickWeighted(this.#random, KINDS, WEIGHTS);
     return { kind, bytes: this.#make(kind) };
   }
 
@@ -126,38 +117,16 @@ export class FuzzInputs {
         if (bytes.length > 1 && this.#random() < 0.5) bytes[0] = 0x80 | this.#int(8); // looks like an array
         return bytes;
       }
-      case "bitFlip": {
-        const bytes = this.#pick(this.#valid).slice();
-        for (let n = 1 + this.#int(8); n > 0; n--) bytes[this.#int(bytes.length)] ^= 1 << this.#int(8);
-        return bytes;
-      }
-      case "interestingByte": {
-        const bytes = this.#pick(this.#valid).slice();
-        for (let n = 1 + this.#int(3); n > 0; n--) bytes[this.#int(bytes.length)] = this.#pick(INTERESTING);
-        return bytes;
-      }
-      case "truncate": {
-        const bytes = this.#pick(this.#valid);
-        return bytes.slice(0, this.#int(bytes.length));
-      }
-      case "extend": {
-        const bytes = this.#pick(this.#valid);
-        const extra = 1 + this.#int(64);
-        const out = new Uint8Array(bytes.length + extra);
-        out.set(bytes);
-        for (let i = bytes.length; i < out.length; i++) out[i] = this.#int(256);
-        return out;
-      }
-      case "splice": {
-        const a = this.#pick(this.#valid);
-        const b = this.#pick(this.#valid);
-        const cut = this.#int(a.length);
-        const from = this.#int(b.length);
-        const out = new Uint8Array(cut + b.length - from);
-        out.set(a.subarray(0, cut));
-        out.set(b.subarray(from), cut);
-        return out;
-      }
+      case "bitFlip":
+        return flipBits(this.#random, this.#pick(this.#valid), 8);
+      case "interestingByte":
+        return overwriteBytes(this.#random, this.#pick(this.#valid), INTERESTING);
+      case "truncate":
+        return truncate(this.#random, this.#pick(this.#valid));
+      case "extend":
+        return extend(this.#random, this.#pick(this.#valid), 64);
+      case "splice":
+        return splice(this.#random, this.#pick(this.#valid), this.#pick(this.#valid));
       case "hugeLength": {
         const bytes = this.#pick(this.#valid);
         const at = this.#int(bytes.length);
