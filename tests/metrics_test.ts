@@ -11,28 +11,11 @@ import {
 } from "../src/runtime/metrics.ts";
 import type { ClusterSnapshot, MemberStatus, NodeSnapshot } from "../src/core/chitchat.ts";
 import type { NodeStats } from "../src/runtime/node.ts";
+import { zeroNodeStats } from "../src/runtime/node_stats.ts";
 import { SimulatedCluster } from "../src/testing/simulated_cluster.ts";
 
-const ZERO_STATS: NodeStats = {
-  datagramsIn: 0,
-  bytesIn: 0,
-  datagramsOut: 0,
-  bytesOut: 0,
-  decodeErrors: 0,
-  foreignFormat: 0,
-  authFailures: 0,
-  replays: 0,
-  droppedOverBudget: 0,
-  droppedBacklog: 0,
-  sendErrors: 0,
-  rounds: 0,
-  messagesIn: { syn: 0, synAck: 0, ack: 0, badCluster: 0 },
-  messagesOut: { syn: 0, synAck: 0, ack: 0, badCluster: 0 },
-  resets: 0,
-  keyChangesApplied: 0,
-  refusedDeltas: 0,
-  refusedMembers: 0,
-};
+// The driver's counters all 0, and the core's two that stats() adds.
+const ZERO_STATS: NodeStats = { ...zeroNodeStats(), refusedDeltas: 0, refusedMembers: 0 };
 
 function node(nodeId: string, status: MemberStatus, phi: number | undefined, keys = {}): NodeSnapshot {
   return {
