@@ -121,21 +121,7 @@ export type { Chitchat } from "./src/core/chitchat.ts";
 export type { ResolvedChitchatConfig } from "./src/core/config.ts";
 export type { CatchUpEvent, CoreEvent, LeaveCompleteEvent, LiveViewEvent, Transmit } from "./src/core/events.ts";
 export type { DeltaStatus, NodeState } from "./src/core/node_state.ts";
-export type {
-  AckMessage,
-  BadClusterMessage,
-  CompactDigestEntry,
-  Delta,
-  Digest,
-  DigestEntry,
-  DigestRange,
-  KeyValueMutation,
-  Message,
-  NodeDelta,
-  NodeDigest,
-  SynAckMessage,
-  SynMessage,
-} from "./src/core/messages.ts";
+export type * from "./src/core/messages.ts";
 
 /**
  * Starts a node: binds its socket, then gossips every interval until

@@ -88,21 +88,7 @@ export {
   synAckDigestLimits,
   WHOLE_DATAGRAM_DELTA_SHARE,
 } from "./syn_ack_budget.ts";
-export type {
-  AckMessage,
-  BadClusterMessage,
-  CompactDigestEntry,
-  Delta,
-  Digest,
-  DigestEntry,
-  DigestRange,
-  KeyValueMutation,
-  Message,
-  NodeDelta,
-  NodeDigest,
-  SynAckMessage,
-  SynMessage,
-} from "./messages.ts";
+export type * from "./messages.ts";
 export { decodeMessage, encodeMessage } from "./codec.ts";
 export { MAX_DATAGRAM_SIZE, MAX_WIRE_NAME_BYTES, MESSAGE_OVERHEAD, PROTOCOL_VERSION } from "./wire_constants.ts";
 export type { WireFormat, WireSizes } from "./wire_format.ts";
