@@ -6,11 +6,11 @@ import { decodeMessage, encodeMessage, MAX_DATAGRAM_SIZE } from "../src/core/cod
 import { generateClusterKey, Keyring } from "../src/runtime/keyring.ts";
 import { type ChitchatNode, spawnChitchat } from "../mod.ts";
 import type { NodeConfig } from "../src/runtime/node_config.ts";
-import type { DatagramHandler, Socket } from "../src/runtime/socket.ts";
 import { ManualClock } from "../src/testing/manual_clock.ts";
 import { MemoryNetwork } from "../src/testing/memory_network.ts";
 import { createRandom } from "../src/testing/random.ts";
 import { FuzzInputs } from "./fuzz_inputs.ts";
+import { heapUsed, TapSocket } from "./_hostile_peer.ts";
 
 // FUZZ_SEED and FUZZ_COUNT repeat or widen a run; a failure message names the seed and the input.
 const SEED = Number(process.env.FUZZ_SEED ?? 5_050_505);
@@ -23,17 +23,6 @@ const VALID_SAMPLE = 16;
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes.subarray(0, 64), (b) => b.toString(16).padStart(2, "0")).join("") +
     (bytes.length > 64 ? `... (${bytes.length} bytes)` : "");
-}
-
-function collectGarbage(): void {
-  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
-  if (g.Bun !== undefined) g.Bun.gc(true);
-  else g.gc?.();
-}
-
-function heapUsed(): number {
-  collectGarbage();
-  return process.memoryUsage().heapUsed;
 }
 
 /** Validity of each input of the seeded stream, filled by the decoder pass and reused by the node pass. */
@@ -52,28 +41,6 @@ function classify(count: number): Uint8Array {
     }
   }
   return (validity = result);
-}
-
-/** A memory-network socket whose receive handler the test can also call directly. */
-class TapSocket implements Socket {
-  #inner: Socket;
-  handler: DatagramHandler | undefined;
-  constructor(inner: Socket) {
-    this.#inner = inner;
-  }
-  get localAddr(): string {
-    return this.#inner.localAddr;
-  }
-  send(data: Uint8Array, to: string): Promise<void> {
-    return this.#inner.send(data, to);
-  }
-  listen(handler: DatagramHandler): void {
-    this.handler = handler;
-    this.#inner.listen(handler);
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
 }
 
 function countingLogger(): { errors: string[]; logger: NonNullable<NodeConfig["logger"]> } {

@@ -10,6 +10,7 @@ import { type ChitchatNode, openUdpSocket, spawnChitchat } from "../mod.ts";
 import type { Socket } from "../src/runtime/socket.ts";
 import { CoreNetwork } from "../src/testing/core_network.ts";
 import { createRandom } from "../src/testing/random.ts";
+import { heapUsed } from "./_hostile_peer.ts";
 
 const CLUSTER = "c";
 const INTERVAL = 1000;
@@ -43,17 +44,6 @@ function recordingLogger(): { warnings: Warning[]; logger: NonNullable<ChitchatC
     error() {},
   };
   return { warnings, logger };
-}
-
-function collectGarbage(): void {
-  const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
-  if (g.Bun !== undefined) g.Bun.gc(true);
-  else g.gc?.();
-}
-
-function heapUsed(): number {
-  collectGarbage();
-  return process.memoryUsage().heapUsed;
 }
 
 /** The crafted Syn (invented nodes at unused loopback addresses) naming invented ids `from` to `from + count - 1`, with heartbeat `heartbeat`. */

@@ -2,8 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { generateClusterKey } from "../src/runtime/keyring.ts";
 import type { ChitchatNode, NodeStats } from "../src/runtime/node.ts";
-import type { DatagramHandler, Socket } from "../src/runtime/socket.ts";
+import type { Socket } from "../src/runtime/socket.ts";
 import { SimulatedCluster } from "../src/testing/simulated_cluster.ts";
+import { TapSocket } from "./_hostile_peer.ts";
 
 const K1 = generateClusterKey();
 const K2 = generateClusterKey();
@@ -14,28 +15,6 @@ interface Recorded {
   readonly from: string;
   readonly to: string;
   readonly bytes: Uint8Array;
-}
-
-/** A memory-network socket whose receive handler the test can call directly, as a replaying attacker would. */
-class TapSocket implements Socket {
-  #inner: Socket;
-  handler: DatagramHandler | undefined;
-  constructor(inner: Socket) {
-    this.#inner = inner;
-  }
-  get localAddr(): string {
-    return this.#inner.localAddr;
-  }
-  send(data: Uint8Array, to: string): Promise<void> {
-    return this.#inner.send(data, to);
-  }
-  listen(handler: DatagramHandler): void {
-    this.handler = handler;
-    this.#inner.listen(handler);
-  }
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
 }
 
 /** A sealed cluster whose datagrams are recorded (up to `limit`) and whose sockets can be fed directly. */
