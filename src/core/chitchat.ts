@@ -8,11 +8,13 @@
  */
 
 import { type ChitchatId, chitchatIdKey } from "./chitchat_id.ts";
+import { ChitchatReads } from "./chitchat_reads.ts";
 import { ClusterState } from "./cluster_state.ts";
 import {
   type ChitchatConfig,
   invalidConfig,
   type ReadonlyNodeStateLike,
+  RESERVED_KEY_PREFIX,
   resolveChitchatConfig,
   type ResolvedChitchatConfig,
 } from "./config.ts";
@@ -22,11 +24,11 @@ import { Handshake } from "./handshake.ts";
 import { LEFT_KEY, Leave, leaveNotice, MAX_LEAVE_NOTICES } from "./leave.ts";
 import type { Logger } from "./logger.ts";
 import { MemberAdmission } from "./member_admission.ts";
-import type { ClusterSnapshot, CoreEvent, NodeSnapshot, Transmit } from "./events.ts";
+import type { ClusterSnapshot, CoreEvent, Transmit } from "./events.ts";
 import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
-import { nodeStateSnapshot, type NodeStateSnapshot } from "./node_snapshot.ts";
+import type { NodeStateSnapshot } from "./node_snapshot.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
 import { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile } from "./protocol_profile.ts";
 import type { WireSizes } from "./wire_format.ts";
@@ -45,8 +47,7 @@ export type {
   Transmit,
 } from "./events.ts";
 
-/** Keys under this prefix are the library's own; they raise no key-change event and users cannot write them. */
-export const RESERVED_KEY_PREFIX = "__chitchat.";
+export { RESERVED_KEY_PREFIX } from "./config.ts";
 
 /** A live node whose phi is above this share of the threshold is asked about in our Syns. */
 const AT_RISK_PHI_SHARE = 0.5;
@@ -134,6 +135,7 @@ export class Chitchat {
   #refusedWarned = new Set<string>();
   #admission: MemberAdmission;
   #rounds = 0;
+  #reads: ChitchatReads;
 
   /** Creates the state machine; throws `TypeError` naming a bad config field. */
   constructor(config: ChitchatConfig, init: ChitchatInit) {
@@ -179,6 +181,14 @@ export class Chitchat {
       onRefused: (node, reason) => this.#refused(node, reason),
       admit: (key) => this.#admission.admit(key),
     });
+    this.#reads = new ChitchatReads({
+      id: this.id,
+      clusterId: this.config.clusterId,
+      state: this.#state,
+      membership: this.#membership,
+      fd: this.#fd,
+      liveView: this.#liveView,
+    });
     this.#handshake = new Handshake({
       config: this.config,
       state: this.#state,
@@ -207,7 +217,7 @@ export class Chitchat {
 
   /** This node's own state (writes should go through `set`, `delete`, ... which guard reserved keys). */
   get self(): NodeState {
-    return this.#state.getByKey(this.#selfKey)!;
+    return this.#reads.self;
   }
 
   /** The cluster id. */
@@ -227,12 +237,12 @@ export class Chitchat {
 
   /** The state of a node, if known. */
   nodeState(id: ChitchatId): ReadonlyNodeStateLike | undefined {
-    return this.#state.get(id);
+    return this.#reads.nodeState(id);
   }
 
   /** Every known node state, self included. */
   nodeStates(): ReadonlyNodeStateLike[] {
-    return [...this.#state.states()];
+    return this.#reads.nodeStates();
   }
 
   /** The live view: the live nodes (self included) that pass the liveness predicate. */
@@ -242,39 +252,27 @@ export class Chitchat {
 
   /** Ids of nodes whose status is `dead` (seen live once, not yet scheduled for deletion). */
   deadNodes(): ChitchatId[] {
-    return this.#idsWithStatus("dead");
+    return this.#reads.idsWithStatus("dead");
   }
 
   /** Ids of nodes scheduled for deletion. */
   scheduledForDeletionNodes(): ChitchatId[] {
-    return this.#idsWithStatus("scheduled");
+    return this.#reads.idsWithStatus("scheduled");
   }
 
   /** Ids of nodes that left gracefully and are not yet scheduled for deletion. */
   leftNodes(): ChitchatId[] {
-    return this.#idsWithStatus("left");
-  }
-
-  #idsWithStatus(status: MemberStatus): ChitchatId[] {
-    const ids: ChitchatId[] = [];
-    for (const key of this.#membership.keysWithStatus(status)) {
-      const state = this.#state.getByKey(key);
-      if (state !== undefined) ids.push(state.id);
-    }
-    return ids;
+    return this.#reads.idsWithStatus("left");
   }
 
   /** The membership status of a node as of the last round (`joining` if learned since). */
   status(id: ChitchatId): MemberStatus | undefined {
-    const status = this.#membership.status(chitchatIdKey(id));
-    if (status !== undefined) return status;
-    return this.nodeState(id) === undefined ? undefined : "joining";
+    return this.#reads.status(id);
   }
 
   /** Phi of a node at `now`, `undefined` for self, unknown nodes, or too few samples. */
   phi(id: ChitchatId, now: number): number | undefined {
-    const key = chitchatIdKey(id);
-    return key === this.#selfKey ? undefined : this.#fd.phi(key, now);
+    return this.#reads.phi(id, now);
   }
 
   /**
@@ -306,8 +304,7 @@ export class Chitchat {
    * {@linkcode Chitchat.resetNodeStateIfUpdate}; `undefined` when unknown.
    */
   nodeStateSnapshot(id: ChitchatId): NodeStateSnapshot | undefined {
-    const state = this.#state.get(id);
-    return state === undefined ? undefined : nodeStateSnapshot(state);
+    return this.#reads.nodeStateSnapshot(id);
   }
 
   /**
@@ -331,25 +328,7 @@ export class Chitchat {
 
   /** A copy of every node's state and status at `now`, self first. */
   snapshot(now: number): ClusterSnapshot {
-    const nodes: NodeSnapshot[] = [];
-    const inView = new Set(this.#liveView.nodes);
-    const selfState = this.self;
-    const ordered = [selfState, ...[...this.#state.states()].filter((s) => s !== selfState)];
-    for (const state of ordered) {
-      nodes.push({
-        id: state.id,
-        status: this.status(state.id) ?? "joining",
-        inLiveView: inView.has(state),
-        heartbeat: state.heartbeat,
-        maxVersion: state.maxVersion,
-        lastGcVersion: state.lastGcVersion,
-        phi: this.phi(state.id, now),
-        keyValues: Object.fromEntries(
-          [...state.entries()].filter(([key]) => !key.startsWith(RESERVED_KEY_PREFIX)),
-        ),
-      });
-    }
-    return { clusterId: this.config.clusterId, self: this.id, nodes };
+    return this.#reads.snapshot(now);
   }
 
   // --- own keys -------------------------------------------------------------
@@ -545,24 +524,7 @@ export class Chitchat {
 
   /** Peers to gossip with this round. */
   #gossipTargets(): string[] {
-    const self = this.id.gossipAdvertiseAddr;
-    const peers: string[] = [];
-    const live: string[] = [];
-    const dead: string[] = [];
-    for (const [key, state] of this.#state.entries()) {
-      if (key === this.#selfKey) continue;
-      const addr = state.id.gossipAdvertiseAddr;
-      peers.push(addr);
-      const status = this.#membership.status(key);
-      if (status === "live") live.push(addr);
-      // Nodes not live are contacted now and then: a dead one may be back
-      // (scheduled for deletion included, as in the Rust crate: a long
-      // partition heals within rounds), and a node that left may come back
-      // as a new incarnation whose seeds are down.
-      else dead.push(addr);
-    }
-    const seeds = this.#seeds.filter((seed) => seed !== self);
-    return selectGossipTargets({ peers, live, dead, seeds }, this.#random);
+    return selectGossipTargets(this.#reads.peerSets(this.#seeds), this.#random);
   }
 
   /**

@@ -41,12 +41,8 @@ export const DEFAULT_TOMBSTONE_GRACE_PERIOD_MS: number = PROTOCOL_SETTINGS.tombs
  */
 const KEY_VALUE_ENVELOPE_BYTES = 128;
 
-/**
- * The prefix of the library's own keys, which initial key-values may not
- * use. It is `RESERVED_KEY_PREFIX` of chitchat.ts, which imports this file;
- * a test keeps the two equal.
- */
-const RESERVED_PREFIX = "__chitchat.";
+/** Keys under this prefix are the library's own; they raise no key-change event and users cannot write them. */
+export const RESERVED_KEY_PREFIX = "__chitchat.";
 
 /**
  * Settings of a {@linkcode Chitchat} state machine. The defaults, ranges and
@@ -212,8 +208,8 @@ export function resolveChitchatConfig(config: ChitchatConfig): ResolvedChitchatC
     if (!Array.isArray(pair) || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
       invalidConfig("initialKeyValues", "expected [key, value] string pairs", pair);
     }
-    if (pair[0].startsWith(RESERVED_PREFIX)) {
-      invalidConfig("initialKeyValues", `key "${pair[0]}" uses the reserved prefix "${RESERVED_PREFIX}"`, pair);
+    if (pair[0].startsWith(RESERVED_KEY_PREFIX)) {
+      invalidConfig("initialKeyValues", `key "${pair[0]}" uses the reserved prefix "${RESERVED_KEY_PREFIX}"`, pair);
     }
   }
   const removedNodeMemory = checkSetting("removedNodeMemory", rows.removedNodeMemory, config.removedNodeMemory) as number;
