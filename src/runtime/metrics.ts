@@ -1,22 +1,18 @@
 /**
  * A node's figures in the Prometheus text exposition format (version
  * 0.0.4), from one table of metric definitions (`metrics_table.ts`, re-exported
- * here): the renderer walks it, and the README's operations section is
+ * here with its types): the renderer walks it, and the README's operations section is
  * generated from it.
  * @module
  */
 
 import type { ClusterSnapshot, MemberStatus } from "../core/chitchat.ts";
 import type { NodeStats } from "./node.ts";
-import { formatValue, type MetricFigures, METRICS, type MetricSample } from "./metrics_table.ts";
+import { formatValue, type MetricFigures, type MetricSample } from "./metric_types.ts";
+import { METRICS } from "./metrics_table.ts";
 
-export {
-  type MetricDefinition,
-  type MetricFigures,
-  METRICS,
-  type MetricSample,
-  PHI_BUCKETS,
-} from "./metrics_table.ts";
+export type { MetricDefinition, MetricFigures, MetricSample } from "./metric_types.ts";
+export { METRICS, PHI_BUCKETS } from "./metrics_table.ts";
 
 /** The `content-type` of a `/metrics` answer in the text format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

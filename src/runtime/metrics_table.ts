@@ -1,11 +1,12 @@
 /**
  * The table of metrics: one definition per metric, saying what it reads from
  * a scrape's figures and how an operator reads it. `metrics.ts` renders the
- * table; the README's operations section is generated from it.
+ * table; the README's operations section is generated from it. The row's
+ * type is in `metric_types.ts`.
  * @module
  */
 
-import type { MemberStatus, NodeSnapshot } from "../core/chitchat.ts";
+import { formatValue, type MetricDefinition, type MetricSample } from "./metric_types.ts";
 import type { NodeStats } from "./node.ts";
 
 /**
@@ -14,50 +15,6 @@ import type { NodeStats } from "./node.ts";
  * count does not grow with the cluster.
  */
 export const PHI_BUCKETS: readonly number[] = [0.5, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16];
-
-/** The figures of one scrape, computed once from a {@linkcode MetricsSource}. */
-export interface MetricFigures {
-  /** The counters. */
-  readonly stats: NodeStats;
-  /** The cluster id. */
-  readonly clusterId: string;
-  /** This node, as the snapshot shows it. */
-  readonly self: NodeSnapshot;
-  /** Known nodes (self included) by membership status. */
-  readonly members: Readonly<Record<MemberStatus, number>>;
-  /** Nodes in the live view (status live and the liveness predicate holds), self included. */
-  readonly liveView: number;
-  /** Known nodes, self included. */
-  readonly knownNodes: number;
-  /** Phi of each live peer that has one (at least one sampled heartbeat interval). */
-  readonly livePeerPhis: readonly number[];
-}
-
-/** One sample of a metric: its value and labels (beyond the constant ones). */
-export interface MetricSample {
-  /** Label name to value. */
-  readonly labels?: Readonly<Record<string, string>>;
-  /** The value. */
-  readonly value: number;
-}
-
-/** One metric: what the renderer writes and what the README says about it. */
-export interface MetricDefinition {
-  /** Full name, `chitchat_` prefix, `_total` for counters. */
-  readonly name: string;
-  /** Prometheus type. */
-  readonly type: "counter" | "gauge";
-  /** The HELP line. */
-  readonly help: string;
-  /** What one unit counts (`bytes`, `datagrams`, `nodes`...). */
-  readonly unit: string;
-  /** Label names its samples carry (the constant labels of `renderMetrics` aside). */
-  readonly labels: readonly string[];
-  /** How an operator reads it: what a change means, what to alert on. */
-  readonly reading: string;
-  /** Its samples in one scrape. */
-  readonly read: (figures: MetricFigures) => number | readonly MetricSample[];
-}
 
 const MESSAGE_TYPES = ["syn", "synAck", "ack", "badCluster"] as const;
 
@@ -105,7 +62,8 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "UDP datagrams received, valid or not.",
     unit: "datagrams",
     labels: [],
-    reading: "rate() is the inbound packet rate; flat at 0 with peers around means this node hears nobody.",
+    reading:
+      "rate() is the inbound packet rate; flat at 0 with peers around means this node hears nobody.",
     read: (f) => f.stats.datagramsIn,
   },
   {
@@ -123,7 +81,8 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "UDP datagrams handed to the socket.",
     unit: "datagrams",
     labels: [],
-    reading: "rate() is the outbound packet rate: about (peers per round + answers) per gossip interval.",
+    reading:
+      "rate() is the outbound packet rate: about (peers per round + answers) per gossip interval.",
     read: (f) => f.stats.datagramsOut,
   },
   {
@@ -151,25 +110,30 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "Received datagrams dropped because they did not decode.",
     unit: "datagrams",
     labels: [],
-    reading: "Should stay flat: a rise means another protocol version, a foreign sender or corruption.",
+    reading:
+      "Should stay flat: a rise means another protocol version, a foreign sender or corruption.",
     read: (f) => f.stats.decodeErrors,
   },
   {
     name: "chitchat_foreign_format_datagrams_total",
     type: "counter",
-    help: "Received datagrams in the other wire format (CBOR or chitchat-v0), also counted as decode errors.",
+    help:
+      "Received datagrams in the other wire format (CBOR or chitchat-v0), also counted as decode errors.",
     unit: "datagrams",
     labels: [],
-    reading: "Should stay at 0: a rise means a mixed cluster, nodes set to different wireFormat values.",
+    reading:
+      "Should stay at 0: a rise means a mixed cluster, nodes set to different wireFormat values.",
     read: (f) => f.stats.foreignFormat,
   },
   {
     name: "chitchat_auth_failures_total",
     type: "counter",
-    help: "Received datagrams dropped because they did not open with a cluster key (or were not sealed).",
+    help:
+      "Received datagrams dropped because they did not open with a cluster key (or were not sealed).",
     unit: "datagrams",
     labels: [],
-    reading: "Only with cluster keys. A rise means a peer has other keys (a rotation half done) or a stranger probes the port.",
+    reading:
+      "Only with cluster keys. A rise means a peer has other keys (a rotation half done) or a stranger probes the port.",
     read: (f) => f.stats.authFailures,
   },
   {
@@ -201,7 +165,8 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "Sends that failed (socket or seal errors).",
     unit: "datagrams",
     labels: [],
-    reading: "Should stay flat: a rise means an unreachable network, or a peer address that cannot be sent to.",
+    reading:
+      "Should stay flat: a rise means an unreachable network, or a peer address that cannot be sent to.",
     read: (f) => f.stats.sendErrors,
   },
   {
@@ -216,16 +181,19 @@ export const METRICS: readonly MetricDefinition[] = [
   {
     name: "chitchat_resets_total",
     type: "counter",
-    help: "Nodes rebuilt from version 0 because a peer had collected tombstones this node had not seen (catch-ups).",
+    help:
+      "Nodes rebuilt from version 0 because a peer had collected tombstones this node had not seen (catch-ups).",
     unit: "resets",
     labels: [],
-    reading: "Rare in a healthy cluster; frequent resets mean nodes fall behind for longer than the tombstone grace period.",
+    reading:
+      "Rare in a healthy cluster; frequent resets mean nodes fall behind for longer than the tombstone grace period.",
     read: (f) => f.stats.resets,
   },
   {
     name: "chitchat_key_changes_applied_total",
     type: "counter",
-    help: "Visible key changes of other nodes applied from gossip (sets, deletions, reaped TTL keys).",
+    help:
+      "Visible key changes of other nodes applied from gossip (sets, deletions, reaped TTL keys).",
     unit: "changes",
     labels: [],
     reading: "rate() is the cluster's replicated write rate as this node sees it.",
@@ -237,13 +205,15 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "Node deltas refused because this replica would exceed limits.maxKeys.",
     unit: "deltas",
     labels: [],
-    reading: "Should stay at 0: above it, some node publishes more keys than this one accepts and its keys stop syncing here.",
+    reading:
+      "Should stay at 0: above it, some node publishes more keys than this one accepts and its keys stop syncing here.",
     read: (f) => f.stats.refusedDeltas,
   },
   {
     name: "chitchat_refused_members_total",
     type: "counter",
-    help: "New nodes refused because limits.maxNodes are known or their sender exceeded limits.newNodesPerSender.",
+    help:
+      "New nodes refused because limits.maxNodes are known or their sender exceeded limits.newNodesPerSender.",
     unit: "nodes",
     labels: [],
     reading:
@@ -256,7 +226,8 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "Known nodes whose status is live, this node included.",
     unit: "nodes",
     labels: [],
-    reading: "Alert when it falls below the expected cluster size, or differs between nodes for long (a partition).",
+    reading:
+      "Alert when it falls below the expected cluster size, or differs between nodes for long (a partition).",
     read: (f) => f.members.live,
   },
   {
@@ -265,7 +236,8 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "Nodes in the live view: live and passing the liveness predicate, this node included.",
     unit: "nodes",
     labels: [],
-    reading: "Equal to chitchat_live_members without a liveness predicate; below it, live nodes fail the predicate.",
+    reading:
+      "Equal to chitchat_live_members without a liveness predicate; below it, live nodes fail the predicate.",
     read: (f) => f.liveView,
   },
   {
@@ -274,7 +246,8 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "Known nodes never yet seen live.",
     unit: "nodes",
     labels: [],
-    reading: "Briefly above 0 while nodes join; stuck above 0 means nodes heard of but never heard from (a one-way path).",
+    reading:
+      "Briefly above 0 while nodes join; stuck above 0 means nodes heard of but never heard from (a one-way path).",
     read: (f) => f.members.joining,
   },
   {
@@ -283,13 +256,15 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "Nodes that were live and are now dead, not yet scheduled for deletion.",
     unit: "nodes",
     labels: [],
-    reading: "A rise is crashes or a partition; dead nodes stay for half the dead-node grace period.",
+    reading:
+      "A rise is crashes or a partition; dead nodes stay for half the dead-node grace period.",
     read: (f) => f.members.dead,
   },
   {
     name: "chitchat_scheduled_members",
     type: "gauge",
-    help: "Nodes scheduled for deletion: no longer gossiped, removed at the end of the grace period.",
+    help:
+      "Nodes scheduled for deletion: no longer gossiped, removed at the end of the grace period.",
     unit: "nodes",
     labels: [],
     reading: "Old dead or left generations on their way out; restarted processes leave one each.",
@@ -346,13 +321,15 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "Highest phi among live peers (0 when none has a sampled interval).",
     unit: "phi",
     labels: [],
-    reading: "How close the most suspect live peer is to being declared dead (at the phi threshold, 8 by default).",
+    reading:
+      "How close the most suspect live peer is to being declared dead (at the phi threshold, 8 by default).",
     read: (f) => f.livePeerPhis.reduce((max, phi) => Math.max(max, phi), 0),
   },
   {
     name: "chitchat_live_peers_by_phi",
     type: "gauge",
-    help: "Live peers whose phi is at most le, at scrape time (cumulative, like histogram buckets).",
+    help:
+      "Live peers whose phi is at most le, at scrape time (cumulative, like histogram buckets).",
     unit: "nodes",
     labels: ["le"],
     reading: "A fixed set of le bounds (0.5 to 16, then +Inf) whatever the cluster size; " +
@@ -377,22 +354,3 @@ export const METRICS: readonly MetricDefinition[] = [
     }],
   },
 ];
-
-/**
- * A sample value as the text format writes it: `NaN`, `+Inf`, `-Inf`, or the
- * number as JavaScript prints it.
- *
- * @example
- * ```ts
- * import { formatValue } from "./metrics_table.ts";
- * import assert from "node:assert/strict";
- * assert.equal(formatValue(Infinity), "+Inf");
- * assert.equal(formatValue(0.5), "0.5");
- * ```
- */
-export function formatValue(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Infinity) return "+Inf";
-  if (value === -Infinity) return "-Inf";
-  return String(value);
-}
