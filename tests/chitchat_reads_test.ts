@@ -55,5 +55,10 @@ test("ChitchatReads.peerSets() leaves out this node and its own address among th
   const reads = new ChitchatReads(p);
   p.state.getOrCreate(makeId("b", 2));
   const sets = reads.peerSets([p.id.gossipAdvertiseAddr, "127.0.0.1:9"]);
-  assert.deepEqual(sets, { peers: ["127.0.0.1:2"], live: [], dead: ["127.0.0.1:2"], seeds: ["127.0.0.1:9"] });
+  assert.deepEqual(sets, {
+    peers: ["127.0.0.1:2"],
+    live: [],
+    dead: ["127.0.0.1:2"],
+    seeds: ["127.0.0.1:9"],
+  });
 });

@@ -20,7 +20,11 @@ export function pick<T>(random: Random, items: readonly T[]): T {
 }
 
 /** One of `kinds`, each as likely as its weight; the first when the weights run out. */
-export function pickWeighted<K extends string>(random: Random, kinds: readonly K[], weights: Record<K, number>): K {
+export function pickWeighted<K extends string>(
+  random: Random,
+  kinds: readonly K[],
+  weights: Record<K, number>,
+): K {
   let roll = random() * kinds.reduce((sum, kind) => sum + weights[kind], 0);
   for (const kind of kinds) {
     roll -= weights[kind];
@@ -32,14 +36,22 @@ export function pickWeighted<K extends string>(random: Random, kinds: readonly K
 /** `bytes` (copied) with 1 to `maxFlips` bits flipped. */
 export function flipBits(random: Random, bytes: Uint8Array, maxFlips: number): Uint8Array {
   const out = bytes.slice();
-  for (let n = 1 + int(random, maxFlips); n > 0; n--) out[int(random, out.length)] ^= 1 << int(random, 8);
+  for (let n = 1 + int(random, maxFlips); n > 0; n--) {
+    out[int(random, out.length)] ^= 1 << int(random, 8);
+  }
   return out;
 }
 
 /** `bytes` (copied) with one to three bytes overwritten by values from `interesting`. */
-export function overwriteBytes(random: Random, bytes: Uint8Array, interesting: readonly number[]): Uint8Array {
+export function overwriteBytes(
+  random: Random,
+  bytes: Uint8Array,
+  interesting: readonly number[],
+): Uint8Array {
   const out = bytes.slice();
-  for (let n = 1 + int(random, 3); n > 0; n--) out[int(random, out.length)] = pick(random, interesting);
+  for (let n = 1 + int(random, 3); n > 0; n--) {
+    out[int(random, out.length)] = pick(random, interesting);
+  }
   return out;
 }
 

@@ -13,7 +13,7 @@ import type { ClusterSnapshot, NodeSnapshot } from "./events.ts";
 import type { FailureDetector } from "./failure_detector.ts";
 import type { LiveView } from "./live_view.ts";
 import type { Membership, MemberStatus } from "./membership.ts";
-import { nodeStateSnapshot, type NodeStateSnapshot } from "./node_snapshot.ts";
+import { type NodeStateSnapshot, nodeStateSnapshot } from "./node_snapshot.ts";
 import type { NodeState } from "./node_state.ts";
 import type { PeerSets } from "./peer_selection.ts";
 
