@@ -24,21 +24,14 @@ export interface Vector {
   readonly fields?: any;
   readonly delta_offset?: number;
   readonly delta_op_stream_hex?: string;
-  readonly delta_blocks?: readonly {
-    kind: string;
-    tag: number;
-    wire_len?: number;
-    decompressed_len?: number;
-  }[];
+  readonly delta_blocks?: readonly { kind: string; tag: number; wire_len?: number; decompressed_len?: number }[];
 }
 
 const FIXTURES = new URL("./fixtures/chitchat_v0/", import.meta.url);
 
 /** Every vector listed in the fixtures' `vectors.json`, with its bytes. */
 export function loadVectors(): (Vector & { bytes: Uint8Array })[] {
-  const list = JSON.parse(readFileSync(new URL("vectors.json", FIXTURES), "utf8")) as {
-    file: string;
-  }[];
+  const list = JSON.parse(readFileSync(new URL("vectors.json", FIXTURES), "utf8")) as { file: string }[];
   return list.map(({ file }) => {
     const vector = JSON.parse(readFileSync(new URL(file, FIXTURES), "utf8")) as Vector;
     return { ...vector, bytes: fromHex(vector.hex) };
@@ -82,42 +75,9 @@ const WEIGHTS: Record<V0Kind, number> = {
   absurdValid: 10,
 };
 
-const INTERESTING = [
-  0x00,
-  0x01,
-  0x02,
-  0x03,
-  0x04,
-  0x05,
-  0x06,
-  0x07,
-  0x0f,
-  0x10,
-  0x20,
-  0x40,
-  0x7f,
-  0x80,
-  0xb0,
-  0x53,
-  0xc0,
-  0xed,
-  0xef,
-  0xf0,
-  0xf4,
-  0xf8,
-  0xfe,
-  0xff,
-];
-const ABSURD = [
-  0,
-  1,
-  2 ** 31 - 1,
-  2 ** 32 - 1,
-  2 ** 32,
-  2 ** 52,
-  Number.MAX_SAFE_INTEGER - 1,
-  Number.MAX_SAFE_INTEGER,
-];
+const INTERESTING = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0f, 0x10, 0x20, 0x40, 0x7f, 0x80, 0xb0, 0x53,
+  0xc0, 0xed, 0xef, 0xf0, 0xf4, 0xf8, 0xfe, 0xff];
+const ABSURD = [0, 1, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 52, Number.MAX_SAFE_INTEGER - 1, Number.MAX_SAFE_INTEGER];
 const HEADER = [0x53, 0xb0, 0];
 
 /** A zstd block inside a vector: where its frame lies. */
@@ -143,17 +103,13 @@ export class V0FuzzInputs {
   constructor(seed: number, pool?: readonly Uint8Array[]) {
     this.#random = createRandom(seed);
     const vectors = loadVectors();
-    this.#pool = pool === undefined
-      ? vectors.map((v) => v.bytes)
-      : pool.map((bytes) => bytes.slice());
+    this.#pool = pool === undefined ? vectors.map((v) => v.bytes) : pool.map((bytes) => bytes.slice());
     for (const vector of vectors) {
       let at = vector.delta_offset;
       if (at === undefined) continue;
       for (const block of vector.delta_blocks ?? []) {
         if (block.kind === "end") break;
-        if (block.kind === "zstd") {
-          this.#frames.push({ vector: vector.bytes, start: at + 3, end: at + 3 + block.wire_len! });
-        }
+        if (block.kind === "zstd") this.#frames.push({ vector: vector.bytes, start: at + 3, end: at + 3 + block.wire_len! });
         at += 3 + block.wire_len!;
       }
     }
@@ -177,9 +133,7 @@ export class V0FuzzInputs {
     const id = (i: number) => ({
       nodeId: this.#random() < 0.1 ? `nœud-${i}-😀` : `node-${i}`,
       generationId: number(),
-      gossipAdvertiseAddr: this.#random() < 0.3
-        ? `[fd00::${i + 1}]:${this.#int(65536)}`
-        : `10.0.0.${i}:7280`,
+      gossipAdvertiseAddr: this.#random() < 0.3 ? `[fd00::${i + 1}]:${this.#int(65536)}` : `10.0.0.${i}:7280`,
     });
     const digest = () =>
       Array.from({ length: this.#int(absurd ? 10 : 4) }, (_, i) => ({
@@ -201,26 +155,12 @@ export class V0FuzzInputs {
             status: this.#pick(["set", "deleted", "deleteAfterTtl"] as const),
           };
         });
-        const maxVersion = keyValues.length > 0
-          ? version
-          : this.#random() < 0.3
-          ? 0
-          : from + 1 + this.#int(5);
-        return {
-          id: id(i),
-          fromVersionExcluded: from,
-          lastGcVersion: number(),
-          maxVersion,
-          keyValues,
-        };
+        const maxVersion = keyValues.length > 0 ? version : this.#random() < 0.3 ? 0 : from + 1 + this.#int(5);
+        return { id: id(i), fromVersionExcluded: from, lastGcVersion: number(), maxVersion, keyValues };
       });
     switch (this.#int(4)) {
       case 0:
-        return {
-          type: "syn",
-          clusterId: this.#random() < 0.8 ? "golden-cluster" : "",
-          digest: digest(),
-        };
+        return { type: "syn", clusterId: this.#random() < 0.8 ? "golden-cluster" : "", digest: digest() };
       case 1:
         return { type: "synAck", digest: digest(), delta: delta() };
       case 2:
@@ -257,16 +197,12 @@ export class V0FuzzInputs {
       }
       case "bitFlip": {
         const bytes = this.#pick(this.#pool).slice();
-        for (let n = 1 + this.#int(6); n > 0; n--) {
-          bytes[this.#int(bytes.length)] ^= 1 << this.#int(8);
-        }
+        for (let n = 1 + this.#int(6); n > 0; n--) bytes[this.#int(bytes.length)] ^= 1 << this.#int(8);
         return bytes;
       }
       case "interestingByte": {
         const bytes = this.#pick(this.#pool).slice();
-        for (let n = 1 + this.#int(3); n > 0; n--) {
-          bytes[this.#int(bytes.length)] = this.#pick(INTERESTING);
-        }
+        for (let n = 1 + this.#int(3); n > 0; n--) bytes[this.#int(bytes.length)] = this.#pick(INTERESTING);
         return bytes;
       }
       case "truncate": {
@@ -295,16 +231,7 @@ export class V0FuzzInputs {
         const bytes = this.#pick(this.#pool).slice();
         if (bytes.length < 6) return bytes;
         const at = 4 + this.#int(bytes.length - 5);
-        const value = this.#pick([
-          0,
-          1,
-          0xffff,
-          0xfffe,
-          0x8000,
-          bytes.length - at,
-          bytes.length - at - 2,
-          this.#int(65536),
-        ]);
+        const value = this.#pick([0, 1, 0xffff, 0xfffe, 0x8000, bytes.length - at, bytes.length - at - 2, this.#int(65536)]);
         bytes[at] = value & 0xff;
         bytes[at + 1] = (value >> 8) & 0xff;
         return bytes;
@@ -314,8 +241,7 @@ export class V0FuzzInputs {
         const bytes = span.vector.slice();
         const length = span.end - span.start;
         for (let n = 1 + this.#int(4); n > 0; n--) {
-          const at = span.start +
-            (this.#random() < 0.3 ? this.#int(Math.min(12, length)) : this.#int(length));
+          const at = span.start + (this.#random() < 0.3 ? this.#int(Math.min(12, length)) : this.#int(length));
           if (this.#random() < 0.5) bytes[at] ^= 1 << this.#int(8);
           else bytes[at] = this.#pick(INTERESTING);
         }
