@@ -1,7 +1,7 @@
 // examples/node.ts flags that reach the node's settings: parsed, defaulted and refused.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseCli, UsageError } from "../examples/node/cli.ts";
+import { HELP, parseCli, UsageError } from "../examples/node/cli.ts";
 
 const BASE = ["--listen", "127.0.0.1:7000"];
 
@@ -19,4 +19,8 @@ test("--tombstone-grace-ms refuses zero, negatives and non-integers", () => {
       value,
     );
   }
+});
+
+test("--help names --tombstone-grace-ms", () => {
+  assert.match(HELP, /--tombstone-grace-ms N/);
 });
