@@ -13,13 +13,7 @@
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import process from "node:process";
-import {
-  type ChitchatNode,
-  formatAddress,
-  parseAddress,
-  parseClusterKeys,
-  spawnChitchat,
-} from "../mod.ts";
+import { type ChitchatNode, formatAddress, parseAddress, parseClusterKeys, spawnChitchat } from "../mod.ts";
 import { type CliOptions, HELP, parseCli, UsageError } from "./node/cli.ts";
 import { createApiHandler } from "./node/http_api.ts";
 import { consoleLogger } from "./node/logger.ts";
@@ -43,9 +37,7 @@ if (options.help) {
 /** Reads the key file: one base64 key a line; blank lines and `#` comments are skipped. */
 async function readClusterKeys(path: string): Promise<string[]> {
   const text = await readFile(path, "utf8");
-  const keys = text.split(/\r?\n/).map((line) => line.trim()).filter((line) =>
-    line && !line.startsWith("#")
-  );
+  const keys = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
   parseClusterKeys(keys);
   return keys;
 }
@@ -70,18 +62,14 @@ try {
     clusterId: options.clusterId,
     wireFormat: options.wire,
     seeds: options.seeds,
-    ...(options.seedRefreshMs === undefined
-      ? {}
-      : { seedRefreshIntervalMs: options.seedRefreshMs }),
+    ...(options.seedRefreshMs === undefined ? {} : { seedRefreshIntervalMs: options.seedRefreshMs }),
     gossipIntervalMs: options.intervalMs,
     failureDetector: {
       initialIntervalMs: options.initialIntervalMs,
       phiThreshold: options.phiThreshold,
       ...(options.deadGraceMs === undefined ? {} : { deadNodeGracePeriodMs: options.deadGraceMs }),
     },
-    ...(options.tombstoneGraceMs === undefined
-      ? {}
-      : { tombstoneGracePeriodMs: options.tombstoneGraceMs }),
+    ...(options.tombstoneGraceMs === undefined ? {} : { tombstoneGracePeriodMs: options.tombstoneGraceMs }),
     initialKeyValues: options.keys,
     logger,
     ...(clusterKeys === undefined ? {} : { clusterKeys }),
@@ -127,27 +115,23 @@ console.log(`Gossip address: ${node.id.gossipAdvertiseAddr} (UDP, bound to ${nod
 const httpBase = `http://${formatAddress({ hostname: browsable, port: httpPort })}`;
 console.log(`Dashboard: ${httpBase}/`);
 console.log(`Metrics: ${httpBase}/metrics`);
-if (clusterKeys !== undefined) {
-  console.log(`Gossip sealed with ${clusterKeys.length} cluster key(s) from ${options.keyFile}`);
-}
+if (clusterKeys !== undefined) console.log(`Gossip sealed with ${clusterKeys.length} cluster key(s) from ${options.keyFile}`);
 
 // Membership changes are logged by the library itself; key changes at debug level here
 // (no feed at all otherwise: a node with nothing to log about them does no work for them).
-if (options.logLevel === "debug") {
-  void (async () => {
-    for await (const event of node.events()) {
-      if (event.type !== "keyChanged") continue;
-      const what = event.deleted ? "deleted" : `= ${JSON.stringify(event.value)}`;
-      logger.debug(`${event.node.nodeId}: ${event.key} ${what} (v${event.version})`, {
-        event: "key_changed",
-        peer: event.node.nodeId,
-        key: event.key,
-        version: event.version,
-        deleted: event.deleted,
-      });
-    }
-  })();
-}
+if (options.logLevel === "debug") void (async () => {
+  for await (const event of node.events()) {
+    if (event.type !== "keyChanged") continue;
+    const what = event.deleted ? "deleted" : `= ${JSON.stringify(event.value)}`;
+    logger.debug(`${event.node.nodeId}: ${event.key} ${what} (v${event.version})`, {
+      event: "key_changed",
+      peer: event.node.nodeId,
+      key: event.key,
+      version: event.version,
+      deleted: event.deleted,
+    });
+  }
+})();
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

@@ -197,9 +197,7 @@ export function parseCli(args: readonly string[]): CliOptions {
   }
   const logFormat = one("log-format") ?? "text";
   if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
-    throw new UsageError(
-      `--log-format must be one of ${LOG_FORMATS.join(", ")}, got "${logFormat}"`,
-    );
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(", ")}, got "${logFormat}"`);
   }
   const clusterId = one("cluster-id") ?? "default";
   const wire = one("wire") ?? "cbor";
