@@ -69,6 +69,7 @@ try {
       phiThreshold: options.phiThreshold,
       ...(options.deadGraceMs === undefined ? {} : { deadNodeGracePeriodMs: options.deadGraceMs }),
     },
+    ...(options.tombstoneGraceMs === undefined ? {} : { tombstoneGracePeriodMs: options.tombstoneGraceMs }),
     initialKeyValues: options.keys,
     logger,
     ...(clusterKeys === undefined ? {} : { clusterKeys }),

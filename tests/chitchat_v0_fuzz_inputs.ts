@@ -94,10 +94,16 @@ export class V0FuzzInputs {
   readonly #pool: Uint8Array[];
   readonly #frames: FrameSpan[] = [];
 
-  constructor(seed: number) {
+  /**
+   * `pool`, when given, replaces the golden vectors as the datagrams that
+   * bit flips, truncations, splices and the like start from (datagrams
+   * captured from live nodes, say); zstd damage still works on the vectors'
+   * frames.
+   */
+  constructor(seed: number, pool?: readonly Uint8Array[]) {
     this.#random = createRandom(seed);
     const vectors = loadVectors();
-    this.#pool = vectors.map((v) => v.bytes);
+    this.#pool = pool === undefined ? vectors.map((v) => v.bytes) : pool.map((bytes) => bytes.slice());
     for (const vector of vectors) {
       let at = vector.delta_offset;
       if (at === undefined) continue;
@@ -107,7 +113,9 @@ export class V0FuzzInputs {
         at += 3 + block.wire_len!;
       }
     }
-    for (let i = 0; i < 24; i++) this.#pool.push(encodeChitchatV0(this.message(false)));
+    if (pool === undefined) {
+      for (let i = 0; i < 24; i++) this.#pool.push(encodeChitchatV0(this.message(false)));
+    }
   }
 
   #int(n: number): number {

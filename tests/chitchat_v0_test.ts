@@ -519,3 +519,16 @@ test("fuzz inputs are reproducible from their seed", () => {
   const b = new V0FuzzInputs(7);
   for (let i = 0; i < 200; i++) assert.deepEqual(a.next(), b.next());
 });
+
+test("fuzz inputs mutate the pool they are given (datagrams captured from live nodes)", () => {
+  const captured = encodeChitchatV0({ type: "ack", delta: [] });
+  const inputs = new V0FuzzInputs(7, [captured]);
+  let truncations = 0;
+  for (let i = 0; i < 2_000; i++) {
+    const { kind, bytes } = inputs.next();
+    if (kind !== "truncate") continue;
+    truncations++;
+    assert.deepEqual(bytes, captured.subarray(0, bytes.length), "a truncation is a prefix of the captured datagram");
+  }
+  assert.ok(truncations > 0);
+});

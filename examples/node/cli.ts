@@ -53,6 +53,8 @@ export interface CliOptions {
   readonly phiThreshold: number;
   /** How long a dead node is remembered (ms). */
   readonly deadGraceMs: number | undefined;
+  /** How long tombstones and expiring keys are kept (ms); undefined means the library's default. */
+  readonly tombstoneGraceMs: number | undefined;
   /** TCP address of the HTTP API and dashboard. */
   readonly http: string;
   /** Initial keys. */
@@ -88,6 +90,8 @@ Flags:
                               (default: the gossip interval; the library's own is 5000)
   --phi-threshold X           phi above which a node is dead (default 8)
   --dead-grace-ms N           how long dead nodes are remembered, in ms (default 24 h)
+  --tombstone-grace-ms N      how long deleted and TTL keys are kept before they are reaped, in ms
+                              (default 2 h; Rust's marked_for_deletion_grace_period)
   --http HOST:PORT            HTTP API and dashboard, over TCP (default: the listen address)
   --key K=V                   an initial key-value; repeatable
   --log-level L               debug, info, warn or error (default info)
@@ -121,6 +125,7 @@ const FLAGS = {
   "initial-interval-ms": { type: "string" },
   "phi-threshold": { type: "string" },
   "dead-grace-ms": { type: "string" },
+  "tombstone-grace-ms": { type: "string" },
   http: { type: "string" },
   key: { type: "string", multiple: true },
   "log-level": { type: "string" },
@@ -210,6 +215,7 @@ export function parseCli(args: readonly string[]): CliOptions {
     );
   }
   const deadGrace = one("dead-grace-ms");
+  const tombstoneGrace = one("tombstone-grace-ms");
   return {
     listen,
     advertise,
@@ -224,6 +230,9 @@ export function parseCli(args: readonly string[]): CliOptions {
     initialIntervalMs: integer("--initial-interval-ms", one("initial-interval-ms"), intervalMs),
     phiThreshold,
     deadGraceMs: deadGrace === undefined ? undefined : integer("--dead-grace-ms", deadGrace, 0),
+    tombstoneGraceMs: tombstoneGrace === undefined
+      ? undefined
+      : integer("--tombstone-grace-ms", tombstoneGrace, 0),
     http: address("--http", one("http") ?? listen),
     keys,
     logLevel: logLevel as LogLevel,
