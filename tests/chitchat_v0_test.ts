@@ -341,13 +341,37 @@ test("decodeChitchatV0() refuses key versions out of order and SetMaxVersion any
   });
 });
 
-test("decodeChitchatV0() refuses numbers above 2^53 - 1; the encoder refuses what is not a u64 it can hold", () => {
-  const huge = [0, 0, 0, 0, 0, 0, 0x20, 0]; // 2^53
-  assert.throws(() => decodeChitchatV0(datagram(0, 1, 0, ...str("a"), ...huge, new Array(40).fill(0))), /Bad generation id 9007199254740992 at offset 9: above 2\^53 - 1/);
-  assert.deepEqual(
-    decodeChitchatV0(datagram(0, 1, 0, ...str("a"), ...le64(2 ** 53 - 1), ...ADDR, ...le64(0), ...le64(0), ...le64(0), ...str("c"))),
-    { type: "syn", clusterId: "c", digest: [{ id: { nodeId: "a", generationId: 2 ** 53 - 1, gossipAdvertiseAddr: "127.0.0.1:7280" }, heartbeat: 0, lastGcVersion: 0, maxVersion: 0 }] },
-  );
+test("decodeChitchatV0() leaves out a digest entry or node delta holding a number above 2^53 - 1 and keeps the rest; the encoder refuses what is not a u64 it can hold", () => {
+  const huge = le64(2 ** 63); // a Rust peer can hold it; a JavaScript number cannot
+  const entry = (name: string, generation: number[], heartbeat: number[] = le64(5)) => [
+    ...str(name), ...generation, ...ADDR, ...heartbeat, ...le64(0), ...le64(0),
+  ];
+  const skipped: string[] = [];
+  const onUnrepresentable = (what: string) => skipped.push(what);
+  const good = { id: { nodeId: "b", generationId: 2 ** 53 - 1, gossipAdvertiseAddr: "127.0.0.1:7280" }, heartbeat: 5, lastGcVersion: 0, maxVersion: 0 };
+  // A Syn naming a ghost with generation 2^63 between two real nodes, and one with a huge heartbeat.
+  const syn = datagram(0, 3, 0, ...entry("ghost", huge), ...entry("b", le64(2 ** 53 - 1)), ...entry("c", le64(1), huge), ...str("c"));
+  assert.deepEqual(decodeChitchatV0(syn, { onUnrepresentable }), { type: "syn", clusterId: "c", digest: [good] });
+  assert.deepEqual(skipped, ["digest entry 0", "digest entry 2"]);
+  // Without a listener it is the same message.
+  assert.deepEqual(decodeChitchatV0(syn), { type: "syn", clusterId: "c", digest: [good] });
+
+  // Node deltas: a huge generation, a huge key version after a good key, a huge SetMaxVersion; the good one stays.
+  skipped.length = 0;
+  const ghostNode = [0, ...str("ghost"), ...huge, ...ADDR, ...le64(0), ...le64(0)];
+  const ack = ackOf(ghostNode, kvOp("k", 1), nodeOp("a", 0, 0), kvOp("x", 1), kvOp("y", 2 ** 63), nodeOp("b", 0, 0), smvOp(2 ** 63), nodeOp("d", 0, 3), kvOp("z", 4));
+  assert.deepEqual(decodeChitchatV0(ack, { onUnrepresentable }), {
+    type: "ack",
+    delta: [{ id: { ...ID, nodeId: "d" }, fromVersionExcluded: 3, lastGcVersion: 0, maxVersion: 4, keyValues: [{ key: "z", value: "v", version: 4, status: "set" }] }],
+  });
+  assert.deepEqual(skipped, ['node delta 0 ("(generation above 2^53 - 1)")', 'node delta 1 ("a")', 'node delta 2 ("b")']);
+  // What stays malformed is still refused whole inside a left-out node delta: a bad status, a truncated op.
+  assert.throws(() => decodeChitchatV0(ackOf(ghostNode, kvOp("k", 1, 7))), /Bad status 7/);
+  assert.throws(() => decodeChitchatV0(ackOf(ghostNode, kvOp("k", 1).slice(0, 6))), SyntaxError);
+  assert.throws(() => decodeChitchatV0(ackOf(ghostNode, smvOp(2 ** 63), smvOp(2 ** 63))), /second one/);
+  // A truncated huge field is truncation, not a left-out entry.
+  assert.throws(() => decodeChitchatV0(datagram(0, 1, 0, ...str("a"), ...huge.slice(0, 5))), /Truncated datagram/);
+
   for (const bad of [2 ** 53, -1, 1.5, NaN]) {
     assert.throws(() => encodeChitchatV0({ type: "syn", clusterId: "c", digest: [{ id: ID, heartbeat: bad, lastGcVersion: 0, maxVersion: 0 }] }), /Invalid digest\[0\].heartbeat/);
   }

@@ -68,3 +68,45 @@ test("spawnChitchat() with chitchat-v0 reads zstd blocks (the runtime's zstd is 
   await using node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:0", wireFormat: "chitchat-v0" });
   assert.equal(node.stats().foreignFormat, 0);
 });
+
+test("a chitchat-v0 node answers a Syn naming a node it cannot represent (generation 2^63): the entry is left out and counted, the rest used", async () => {
+  const logger = recordingLogger();
+  await using node = await spawnChitchat({
+    nodeId: "a",
+    listenAddr: "127.0.0.1:0",
+    clusterId: "v0-test",
+    wireFormat: "chitchat-v0",
+    logger,
+  });
+  const le64 = (n: bigint): number[] => Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+  const str = (text: string): number[] => [text.length & 0xff, text.length >> 8, ...new TextEncoder().encode(text)];
+  const entry = (name: string, generation: bigint, port: number): number[] => [
+    ...str(name), ...le64(generation), 4, 127, 0, 0, 1, port & 0xff, port >> 8, ...le64(3n), ...le64(0n), ...le64(0n),
+  ];
+  // What a Rust peer that took a hostile ghost node would send: its digest names the ghost and itself.
+  const syn = new Uint8Array([
+    0x53, 0xb0, 0, 0, 2, 0, ...entry("ghost", 2n ** 63n, 9), ...entry("rust-peer", 1n, 9), ...str("v0-test"),
+  ]);
+  const dgram = await import("node:dgram");
+  const socket = dgram.createSocket("udp4");
+  const replies: Uint8Array[] = [];
+  socket.on("message", (data: Uint8Array) => replies.push(new Uint8Array(data)));
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  try {
+    const port = Number(node.localAddr.split(":").pop());
+    for (let i = 0; i < 50 && replies.length === 0; i++) {
+      socket.send(syn, port, "127.0.0.1");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.ok(replies.length > 0, "the Syn was answered");
+    assert.equal(replies[0][3], 1, "with a SynAck");
+    const stats = node.stats();
+    assert.ok(stats.unrepresentable >= 1, `unrepresentable ${stats.unrepresentable}`);
+    assert.equal(stats.decodeErrors, 0);
+    assert.ok(logger.warnings.some((message) => /above 2\^53 - 1/.test(message)), "warned");
+    assert.equal(node.nodeStates().some((state) => state.id.nodeId === "ghost"), false, "the ghost is not taken");
+    assert.ok(node.nodeStates().some((state) => state.id.nodeId === "rust-peer"), "the rest of the digest is used");
+  } finally {
+    socket.close();
+  }
+});

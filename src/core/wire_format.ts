@@ -67,8 +67,13 @@ export interface WireFormat {
   readonly name: string;
   /** Encodes a message into a fresh byte array. */
   encode(message: Message): Uint8Array;
-  /** Decodes and validates one datagram; throws `SyntaxError` when it is malformed. */
-  decode(bytes: Uint8Array): Message;
+  /**
+   * Decodes and validates one datagram; throws `SyntaxError` when it is
+   * malformed. A format whose numbers can exceed what a JavaScript number
+   * holds (chitchat-v0's `u64`) leaves out the digest entries and node deltas
+   * holding such a number and calls `onUnrepresentable` once for each.
+   */
+  decode(bytes: Uint8Array, onUnrepresentable?: (what: string) => void): Message;
   /** The sizes the core budgets with; they match what `encode` writes. */
   readonly sizes: WireSizes;
   /** The handshake extensions this format carries; the core follows it (`ChitchatInit.profile`). */

@@ -167,7 +167,7 @@ export class DatagramPipe {
   #decode(data: Uint8Array, from: string): void {
     let message: Message;
     try {
-      message = this.#options.format.decode(data);
+      message = this.#options.format.decode(data, (what) => this.#unrepresentable(what, from));
     } catch (error) {
       this.#stats.decodeErrors++;
       if (this.#foreign.check(data, from)) {
@@ -180,6 +180,15 @@ export class DatagramPipe {
     }
     this.#stats.messagesIn[message.type]++;
     this.#options.deliver(message, from);
+  }
+
+  /** Counts a digest entry or node delta that decoding left out (a number above 2^53 - 1). */
+  #unrepresentable(what: string, from: string): void {
+    this.#stats.unrepresentable++;
+    this.#options.logger.warn(
+      `Left out ${what} of a datagram from ${from}: a number in it is above 2^53 - 1, which this node cannot hold`,
+      { event: "unrepresentable", from, what },
+    );
   }
 
   /** Sends an encoded message of `type` to `to` (sealed first when the node has keys). */

@@ -126,6 +126,17 @@ export const METRICS: readonly MetricDefinition[] = [
     read: (f) => f.stats.foreignFormat,
   },
   {
+    name: "chitchat_unrepresentable_entries_total",
+    type: "counter",
+    help:
+      "Digest entries and node deltas left out of received datagrams because a number in them is above 2^53 - 1 (chitchat-v0).",
+    unit: "entries",
+    labels: [],
+    reading:
+      "Should stay at 0: a rise means a peer (a Rust node) holds a node with a generation id or version this side cannot represent, from a hostile or corrupt datagram.",
+    read: (f) => f.stats.unrepresentable,
+  },
+  {
     name: "chitchat_auth_failures_total",
     type: "counter",
     help:

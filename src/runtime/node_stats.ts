@@ -24,6 +24,12 @@ export interface NodeStats {
    * `chitchat-v0` node or the reverse): a mixed cluster. Each sender is warned about once.
    */
   readonly foreignFormat: number;
+  /**
+   * Digest entries and node deltas left out of datagrams that were otherwise
+   * used, because a number in them (generation id, heartbeat, version) is
+   * above 2^53 - 1 (chitchat-v0 only: a Rust peer can hold such a node).
+   */
+  readonly unrepresentable: number;
   /** Received datagrams dropped because they did not open with a cluster key (or were not sealed). */
   readonly authFailures: number;
   /**
@@ -62,6 +68,7 @@ export interface MutableStats {
   bytesOut: number;
   decodeErrors: number;
   foreignFormat: number;
+  unrepresentable: number;
   authFailures: number;
   replays: number;
   droppedOverBudget: number;
@@ -83,6 +90,7 @@ export function zeroNodeStats(): MutableStats {
     bytesOut: 0,
     decodeErrors: 0,
     foreignFormat: 0,
+    unrepresentable: 0,
     authFailures: 0,
     replays: 0,
     droppedOverBudget: 0,

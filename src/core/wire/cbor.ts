@@ -25,7 +25,7 @@ import { cborWireSizes } from "../wire_size.ts";
 export const cborWireFormat: WireFormat = {
   name: "cbor",
   encode: encodeMessage,
-  decode: decodeMessage,
+  decode: (bytes) => decodeMessage(bytes),
   sizes: cborWireSizes,
   profile: FULL_PROFILE,
 };

@@ -9,7 +9,10 @@
  *
  * How the fields map:
  * - Ids, digest entries, key mutations and statuses map one to one. Numbers
- *   are `u64` on the wire: one above 2^53 - 1 cannot be held and is refused.
+ *   are `u64` on the wire: one above 2^53 - 1 cannot be held. Encoding it is
+ *   refused; a digest entry or node delta holding one is decoded and left out
+ *   (the rest of the datagram stands, `onUnrepresentable` hears of it), since
+ *   a Rust peer that took such a node keeps naming it.
  *   Addresses are IP literals with a port: a host name or an IPv6 zone cannot
  *   be sent (the Rust side keeps no zone), and an address must be in the
  *   canonical form decoding gives back (`normalizeAddress`).
@@ -33,7 +36,7 @@
  * @module
  */
 
-import type { Digest, Message } from "../messages.ts";
+import type { Digest, DigestEntry, Message } from "../messages.ts";
 import { chitchatIdKey, formatChitchatId } from "../chitchat_id.ts";
 import { checkU64, V0Reader, V0Writer } from "./v0_bytes.ts";
 import { deltaOpStream, readDelta, writeBlocks } from "./v0_delta.ts";
@@ -61,6 +64,15 @@ export interface DecodeChitchatV0Options {
    * datagram with a compressed block is refused. `loadZstd()` gives one.
    */
   readonly decompressor?: ZstdDecompressor;
+  /**
+   * Called once for each digest entry or node delta left out because one of
+   * its numbers (generation id, heartbeat, a version) is above 2^53 - 1, which
+   * a JavaScript number cannot hold exactly. The rest of the datagram is
+   * decoded and used: a Rust peer that has taken such a node repeats it in
+   * every digest, and refusing those datagrams whole would cut this node off
+   * from it. `what` names the entry.
+   */
+  readonly onUnrepresentable?: (what: string) => void;
 }
 
 /**
@@ -184,20 +196,21 @@ export function decodeChitchatV0(bytes: Uint8Array, options: DecodeChitchatV0Opt
   const type = TYPES[code];
   if (type === undefined) throw new SyntaxError(`Unknown message type ${code}`);
   const decompressor = options.decompressor ?? noZstd;
+  const skipped = options.onUnrepresentable ?? ignore;
   let message: Message;
   switch (type) {
     case "syn": {
-      const digest = readDigest(reader);
+      const digest = readDigest(reader, skipped);
       message = { type, clusterId: reader.string("cluster id"), digest };
       break;
     }
     case "synAck": {
-      const digest = readDigest(reader);
-      message = { type, digest, delta: readDelta(reader, decompressor) };
+      const digest = readDigest(reader, skipped);
+      message = { type, digest, delta: readDelta(reader, decompressor, skipped) };
       break;
     }
     case "ack":
-      message = { type, delta: readDelta(reader, decompressor) };
+      message = { type, delta: readDelta(reader, decompressor, skipped) };
       break;
     case "badCluster":
       message = { type };
@@ -207,25 +220,29 @@ export function decodeChitchatV0(bytes: Uint8Array, options: DecodeChitchatV0Opt
   return message;
 }
 
-function readDigest(reader: V0Reader): Digest {
+function readDigest(reader: V0Reader, skipped: (what: string) => void): Digest {
   const count = reader.u16("digest entry count");
   // Each entry takes at least 41 bytes: a count beyond what is left is refused before any work.
   if (count * 41 > reader.remaining) {
     throw new SyntaxError(`Truncated datagram: ${count} digest entries need more than the ${reader.remaining} bytes left`);
   }
-  const digest = new Array(count);
+  const digest: DigestEntry[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < count; i++) {
-    const id = reader.chitchatId();
+    const id = reader.wideChitchatId();
+    const heartbeat = reader.wideU64("heartbeat");
+    const lastGcVersion = reader.wideU64("last GC version");
+    const maxVersion = reader.wideU64("max version");
+    if (id === undefined || heartbeat === undefined || lastGcVersion === undefined || maxVersion === undefined) {
+      skipped(`digest entry ${i}`);
+      continue;
+    }
     const key = chitchatIdKey(id);
     if (seen.has(key)) throw new SyntaxError(`Bad digest: node ${formatChitchatId(id)} appears twice`);
     seen.add(key);
-    digest[i] = {
-      id,
-      heartbeat: reader.u64("heartbeat"),
-      lastGcVersion: reader.u64("last GC version"),
-      maxVersion: reader.u64("max version"),
-    };
+    digest.push({ id, heartbeat, lastGcVersion, maxVersion });
   }
   return digest;
 }
+
+function ignore(): void {}

@@ -75,7 +75,7 @@ export function chitchatV0WireFormat(options: ChitchatV0WireFormatOptions = {}):
   return {
     name: "chitchat-v0",
     encode: (message) => encodeChitchatV0(message, { compressor }),
-    decode: (bytes) => decodeChitchatV0(bytes, { decompressor }),
+    decode: (bytes, onUnrepresentable) => decodeChitchatV0(bytes, { decompressor, onUnrepresentable }),
     sizes: chitchatV0WireSizes,
     profile: RUST_V0_PROFILE,
   };

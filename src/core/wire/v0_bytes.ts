@@ -74,6 +74,19 @@ export class V0Reader {
     return high * TWO_32 + this.#view.getUint32(at, true);
   }
 
+  /**
+   * A little-endian `u64`, or `undefined` when it is above 2^53 - 1: for the
+   * fields of a digest entry or node delta, which the decoder then leaves out
+   * whole rather than refusing the datagram (a Rust peer holds such values
+   * and repeats them in every digest).
+   */
+  wideU64(field: string): number | undefined {
+    const at = this.#take(8, field);
+    const high = this.#view.getUint32(at + 4, true);
+    if (high > MAX_SAFE_HIGH) return undefined;
+    return high * TWO_32 + this.#view.getUint32(at, true);
+  }
+
   /** `n` raw bytes, as a view into the input. */
   bytes(n: number, field: string): Uint8Array {
     const at = this.#take(n, field);
@@ -126,6 +139,14 @@ export class V0Reader {
     const generationId = this.u64("generation id");
     const gossipAdvertiseAddr = this.socketAddress("gossip address");
     return internId(nodeId, generationId, gossipAdvertiseAddr);
+  }
+
+  /** A node id, or `undefined` (its bytes read all the same) when its generation is above 2^53 - 1. */
+  wideChitchatId(): ChitchatId | undefined {
+    const nodeId = this.string("node id");
+    const generationId = this.wideU64("generation id");
+    const gossipAdvertiseAddr = this.socketAddress("gossip address");
+    return generationId === undefined ? undefined : internId(nodeId, generationId, gossipAdvertiseAddr);
   }
 }
 

@@ -37,7 +37,11 @@ const STATUSES: readonly KeyStatus[] = ["set", "deleted", "deleteAfterTtl"];
 const STATUS_CODES: Readonly<Record<KeyStatus, number>> = { set: 0, deleted: 1, deleteAfterTtl: 2 };
 
 /** Reads the blocks of a delta and parses the ops they hold. */
-export function readDelta(reader: V0Reader, decompressor: ZstdDecompressor): NodeDelta[] {
+export function readDelta(
+  reader: V0Reader,
+  decompressor: ZstdDecompressor,
+  skipped: (what: string) => void = () => {},
+): NodeDelta[] {
   const chunks: Uint8Array[] = [];
   let total = 0;
   let budget = MAX_V0_STREAM_BYTES;
@@ -80,7 +84,7 @@ export function readDelta(reader: V0Reader, decompressor: ZstdDecompressor): Nod
       at += chunk.byteLength;
     }
   }
-  return readOps(new V0Reader(stream, "delta op stream"));
+  return readOps(new V0Reader(stream, "delta op stream"), skipped);
 }
 
 function inflate(decompressor: ZstdDecompressor, frame: Uint8Array, size: number, block: number, at: number): Uint8Array {
@@ -104,6 +108,8 @@ interface Building {
   maxVersion: number;
   readonly keyValues: KeyValueMutation[];
   setMaxVersion: boolean;
+  /** A number above 2^53 - 1 was met: the node delta is read to its end and left out. */
+  unrepresentable: boolean;
 }
 
 function done(node: Building): NodeDelta {
@@ -119,57 +125,94 @@ function done(node: Building): NodeDelta {
  * its Node op, or not above `from_version_excluded` (after keys it is the
  * crash of the negative vector).
  */
-function readOps(reader: V0Reader): NodeDelta[] {
+function readOps(reader: V0Reader, skipped: (what: string) => void): NodeDelta[] {
   const delta: NodeDelta[] = [];
   const seen = new Set<string>();
   let node: Building | undefined;
+  let nodes = 0;
+  const finish = (current: Building): void => {
+    if (current.unrepresentable) skipped(`node delta ${nodes - 1} (${JSON.stringify(current.id.nodeId)})`);
+    else delta.push(done(current));
+  };
   while (reader.remaining > 0) {
     const at = reader.offset;
     const tag = reader.u8("op tag");
     if (tag === OP_NODE) {
-      const id = reader.chitchatId();
-      const lastGcVersion = reader.u64("last GC version");
-      const fromVersionExcluded = reader.u64("from version");
+      const id = reader.wideChitchatId();
+      const lastGcVersion = reader.wideU64("last GC version");
+      const fromVersionExcluded = reader.wideU64("from version");
+      if (node !== undefined) finish(node);
+      nodes++;
+      if (id === undefined || lastGcVersion === undefined || fromVersionExcluded === undefined) {
+        node = unrepresentableNode(id);
+        continue;
+      }
       const key = chitchatIdKey(id);
       if (seen.has(key)) throw new SyntaxError(`Bad delta: node ${formatChitchatId(id)} appears twice`);
       seen.add(key);
-      if (node !== undefined) delta.push(done(node));
-      node = { id, fromVersionExcluded, lastGcVersion, maxVersion: 0, keyValues: [], setMaxVersion: false };
+      node = {
+        id,
+        fromVersionExcluded,
+        lastGcVersion,
+        maxVersion: 0,
+        keyValues: [],
+        setMaxVersion: false,
+        unrepresentable: false,
+      };
     } else if (tag === OP_KEY_VALUE) {
       const key = reader.string("key");
       const value = reader.string("value");
-      const version = reader.u64("version");
+      const version = reader.wideU64("version");
       const code = reader.u8("key status");
       const where = `key ${JSON.stringify(key)} at stream offset ${at}`;
       if (node === undefined) throw new SyntaxError(`Bad delta: ${where} comes before any node`);
       const status = STATUSES[code];
       if (status === undefined) throw new SyntaxError(`Bad status ${code} for ${where}`);
       if (node.setMaxVersion) throw new SyntaxError(`Bad delta: ${where} follows a SetMaxVersion`);
-      if (version <= node.maxVersion) {
+      if (version === undefined) node.unrepresentable = true;
+      if (node.unrepresentable) continue;
+      if (version! <= node.maxVersion) {
         throw new SyntaxError(`Bad version ${version} for ${where}: not above ${node.maxVersion}`);
       }
-      if (version <= node.fromVersionExcluded) {
+      if (version! <= node.fromVersionExcluded) {
         throw new SyntaxError(`Bad version ${version} for ${where}: not above from version ${node.fromVersionExcluded}`);
       }
-      node.keyValues.push({ key, value, version, status });
-      node.maxVersion = version;
+      node.keyValues.push({ key, value, version: version!, status });
+      node.maxVersion = version!;
     } else if (tag === OP_SET_MAX_VERSION) {
-      const maxVersion = reader.u64("max version");
+      const maxVersion = reader.wideU64("max version");
       if (node === undefined) throw new SyntaxError(`Bad delta: SetMaxVersion at stream offset ${at} comes before any node`);
-      const where = `SetMaxVersion ${maxVersion} at stream offset ${at} for node ${formatChitchatId(node.id)}`;
+      const where = `SetMaxVersion ${maxVersion ?? "above 2^53 - 1"} at stream offset ${at} for node ${
+        JSON.stringify(node.id.nodeId)
+      }`;
       if (node.keyValues.length > 0) throw new SyntaxError(`Bad delta: ${where} follows key-value ops`);
       if (node.setMaxVersion) throw new SyntaxError(`Bad delta: ${where} is the second one`);
-      if (maxVersion <= node.fromVersionExcluded) {
+      node.setMaxVersion = true;
+      if (maxVersion === undefined) node.unrepresentable = true;
+      if (node.unrepresentable) continue;
+      if (maxVersion! <= node.fromVersionExcluded) {
         throw new SyntaxError(`Bad delta: ${where} is not above from version ${node.fromVersionExcluded}`);
       }
-      node.maxVersion = maxVersion;
-      node.setMaxVersion = true;
+      node.maxVersion = maxVersion!;
     } else {
       throw new SyntaxError(`Unknown delta op tag ${tag} at stream offset ${at}`);
     }
   }
-  if (node !== undefined) delta.push(done(node));
+  if (node !== undefined) finish(node);
   return delta;
+}
+
+/** The stand-in for a node delta whose header holds a number above 2^53 - 1: its ops are read and dropped. */
+function unrepresentableNode(id: NodeDelta["id"] | undefined): Building {
+  return {
+    id: id ?? { nodeId: "(generation above 2^53 - 1)", generationId: 0, gossipAdvertiseAddr: "" },
+    fromVersionExcluded: 0,
+    lastGcVersion: 0,
+    maxVersion: 0,
+    keyValues: [],
+    setMaxVersion: false,
+    unrepresentable: true,
+  };
 }
 
 /**
