@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import { type ChitchatNode, spawnChitchat } from "../mod.ts";
 import { createApiHandler } from "../examples/node/http_api.ts";
-import { waitFor } from "./fixtures/example_nodes.ts";
+import { startNode, stopAll, waitFor } from "./fixtures/example_nodes.ts";
 
 const TIMEOUT = { timeout: 120_000 };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -167,3 +167,32 @@ test(
     });
   },
 );
+
+for (const runtime of ["deno", "bun", "node"] as const) {
+  test(
+    `examples/node.ts under ${runtime} releases every SSE client that leaves`,
+    TIMEOUT,
+    async () => {
+      const node = await startNode(runtime, ["--node-id", "s"]);
+      try {
+        const port = Number(new URL(node.url).port);
+        const clients: Promise<void>[] = [];
+        for (let i = 0; i < 8; i++) clients.push(fetchClient(node.url, [0, 50, 300][i % 3]));
+        for (const way of ["destroy", "end", "reset", "read-destroy"] as const) {
+          for (let i = 0; i < 3; i++) clients.push(rawClient(port, [0, 20, 200][i], way));
+        }
+        await Promise.all(clients);
+        await waitFor(
+          "no stream left",
+          async () => (await sseStreams(node.url)) === 0 || undefined,
+          10_000,
+        )
+          .catch(async (error) =>
+            assert.fail(`${error.message}: ${await sseStreams(node.url)} streams open`)
+          );
+      } finally {
+        await stopAll([node]);
+      }
+    },
+  );
+}
