@@ -10,8 +10,9 @@
  *   bun bench/soak_udp.ts --minutes 10
  *
  * Options: `--minutes M` (default 10), `--nodes N` (default 10), `--json`.
- * Exits 1 when RSS grows over 20 %, descriptors or timers grow, an error is
- * logged, or the nodes have not converged at the end.
+ * Exits 1 when RSS grows over 20 %, descriptors or timers grow, an SSE
+ * stream outlives its client, an error is logged, or the nodes have not
+ * converged at the end.
  * @module
  */
 
@@ -52,14 +53,18 @@ const summary = {
 };
 if (values.json) console.log(JSON.stringify({ ...summary, rows }));
 else {
-  console.log("| node | runtime | RSS after warm-up / end (MB) | fds | timers |");
-  console.log("| --- | --- | --- | --- | --- |");
+  console.log(
+    "| node | runtime | RSS after warm-up / end (MB) | fds | timers | SSE streams at the end |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- |");
   for (const r of rows) {
     console.log(
       `| ${r.node} | ${r.runtime} | ${r.rssWarmMb} / ${r.rssEndMb} | ${r.fdsWarm} / ${r.fdsEnd} | ` +
-        `${r.timersWarm ?? "n/a"} / ${r.timersEnd ?? "n/a"} |`,
+        `${r.timersWarm ?? "n/a"} / ${r.timersEnd ?? "n/a"} | ${r.sseStreamsEnd} |`,
     );
   }
-  for (const [key, value] of Object.entries(summary)) console.log(`${key}: ${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(summary)) {
+    console.log(`${key}: ${JSON.stringify(value)}`);
+  }
 }
 process.exit(problems.length === 0 ? 0 : 1);

@@ -222,29 +222,67 @@ function activeTimers(): number | null {
   return process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
 }
 
+/** SSE streams open now, across every handler of this process (GET /api/stats shows it as `sseStreams`). */
+let openStreams = 0;
+
+/** How often an SSE stream checks that its client is still there (and counts towards the keep-alive). */
+const SSE_CHECK_MS = 1_000;
+
+/** True once the client of `res` is gone, whether or not an event said so. */
+function clientGone(req: IncomingMessage, res: ServerResponse): boolean {
+  const socket = res.socket ?? req.socket;
+  return res.destroyed || res.writableEnded || socket === null || socket === undefined ||
+    socket.destroyed;
+}
+
+/**
+ * Streams `node.events()` as SSE until the client goes. The end is noticed
+ * by whichever comes first: an event (res or socket `close`, socket `end`,
+ * req `aborted`, an error), a failed write, or the periodic check of
+ * `clientGone`. The check is needed: when the client closes before this
+ * handler runs (a Deno race), the `close` events have already fired and
+ * never come again.
+ */
 function streamEvents(node: ChitchatNode, req: IncomingMessage, res: ServerResponse): void {
   const abort = new AbortController();
+  let stopped = false;
+  let idleMs = 0;
+  openStreams++;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    openStreams--;
+    clearInterval(check);
+    abort.abort();
+    if (!res.writableEnded) res.end();
+  };
+  const send = (text: string): void => {
+    if (stopped) return;
+    idleMs = 0;
+    res.write(text, (error) => {
+      if (error) stop();
+    });
+  };
+  const check = setInterval(() => {
+    if (clientGone(req, res)) return stop();
+    idleMs += SSE_CHECK_MS;
+    if (idleMs >= SSE_KEEPALIVE_MS) send(": keepalive\n\n");
+  }, SSE_CHECK_MS);
+  res.on("close", stop).on("error", stop);
+  req.on("aborted", stop).on("error", stop);
+  res.socket?.on("close", stop).on("end", stop);
+  if (clientGone(req, res)) return stop();
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-store",
     connection: "keep-alive",
   });
-  res.write(`retry: 1000\n: connected to ${node.id.nodeId}\n\n`);
-  const keepalive = setInterval(() => res.write(": keepalive\n\n"), SSE_KEEPALIVE_MS);
-  const stop = (): void => {
-    clearInterval(keepalive);
-    abort.abort();
-  };
-  res.on("close", stop);
-  req.on("error", stop);
+  send(`retry: 1000\n: connected to ${node.id.nodeId}\n\n`);
   (async () => {
     for await (const event of node.events({ signal: abort.signal })) {
-      res.write(`event: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`);
+      send(`event: ${event.type}\ndata: ${JSON.stringify(eventJson(event))}\n\n`);
     }
-  })().catch(() => {}).finally(() => {
-    stop();
-    res.end();
-  });
+  })().catch(() => {}).finally(stop);
 }
 
 /** What the handler serves besides the API. */
@@ -300,7 +338,13 @@ async function handle(
   }
   const routes: Record<string, () => void> = {
     "/api/state": () => send(res, 200, stateJson(node)),
-    "/api/stats": () => send(res, 200, { ...node.stats(), seeds: node.seedAddresses(), timers: activeTimers() }),
+    "/api/stats": () =>
+      send(res, 200, {
+        ...node.stats(),
+        seeds: node.seedAddresses(),
+        timers: activeTimers(),
+        sseStreams: openStreams,
+      }),
     "/api/events": () => streamEvents(node, req, res),
     "/metrics": () => {
       res.writeHead(200, { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" });

@@ -14,8 +14,15 @@ import { FingerprintRing, inRange, lowerBound } from "./fingerprint_ring.ts";
 import type { Logger } from "./logger.ts";
 import { NodeMap } from "./node_map.ts";
 import { NodeState, type NodeStateLimits } from "./node_state.ts";
-import { compareStaleness, type StaleNode, staleNode } from "./stale_nodes.ts";
-import type { Digest, DigestEntry, DigestRange, KeyChange, NodeDelta, NodeDigest } from "./types.ts";
+import { stalenessHead, type StaleNode, staleNode } from "./stale_nodes.ts";
+import type {
+  Digest,
+  DigestEntry,
+  DigestRange,
+  KeyChange,
+  NodeDelta,
+  NodeDigest,
+} from "./types.ts";
 import type { WireSizes } from "./wire_format.ts";
 import { cborWireSizes, MAX_UINT_SIZE } from "./wire_size.ts";
 
@@ -120,7 +127,9 @@ export class ClusterState {
       logger: options.logger,
       limits: options.limits,
       onKeyChange: options.onKeyChange,
-      onRefused: options.onRefused === undefined ? undefined : (reason) => options.onRefused!(id, reason),
+      onRefused: options.onRefused === undefined
+        ? undefined
+        : (reason) => options.onRefused!(id, reason),
     });
     this.#nodes.add(state);
     this.#ring.add(state);
@@ -195,7 +204,11 @@ export class ClusterState {
       skip?: ReadonlyMap<string, unknown>;
     },
   ): DigestPage {
-    return pageDigest({ nodes: this.#nodes, ring: this.#ring, sizes: this.#sizes }, excluded, options);
+    return pageDigest(
+      { nodes: this.#nodes, ring: this.#ring, sizes: this.#sizes },
+      excluded,
+      options,
+    );
   }
 
   /**
@@ -276,10 +289,25 @@ export class ClusterState {
         }
       }
     }
-    stale.sort(compareStaleness);
-    const first = options.first === undefined ? -1 : stale.findIndex((node) => node.key === options.first);
-    if (first > 0) stale.unshift(...stale.splice(first, 1));
-    return buildDelta(stale, { budget: options.budget, prefixes, sizes: this.#sizes, keysAhead: options.keysAhead });
+    // Only the head that can fit is ordered: a flood of invented nodes makes
+    // `stale` every node the peer lacks, thousands, for a datagram's worth.
+    const head = stalenessHead(stale, {
+      budget: options.budget,
+      first: options.first,
+      headerSize: (node) =>
+        this.#sizes.nodeDeltaHeaderSize({
+          id: node.state.id,
+          fromVersionExcluded: node.from,
+          lastGcVersion: node.state.lastGcVersion,
+          maxVersion: node.state.maxVersion,
+        }),
+    });
+    return buildDelta(head, {
+      budget: options.budget,
+      prefixes,
+      sizes: this.#sizes,
+      keysAhead: options.keysAhead,
+    });
   }
 
   /**
@@ -305,9 +333,11 @@ export class ClusterState {
       const key = chitchatIdKey(nodeDelta.id);
       if (options.excluded.has(key)) continue;
       const state = this.#nodes.get(key) ?? (!create ? undefined : this.getOrCreate(
-          nodeDelta.id,
-          this.#nodes.removedHeartbeat(key) !== undefined ? options.heartbeatOf?.(nodeDelta.id) : undefined,
-        ));
+        nodeDelta.id,
+        this.#nodes.removedHeartbeat(key) !== undefined
+          ? options.heartbeatOf?.(nodeDelta.id)
+          : undefined,
+      ));
       if (state === undefined) continue;
       if (state.applyDelta(nodeDelta, options.now) === "reset") resets.push(state.id);
     }

@@ -54,7 +54,8 @@ export function staleNode(
 ): StaleNode | undefined {
   const theirMax = theirs?.maxVersion ?? 0;
   const theirGc = theirs?.lastGcVersion ?? 0;
-  const unknown = theirs === undefined || (theirs.heartbeat === 0 && theirMax === 0 && theirGc === 0);
+  const unknown = theirs === undefined ||
+    (theirs.heartbeat === 0 && theirMax === 0 && theirGc === 0);
   const intro = options.introduce && unknown;
   if (state.maxVersion <= theirMax && !intro) return undefined;
   // The peer is part-way through a reset from a node that collected more
@@ -116,4 +117,69 @@ export function compareStaleness(a: StaleNode, b: StaleNode): number {
 export function priorityOf(key: string, prefixes: readonly string[]): number {
   for (let i = 0; i < prefixes.length; i++) if (key.startsWith(prefixes[i])) return i;
   return -1;
+}
+
+/**
+ * The head of `stale` in delta order, as `buildDelta` (delta_builder.ts) reads it:
+ * `first` (when stale) in front, then the others by
+ * {@linkcode compareStaleness} (ties in input order, as a stable sort keeps
+ * them), only as many as a delta of `budget` bytes could open: up to and
+ * including the node whose header (`headerSize`) takes the headers' sum past
+ * the budget, since the builder stops at the first node it cannot open.
+ * A heap: O(n + k log n) instead of sorting all n, which matters when a flood
+ * of invented nodes makes n (every node unknown to the peer) large and k
+ * (what fits in a datagram) small.
+ *
+ * @example
+ * ```ts
+ * import { stalenessHead, type StaleNode } from "./stale_nodes.ts";
+ * import assert from "node:assert/strict";
+ * const node = (key: string, staleCount: number) =>
+ *   ({ key, unknown: false, intro: false, hasPriority: false, staleCount, tieBreak: 0 }) as unknown as StaleNode;
+ * const stale = [node("a", 1), node("b", 5), node("c", 3), node("d", 4)];
+ * const head = stalenessHead(stale, { budget: 25, headerSize: () => 10, first: "a" });
+ * assert.deepEqual(head.map((n) => n.key), ["a", "b", "d"]);
+ * ```
+ */
+export function stalenessHead(
+  stale: readonly StaleNode[],
+  options: { budget: number; headerSize: (node: StaleNode) => number; first?: string },
+): StaleNode[] {
+  const head: StaleNode[] = [];
+  let used = 0;
+  const firstAt = options.first === undefined
+    ? -1
+    : stale.findIndex((node) => node.key === options.first);
+  if (firstAt >= 0) {
+    head.push(stale[firstAt]);
+    used += options.headerSize(stale[firstAt]);
+  }
+  const heap: number[] = [];
+  for (let i = 0; i < stale.length; i++) if (i !== firstAt) heap.push(i);
+  const before = (i: number, j: number): boolean => {
+    const order = compareStaleness(stale[i], stale[j]);
+    return order < 0 || (order === 0 && i < j);
+  };
+  const siftDown = (at: number): void => {
+    for (;;) {
+      const left = 2 * at + 1;
+      if (left >= heap.length) return;
+      const child = left + 1 < heap.length && before(heap[left + 1], heap[left]) ? left + 1 : left;
+      if (!before(heap[child], heap[at])) return;
+      [heap[at], heap[child]] = [heap[child], heap[at]];
+      at = child;
+    }
+  };
+  for (let at = (heap.length >> 1) - 1; at >= 0; at--) siftDown(at);
+  while (heap.length > 0 && used <= options.budget) {
+    const node = stale[heap[0]];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      siftDown(0);
+    }
+    head.push(node);
+    used += options.headerSize(node);
+  }
+  return head;
 }
