@@ -35,6 +35,15 @@ export interface DatagramPipeOptions {
   readonly deliver: (message: Message, from: string) => void;
   /** False once the node no longer takes datagrams in (shut down, leave over). */
   readonly accepting: () => boolean;
+  /**
+   * True when `from` is the gossip address of a live member. Once handling
+   * datagrams has taken `busyLimitMs` of the current interval, datagrams from
+   * other addresses are dropped unread until the next interval (a flood from
+   * invented senders cannot starve the real peers). Without it, nothing is shed.
+   */
+  readonly isMember?: (from: string) => boolean;
+  /** Handling time per interval past which non-members are shed (half the gossip interval, say). */
+  readonly busyLimitMs?: number;
 }
 
 /**
@@ -55,6 +64,8 @@ export class DatagramPipe {
   #sendChain: Promise<void> = Promise.resolve();
   #idleWaiters: Array<() => void> = [];
   #foreign: ForeignFormatWatch;
+  /** Milliseconds spent decoding and handling datagrams in this interval. */
+  #busyMs = 0;
 
   /** Wires the paths; throws `TypeError` on bad cluster keys. */
   constructor(options: DatagramPipeOptions) {
@@ -86,6 +97,7 @@ export class DatagramPipe {
   /** A new gossip interval: the receive budget starts again. */
   newInterval(): void {
     this.#budget.reset();
+    this.#busyMs = 0;
   }
 
   /** True when no datagram is being opened, handled or sealed. */
@@ -112,7 +124,7 @@ export class DatagramPipe {
     const stats = this.#stats;
     stats.datagramsIn++;
     stats.bytesIn += data.byteLength;
-    if (!this.#budget.admit(from)) {
+    if (!this.#budget.admit(from) || this.#shed(from)) {
       stats.droppedOverBudget++;
       return;
     }
@@ -163,8 +175,25 @@ export class DatagramPipe {
       .finally(() => this.#settled());
   }
 
-  /** Decodes a plain datagram and delivers it; counts and drops what does not decode. */
+  /** True when the interval's handling time is spent and `from` is no live member. */
+  #shed(from: string): boolean {
+    const { isMember, busyLimitMs } = this.#options;
+    return isMember !== undefined && busyLimitMs !== undefined && this.#busyMs >= busyLimitMs && !isMember(from);
+  }
+
+  /** Decodes a plain datagram and delivers it, adding the time taken to the interval's. */
   #decode(data: Uint8Array, from: string): void {
+    const clock = this.#options.clock;
+    const started = clock.now();
+    try {
+      this.#decodeAndDeliver(data, from);
+    } finally {
+      this.#busyMs += clock.now() - started;
+    }
+  }
+
+  /** Decodes a plain datagram and delivers it; counts and drops what does not decode. */
+  #decodeAndDeliver(data: Uint8Array, from: string): void {
     let message: Message;
     try {
       message = this.#options.format.decode(data, (what) => this.#unrepresentable(what, from));

@@ -22,6 +22,7 @@ import { DuplicateIdWatch } from "./duplicate_ids.ts";
 import type { FeedOptions, FeedOverflow, QueueFeed, QueueFeedOptions, WatchFeed } from "./feed.ts";
 import { FeedHub } from "./feed_hub.ts";
 import { consoleLogger, withoutRepeats } from "./logger.ts";
+import { MemberAddresses } from "./member_addresses.ts";
 import { type NodeConfig, validateNodeConfig } from "./node_config.ts";
 import { NodeDriver } from "./node_driver.ts";
 import { type MutableStats, type NodeStats, zeroNodeStats } from "./node_stats.ts";
@@ -146,6 +147,7 @@ export class ChitchatNode implements AsyncDisposable {
       profile: format.profile,
     });
     this.id = this.#core.id;
+    const members = new MemberAddresses(this.#core);
     this.#pipe = new DatagramPipe({
       socket,
       logger: this.#logger,
@@ -157,6 +159,8 @@ export class ChitchatNode implements AsyncDisposable {
       clock: this.#clock,
       deliver: (message, from) => this.#onMessage(message, from),
       accepting: () => !this.#stopped || this.#leaving,
+      isMember: (from) => members.has(from),
+      busyLimitMs: settings.gossipIntervalMs / 2,
     });
     this.#driver = new NodeDriver({
       core: this.#core,
