@@ -89,3 +89,46 @@ test("a flood of junk at a sealed node is dropped before decryption once over bu
     await cluster.close();
   }
 });
+
+test("DatagramPipe sheds datagrams from non-members once handling has taken busyLimitMs of the interval", async () => {
+  const { DatagramPipe } = await import("../src/runtime/datagram_pipe.ts");
+  const { zeroNodeStats } = await import("../src/runtime/node_stats.ts");
+  const { cborWireFormat } = await import("../src/core/wire/cbor.ts");
+  const { recordingLogger } = await import("./_helpers.ts");
+  const member = "10.0.0.1:7000";
+  const pipeWith = (shedding: boolean) => {
+    let now = 0;
+    const delivered: string[] = [];
+    const stats = zeroNodeStats();
+    const pipe = new DatagramPipe({
+      socket: undefined as never,
+      logger: recordingLogger(),
+      stats,
+      limits: DEFAULT_RECEIVE_LIMITS,
+      clusterKeys: undefined,
+      clusterId: "c",
+      format: cborWireFormat,
+      clock: { now: () => now, setTimer: () => () => {} },
+      // Each message takes 30 ms of handling.
+      deliver: (_message, from) => {
+        now += 30;
+        delivered.push(from);
+      },
+      accepting: () => true,
+      ...(shedding ? { isMember: (from: string) => from === member, busyLimitMs: 50 } : {}),
+    });
+    return { pipe, delivered, stats };
+  };
+  const ack = encodeMessage({ type: "ack", delta: [] });
+  const { pipe, delivered, stats } = pipeWith(true);
+  for (let i = 0; i < 4; i++) pipe.receive(ack, "10.9.9.9:1");
+  pipe.receive(ack, member);
+  assert.deepEqual(delivered, ["10.9.9.9:1", "10.9.9.9:1", member], "two strangers' datagrams fill 60 ms; then only the member's");
+  assert.equal(stats.droppedOverBudget, 2);
+  pipe.newInterval();
+  pipe.receive(ack, "10.9.9.9:1");
+  assert.equal(delivered.length, 4, "a new interval handles strangers again");
+  const plain = pipeWith(false);
+  for (let i = 0; i < 4; i++) plain.pipe.receive(ack, "10.9.9.9:1");
+  assert.equal(plain.delivered.length, 4, "without a member test nothing is shed");
+});

@@ -163,7 +163,7 @@ export const METRICS: readonly MetricDefinition[] = [
     help: "Received datagrams dropped unread by the receive budget.",
     unit: "datagrams",
     labels: ["reason"],
-    reading: "reason over_budget: a sender or the interval exceeded receiveLimits; " +
+    reading: "reason over_budget: a sender or the interval exceeded receiveLimits, or the node, busy for half an interval, shed a sender that is no member; " +
       "backlog: too many datagrams were being opened already. A steady rise is a flood, or limits set too low.",
     read: (f) => [
       { labels: { reason: "over_budget" }, value: f.stats.droppedOverBudget },

@@ -38,7 +38,12 @@ export interface NodeStats {
    * far from this node's clock (cluster keys only).
    */
   readonly replays: number;
-  /** Received datagrams dropped because their sender or the interval was over the receive budget. */
+  /**
+   * Received datagrams dropped unread because their sender or the interval
+   * was over the receive budget, or because handling had already taken half
+   * the gossip interval and the sender is no member seen live (load shedding
+   * under a flood).
+   */
   readonly droppedOverBudget: number;
   /** Received datagrams dropped because too many were being opened or sealed already. */
   readonly droppedBacklog: number;
