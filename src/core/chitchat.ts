@@ -19,14 +19,14 @@ import {
 import { FailureDetector } from "./failure_detector.ts";
 import { LiveView } from "./live_view.ts";
 import { Handshake } from "./handshake.ts";
-import { LEFT_KEY, Leave, leaveNotice, MAX_LEAVE_NOTICES } from "./leave.ts";
+import { Leave, leaveNotice, LEFT_KEY, MAX_LEAVE_NOTICES } from "./leave.ts";
 import type { Logger } from "./logger.ts";
 import { MemberAdmission } from "./member_admission.ts";
 import type { ClusterSnapshot, CoreEvent, NodeSnapshot, Transmit } from "./events.ts";
-import { type MemberStatus, Membership } from "./membership.ts";
+import { Membership, type MemberStatus } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
-import { nodeStateSnapshot, type NodeStateSnapshot } from "./node_snapshot.ts";
+import { type NodeStateSnapshot, nodeStateSnapshot } from "./node_snapshot.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
 import { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile } from "./protocol_profile.ts";
 import type { WireSizes } from "./wire_format.ts";
@@ -50,7 +50,6 @@ export const RESERVED_KEY_PREFIX = "__chitchat.";
 
 /** A live node whose phi is above this share of the threshold is asked about in our Syns. */
 const AT_RISK_PHI_SHARE = 0.5;
-
 
 /** Options of {@linkcode Chitchat}'s constructor. */
 export interface ChitchatInit {
@@ -162,7 +161,8 @@ export class Chitchat {
       logger: this.#logger,
       gossipIntervalMs: this.config.gossipIntervalMs,
       size: () => this.#state.size,
-      neverLive: (key) => this.#state.getByKey(key) !== undefined && !this.#membership.everLive(key),
+      neverLive: (key) =>
+        this.#state.getByKey(key) !== undefined && !this.#membership.everLive(key),
       evict: (key) => {
         this.#state.remove(key, false);
         this.#membership.remove(key);
@@ -174,7 +174,9 @@ export class Chitchat {
       removedNodeMemory: this.config.removedNodeMemory,
       sizes: init.sizes ?? cborWireSizes,
       onKeyChange: (change) => {
-        if (!change.key.startsWith(RESERVED_KEY_PREFIX)) this.#events.push({ type: "keyChanged", ...change });
+        if (!change.key.startsWith(RESERVED_KEY_PREFIX)) {
+          this.#events.push({ type: "keyChanged", ...change });
+        }
       },
       onRefused: (node, reason) => this.#refused(node, reason),
       admit: (key) => this.#admission.admit(key),
@@ -188,11 +190,14 @@ export class Chitchat {
       sizes: init.sizes ?? cborWireSizes,
       profile,
       onReset: (node) => {
-        this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`, {
-          event: "node_reset",
-          peer: node.nodeId,
-          generationId: node.generationId,
-        });
+        this.#logger.info(
+          `Node ${node.nodeId} was reset from version 0 (tombstones were collected)`,
+          {
+            event: "node_reset",
+            peer: node.nodeId,
+            generationId: node.generationId,
+          },
+        );
         this.#events.push({ type: "catchUp", node });
       },
     });
@@ -322,9 +327,10 @@ export class Chitchat {
     this.#now = Math.max(this.#now, now);
     if (chitchatIdKey(snapshot.id) === this.#selfKey) return false;
     const known = this.#state.get(snapshot.id);
-    const state = known ?? (this.#state.removedHeartbeat(chitchatIdKey(snapshot.id)) !== undefined
-      ? undefined
-      : this.#state.getOrCreate(snapshot.id));
+    const state = known ??
+      (this.#state.removedHeartbeat(chitchatIdKey(snapshot.id)) !== undefined
+        ? undefined
+        : this.#state.getOrCreate(snapshot.id));
     if (state === undefined) return false;
     return state.resetTo(snapshot, now);
   }
@@ -424,30 +430,42 @@ export class Chitchat {
     switch (message.type) {
       case "syn":
         if (message.clusterId !== this.config.clusterId) {
-          this.#logger.warn(`Ignoring a Syn for cluster "${message.clusterId}"; this node is in "${this.config.clusterId}"`, {
-            event: "bad_cluster",
-            clusterId: this.config.clusterId,
-            peerClusterId: message.clusterId,
-            from,
-          });
+          this.#logger.warn(
+            `Ignoring a Syn for cluster "${message.clusterId}"; this node is in "${this.config.clusterId}"`,
+            {
+              event: "bad_cluster",
+              clusterId: this.config.clusterId,
+              peerClusterId: message.clusterId,
+              from,
+            },
+          );
           this.#transmits.push({ to: from, message: { type: "badCluster" } });
           return;
         }
-        this.#transmits.push({ to: from, message: this.#handshake.answerSyn(message, now, excluded) });
+        this.#transmits.push({
+          to: from,
+          message: this.#handshake.answerSyn(message, now, excluded),
+        });
         return;
       case "synAck":
-        this.#transmits.push({ to: from, message: this.#handshake.answerSynAck(message, now, excluded) });
+        this.#transmits.push({
+          to: from,
+          message: this.#handshake.answerSynAck(message, now, excluded),
+        });
         if (this.#leave?.answered(from) === true && !this.#done) this.#endLeave();
         return;
       case "ack":
         this.#handshake.takeAck(message, now, excluded);
         return;
       case "badCluster":
-        this.#logger.warn(`A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`, {
-          event: "bad_cluster",
-          clusterId: this.config.clusterId,
-          from,
-        });
+        this.#logger.warn(
+          `A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`,
+          {
+            event: "bad_cluster",
+            clusterId: this.config.clusterId,
+            from,
+          },
+        );
         return;
     }
   }
@@ -456,7 +474,10 @@ export class Chitchat {
   gossip(now: number, addr: string): void {
     this.#now = Math.max(this.#now, now);
     if (this.#done) return;
-    this.#transmits.push({ to: addr, message: this.#handshake.createSyn(this.#membership.scheduled) });
+    this.#transmits.push({
+      to: addr,
+      message: this.#handshake.createSyn(this.#membership.scheduled),
+    });
   }
 
   /**
@@ -491,7 +512,11 @@ export class Chitchat {
   #endLeave(): void {
     const leave = this.#leave!;
     this.#done = true;
-    this.#events.push({ type: "leaveComplete", notified: leave.notified, acknowledged: leave.acknowledged });
+    this.#events.push({
+      type: "leaveComplete",
+      notified: leave.notified,
+      acknowledged: leave.acknowledged,
+    });
   }
 
   // --- outputs --------------------------------------------------------------
@@ -573,9 +598,17 @@ export class Chitchat {
   #updateLiveness(now: number): void {
     const atRisk: Array<[string, number]> = [];
     const riskPhi = this.config.failureDetector.phiThreshold * AT_RISK_PHI_SHARE;
+    const newest = newestGenerations(this.#state.states());
     for (const [key, state] of this.#state.entries()) {
       if (key === this.#selfKey) continue;
-      const event = this.#membership.evaluate(key, state.id, state.get(LEFT_KEY) !== undefined, now);
+      const superseded = newest.get(state.id.nodeId)! > state.id.generationId;
+      const event = this.#membership.evaluate(
+        key,
+        state.id,
+        state.get(LEFT_KEY) !== undefined,
+        now,
+        superseded,
+      );
       if (this.#membership.status(key) === "live") {
         const phi = this.#fd.phi(key, now)!;
         if (phi >= riskPhi) atRisk.push([key, phi]);
@@ -611,4 +644,14 @@ export class Chitchat {
       { event: "refused_delta", peer: node.nodeId, generationId: node.generationId, reason },
     );
   }
+}
+
+/** The highest generation known of each node id. */
+function newestGenerations(states: Iterable<NodeState>): Map<string, number> {
+  const newest = new Map<string, number>();
+  for (const { id } of states) {
+    const known = newest.get(id.nodeId);
+    if (known === undefined || id.generationId > known) newest.set(id.nodeId, id.generationId);
+  }
+  return newest;
 }

@@ -2,7 +2,10 @@
  * The one owner of every node's membership status. Rules kept here: a node
  * is `joining` until first seen live and never `dead` before; a node dead (or
  * left) for half the dead-node grace period is `scheduled` for deletion, and
- * removable at the end of it; statuses change only in `evaluate`.
+ * removable at the end of it; an incarnation superseded by a newer generation
+ * of its node id is `scheduled` at once (it is never gossiped again, so a
+ * node that learns it late does not hand it on); statuses change only in
+ * `evaluate`.
  * @module
  */
 
@@ -112,14 +115,25 @@ export class Membership {
 
   /** Records this node itself: live, or left once it has announced its leave. */
   setSelf(key: string, left: boolean): void {
-    this.#members.set(key, { status: left ? "left" : "live", everLive: true, downSince: undefined });
+    this.#members.set(key, {
+      status: left ? "left" : "live",
+      everLive: true,
+      downSince: undefined,
+    });
   }
 
   /**
    * Re-evaluates `key` at `now` (`left`: the node announced a graceful
-   * leave); returns the membership event this causes, if any.
+   * leave; `superseded`: a newer generation of its node id is known, so this
+   * incarnation is over); returns the membership event this causes, if any.
    */
-  evaluate(key: string, id: ChitchatId, left: boolean, now: number): MembershipEvent | undefined {
+  evaluate(
+    key: string,
+    id: ChitchatId,
+    left: boolean,
+    now: number,
+    superseded = false,
+  ): MembershipEvent | undefined {
     let member = this.#members.get(key);
     if (member === undefined) {
       member = { status: "joining", everLive: false, downSince: undefined };
@@ -127,7 +141,13 @@ export class Membership {
     }
     const before = member.status;
     let event: MembershipEvent["type"] | undefined;
-    if (left) {
+    if (superseded) {
+      // The process restarted: the old incarnation is down from now on and is
+      // not handed on; it is removed at the end of the grace period as usual.
+      this.#goDown(key, member, now);
+      member.status = "scheduled";
+      if (before === "live") event = "died";
+    } else if (left) {
       this.#goDown(key, member, now);
       member.status = this.#pastHalfGrace(member, now) ? "scheduled" : "left";
       if (before !== "left" && before !== "scheduled") event = "left";
@@ -138,7 +158,11 @@ export class Membership {
       member.everLive = true;
     } else {
       this.#goDown(key, member, now);
-      member.status = this.#pastHalfGrace(member, now) ? "scheduled" : member.everLive ? "dead" : "joining";
+      member.status = this.#pastHalfGrace(member, now)
+        ? "scheduled"
+        : member.everLive
+        ? "dead"
+        : "joining";
       if (before === "live") event = "died";
     }
     if (member.status === "scheduled") this.#scheduled.add(key);
@@ -153,7 +177,8 @@ export class Membership {
   }
 
   #pastHalfGrace(member: Member, now: number): boolean {
-    return member.downSince !== undefined && member.downSince + this.#fd.config.deadNodeGracePeriodMs / 2 < now;
+    return member.downSince !== undefined &&
+      member.downSince + this.#fd.config.deadNodeGracePeriodMs / 2 < now;
   }
 
   /** Keys down (dead, joining or left) for the whole dead-node grace period at `now`. */
