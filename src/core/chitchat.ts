@@ -426,7 +426,7 @@ export class Chitchat {
     // As in the Rust crate: every handled message bumps our heartbeat, so
     // peers get more observations and detect a death sooner.
     if (message.type !== "badCluster") this.self.incrementHeartbeat();
-    const excluded = this.#membership.scheduled;
+    const excluded = this.#membership.withheld;
     switch (message.type) {
       case "syn":
         if (message.clusterId !== this.config.clusterId) {
@@ -476,7 +476,7 @@ export class Chitchat {
     if (this.#done) return;
     this.#transmits.push({
       to: addr,
-      message: this.#handshake.createSyn(this.#membership.scheduled),
+      message: this.#handshake.createSyn(this.#membership.withheld),
     });
   }
 
@@ -502,7 +502,7 @@ export class Chitchat {
       this.#endLeave();
       return;
     }
-    const syn = this.#handshake.createSyn(this.#membership.scheduled);
+    const syn = this.#handshake.createSyn(this.#membership.withheld);
     const notice = leaveNotice(this.self);
     for (const peer of peers) {
       this.#transmits.push({ to: peer, message: notice }, { to: peer, message: syn });
@@ -556,7 +556,7 @@ export class Chitchat {
     this.self.incrementHeartbeat();
     this.#handshake.newRound();
     this.#admission.newRound();
-    const excluded = this.#membership.scheduled;
+    const excluded = this.#membership.withheld;
     let syn: Message | undefined;
     for (const target of this.#gossipTargets()) {
       // A partial digest goes on round the ring from one target to the next.
@@ -601,14 +601,11 @@ export class Chitchat {
     const newest = newestGenerations(this.#state.states());
     for (const [key, state] of this.#state.entries()) {
       if (key === this.#selfKey) continue;
-      const superseded = newest.get(state.id.nodeId)! > state.id.generationId;
-      const event = this.#membership.evaluate(
-        key,
-        state.id,
-        state.get(LEFT_KEY) !== undefined,
-        now,
-        superseded,
-      );
+      const event = this.#membership.evaluate(key, state.id, now, {
+        left: state.get(LEFT_KEY) !== undefined,
+        superseded: newest.get(state.id.nodeId)! > state.id.generationId,
+        heartbeat: state.heartbeat,
+      });
       if (this.#membership.status(key) === "live") {
         const phi = this.#fd.phi(key, now)!;
         if (phi >= riskPhi) atRisk.push([key, phi]);

@@ -3,9 +3,10 @@
  * is `joining` until first seen live and never `dead` before; a node dead (or
  * left) for half the dead-node grace period is `scheduled` for deletion, and
  * removable at the end of it; an incarnation superseded by a newer generation
- * of its node id is `scheduled` at once (it is never gossiped again, so a
- * node that learns it late does not hand it on); statuses change only in
- * `evaluate`.
+ * of its node id is `scheduled` at once; a node learned from gossip is not
+ * handed on before its heartbeat rose here (so a dead node that nodes
+ * started later learn is not passed from one to the next forever); statuses
+ * change only in `evaluate`.
  * @module
  */
 
@@ -51,9 +52,35 @@ export interface MembershipEvent {
   readonly node: ChitchatId;
 }
 
+/**
+ * What {@linkcode Membership.evaluate} is told about a node besides its
+ * failure detector's phi.
+ *
+ * @example
+ * ```ts
+ * import type { MemberFacts } from "@scope/chitchat/core";
+ * const facts: MemberFacts = { left: false, superseded: false, heartbeat: 12 };
+ * console.assert(facts.heartbeat === 12);
+ * ```
+ */
+export interface MemberFacts {
+  /** The node announced a graceful leave. */
+  readonly left?: boolean;
+  /** A newer generation of its node id is known: this incarnation is over. */
+  readonly superseded?: boolean;
+  /**
+   * Its heartbeat as known here. A node not yet seen live is withheld (not
+   * gossiped) until its heartbeat rises above the first one evaluated.
+   * Without it, a node is never withheld for that reason.
+   */
+  readonly heartbeat?: number;
+}
+
 interface Member {
   status: MemberStatus;
   everLive: boolean;
+  /** The heartbeat at the first evaluation; `undefined` once it rose or the node was seen live. */
+  firstHeartbeat: number | undefined;
   /** When it stopped being live (or was first seen not live); `undefined` while live. */
   downSince: number | undefined;
 }
@@ -62,7 +89,7 @@ interface Member {
  * Membership statuses by node key, computed from the failure detector's phi
  * and from graceful leaves.
  *
- * Call order: `evaluate(key, id, left, now)` for every known node other
+ * Call order: `evaluate(key, id, now, facts)` for every known node other
  * than this one, once per round; then `removable(now)` for the nodes to
  * forget, each passed to `remove(key)`.
  *
@@ -73,12 +100,12 @@ interface Member {
  * const fd = new FailureDetector({ initialIntervalMs: 1000, deadNodeGracePeriodMs: 60_000 });
  * const members = new Membership(fd);
  * const id = { nodeId: "b", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:2" };
- * assert.equal(members.evaluate("b", id, false, 0), undefined);
+ * assert.equal(members.evaluate("b", id, 0), undefined);
  * assert.equal(members.status("b"), "joining");
  * for (let t = 0; t <= 3000; t += 1000) fd.reportHeartbeat("b", t);
- * assert.equal(members.evaluate("b", id, false, 3000)?.type, "joined");
- * assert.equal(members.evaluate("b", id, false, 60_000)?.type, "died");
- * assert.equal(members.evaluate("b", id, false, 91_000), undefined);
+ * assert.equal(members.evaluate("b", id, 3000)?.type, "joined");
+ * assert.equal(members.evaluate("b", id, 60_000)?.type, "died");
+ * assert.equal(members.evaluate("b", id, 91_000), undefined);
  * assert.equal(members.status("b"), "scheduled");
  * assert.deepEqual(members.removable(120_000), ["b"]);
  * ```
@@ -87,6 +114,7 @@ export class Membership {
   #fd: FailureDetector;
   #members = new Map<string, Member>();
   #scheduled = new Set<string>();
+  #withheld = new Set<string>();
 
   /** Creates an empty membership over `fd`, whose config gives the grace period. */
   constructor(fd: FailureDetector) {
@@ -108,6 +136,16 @@ export class Membership {
     return this.#scheduled;
   }
 
+  /**
+   * Keys neither gossiped nor updated from gossip (a newer heartbeat still
+   * counts), as of their last evaluation: the ones scheduled for deletion,
+   * and the ones learned from gossip, never seen live here, whose heartbeat
+   * has not risen since.
+   */
+  get withheld(): ReadonlySet<string> {
+    return this.#withheld;
+  }
+
   /** Keys whose status is `status`. */
   *keysWithStatus(status: MemberStatus): IterableIterator<string> {
     for (const [key, member] of this.#members) if (member.status === status) yield key;
@@ -118,30 +156,35 @@ export class Membership {
     this.#members.set(key, {
       status: left ? "left" : "live",
       everLive: true,
+      firstHeartbeat: undefined,
       downSince: undefined,
     });
   }
 
   /**
-   * Re-evaluates `key` at `now` (`left`: the node announced a graceful
-   * leave; `superseded`: a newer generation of its node id is known, so this
-   * incarnation is over); returns the membership event this causes, if any.
+   * Re-evaluates `key` at `now` from its failure detector and `facts`;
+   * returns the membership event this causes, if any.
    */
   evaluate(
     key: string,
     id: ChitchatId,
-    left: boolean,
     now: number,
-    superseded = false,
+    facts: MemberFacts = {},
   ): MembershipEvent | undefined {
     let member = this.#members.get(key);
     if (member === undefined) {
-      member = { status: "joining", everLive: false, downSince: undefined };
+      member = {
+        status: "joining",
+        everLive: false,
+        firstHeartbeat: facts.heartbeat,
+        downSince: undefined,
+      };
       this.#members.set(key, member);
     }
     const before = member.status;
+    const left = facts.left === true;
     let event: MembershipEvent["type"] | undefined;
-    if (superseded) {
+    if (facts.superseded === true) {
       // The process restarted: the old incarnation is down from now on and is
       // not handed on; it is removed at the end of the grace period as usual.
       this.#goDown(key, member, now);
@@ -165,8 +208,14 @@ export class Membership {
         : "joining";
       if (before === "live") event = "died";
     }
+    if (member.everLive || (facts.heartbeat ?? Infinity) > (member.firstHeartbeat ?? -1)) {
+      member.firstHeartbeat = undefined;
+    }
     if (member.status === "scheduled") this.#scheduled.add(key);
     else this.#scheduled.delete(key);
+    if (member.status === "scheduled" || member.firstHeartbeat !== undefined) {
+      this.#withheld.add(key);
+    } else this.#withheld.delete(key);
     return event === undefined ? undefined : { type: event, node: id };
   }
 
@@ -195,6 +244,7 @@ export class Membership {
   remove(key: string): void {
     this.#members.delete(key);
     this.#scheduled.delete(key);
+    this.#withheld.delete(key);
     this.#fd.forget(key);
   }
 }
