@@ -80,3 +80,31 @@ test("Membership.keysWithStatus() lists nodes by status in the order they were f
   members.setSelf("self", true);
   assert.deepEqual([...members.keysWithStatus("left")], ["self"]);
 });
+
+test("Membership.evaluate() schedules a superseded incarnation at once: withheld, died if it was live, removed after the grace period", () => {
+  const { members } = beating(3000);
+  assert.deepEqual(members.evaluate("b", B, 3000), { type: "joined", node: B });
+  assert.deepEqual(members.evaluate("b", B, 3500, { superseded: true }), { type: "died", node: B });
+  assert.equal(members.status("b"), "scheduled");
+  assert.ok(members.withheld.has("b") && members.scheduled.has("b"));
+  assert.deepEqual(members.removable(13_499), []);
+  assert.deepEqual(members.removable(13_500), ["b"]);
+});
+
+test("Membership.evaluate() withholds a node learned from gossip until its heartbeat rises", () => {
+  const fd = new FailureDetector({ initialIntervalMs: 1000, deadNodeGracePeriodMs: 60_000 });
+  const members = new Membership(fd);
+  members.evaluate("b", B, 0, { heartbeat: 40 });
+  assert.ok(members.withheld.has("b"), "a dead node learned late is not handed on");
+  members.evaluate("b", B, 1000, { heartbeat: 40 });
+  assert.ok(members.withheld.has("b"));
+  assert.equal(members.status("b"), "joining");
+  members.evaluate("b", B, 2000, { heartbeat: 41 });
+  assert.ok(!members.withheld.has("b"), "a rising heartbeat: it runs somewhere");
+  members.evaluate("b", B, 3000, { heartbeat: 41 });
+  assert.ok(!members.withheld.has("b"), "not withheld again");
+  members.evaluate("c", makeId("c", 1), 0);
+  assert.ok(!members.withheld.has("c"), "without a heartbeat, never withheld for it");
+  members.remove("b");
+  assert.ok(!members.withheld.has("b"));
+});

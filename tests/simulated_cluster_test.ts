@@ -195,44 +195,92 @@ test("a restarted node (new generation) replaces its old incarnation", async () 
   }
 });
 
-test("old generations are reaped under continuous restarts: restarted nodes do not hand them on to each other", async () => {
-  // One restart every 20 s for 12 virtual minutes, 60 s dead-node grace period.
-  // Before the fix, a node that had just started learned every old generation
-  // as a new member, gossiped it for half a grace period, and the next node
-  // to start learned it from there: the states held grew with every restart.
-  const graceMs = 60_000;
-  const restartEveryMs = 20_000;
+/**
+ * `ids` started with a 60 s dead-node grace period, then one restart of
+ * `ids[1..]` in turn every 20 s for `minutes` virtual minutes; `each` runs
+ * after every restart's 20 s.
+ */
+async function restartChurn(
+  ids: readonly string[],
+  options: {
+    minutes: number;
+    before?: (cluster: SimulatedCluster) => Promise<void>;
+    each: (cluster: SimulatedCluster) => void;
+  },
+): Promise<number> {
   const cluster = new SimulatedCluster({
     seed: 15,
     latencyMs: 2,
     jitterMs: 3,
-    nodeDefaults: { failureDetector: { deadNodeGracePeriodMs: graceMs } },
+    nodeDefaults: { failureDetector: { deadNodeGracePeriodMs: CHURN_GRACE_MS } },
   });
-  const ids = ["n0", "n1", "n2", "n3", "n4", "n5"];
   try {
     for (const id of ids) await cluster.addNode(id);
     await cluster.runUntil(() => cluster.converged(), { maxMs: 60_000 });
-    let maxHeld = 0;
+    await options.before?.(cluster);
+    const restarting = ids.filter((id, i) => i > 0 && cluster.nodeIds.includes(id));
     let restarts = 0;
-    for (let t = 0; t < 12 * 60_000; t += restartEveryMs) {
-      const id = ids[1 + (restarts++ % (ids.length - 1))];
+    for (let t = 0; t < options.minutes * 60_000; t += CHURN_EVERY_MS) {
+      const id = restarting[restarts++ % restarting.length];
       await cluster.kill(id);
       await cluster.addNode(id);
-      await cluster.advance(restartEveryMs, 500);
-      for (const other of cluster.nodeIds) {
-        maxHeld = Math.max(maxHeld, cluster.node(other).nodeStates().length);
-      }
+      await cluster.advance(CHURN_EVERY_MS, 500);
+      options.each(cluster);
     }
-    // A node holds each id's live generation, and the old ones of the last two
-    // grace periods and a detection time at most (the grace period runs from
-    // when a node learned an old generation, or saw it die).
-    const bound = ids.length + Math.ceil((2 * graceMs + 30_000) / restartEveryMs);
-    assert.ok(
-      maxHeld <= bound,
-      `a node held ${maxHeld} node states after ${restarts} restarts (bound ${bound})`,
-    );
-    assert.ok(maxHeld > ids.length, `${maxHeld} states: old generations were held for a while`);
+    return restarts;
   } finally {
     await cluster.close();
   }
+}
+
+const CHURN_GRACE_MS = 60_000;
+const CHURN_EVERY_MS = 20_000;
+
+test("old generations are reaped under continuous restarts: restarted nodes do not hand them on to each other", async () => {
+  // Before the fix, a node that had just started learned every old generation
+  // as a new member, gossiped it for half a grace period, and the next node
+  // to start learned it from there: the states held grew with every restart.
+  const ids = ["n0", "n1", "n2", "n3", "n4", "n5"];
+  let maxHeld = 0;
+  const restarts = await restartChurn(ids, {
+    minutes: 12,
+    each: (cluster) => {
+      for (const id of cluster.nodeIds) {
+        maxHeld = Math.max(maxHeld, cluster.node(id).nodeStates().length);
+      }
+    },
+  });
+  // A node holds each id's live generation, and the old ones of the last two
+  // grace periods and a detection time at most (the grace period runs from
+  // when a node learned an old generation, or saw it die).
+  const bound = ids.length + Math.ceil((2 * CHURN_GRACE_MS + 30_000) / CHURN_EVERY_MS);
+  assert.ok(
+    maxHeld <= bound,
+    `a node held ${maxHeld} node states after ${restarts} restarts (bound ${bound})`,
+  );
+  assert.ok(maxHeld > ids.length, `${maxHeld} states: old generations were held for a while`);
+});
+
+test("a killed node that never returns is forgotten for good, though nodes keep starting and learning from each other", async () => {
+  const ids = ["n0", "n1", "n2", "n3", "n4", "n5", "gone"];
+  const holders: number[] = [];
+  await restartChurn(ids, {
+    minutes: 8,
+    before: (cluster) => cluster.kill("gone"),
+    each: (cluster) => {
+      holders.push(
+        cluster.nodeIds.filter((id) =>
+          cluster.node(id).nodeStates().some((s) => s.id.nodeId === "gone")
+        ).length,
+      );
+    },
+  });
+  assert.ok(holders[0] > 0, "known right after the kill");
+  // Two grace periods and a detection time after the kill, no node holds it again.
+  const after = Math.ceil((2 * CHURN_GRACE_MS + 30_000) / CHURN_EVERY_MS);
+  assert.deepEqual(
+    holders.slice(after),
+    holders.slice(after).map(() => 0),
+    `holders every 20 s: ${holders.join(" ")}`,
+  );
 });
