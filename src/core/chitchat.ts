@@ -180,6 +180,7 @@ export class Chitchat {
       },
       onRefused: (node, reason) => this.#refused(node, reason),
       admit: (key) => this.#admission.admit(key),
+      withheld: this.#membership.withheld,
     });
     this.#handshake = new Handshake({
       config: this.config,
@@ -426,7 +427,7 @@ export class Chitchat {
     // As in the Rust crate: every handled message bumps our heartbeat, so
     // peers get more observations and detect a death sooner.
     if (message.type !== "badCluster") this.self.incrementHeartbeat();
-    const excluded = this.#membership.withheld;
+    const excluded = this.#membership.scheduled;
     switch (message.type) {
       case "syn":
         if (message.clusterId !== this.config.clusterId) {
@@ -476,7 +477,7 @@ export class Chitchat {
     if (this.#done) return;
     this.#transmits.push({
       to: addr,
-      message: this.#handshake.createSyn(this.#membership.withheld),
+      message: this.#handshake.createSyn(this.#membership.scheduled),
     });
   }
 
@@ -502,7 +503,7 @@ export class Chitchat {
       this.#endLeave();
       return;
     }
-    const syn = this.#handshake.createSyn(this.#membership.withheld);
+    const syn = this.#handshake.createSyn(this.#membership.scheduled);
     const notice = leaveNotice(this.self);
     for (const peer of peers) {
       this.#transmits.push({ to: peer, message: notice }, { to: peer, message: syn });
@@ -556,7 +557,7 @@ export class Chitchat {
     this.self.incrementHeartbeat();
     this.#handshake.newRound();
     this.#admission.newRound();
-    const excluded = this.#membership.withheld;
+    const excluded = this.#membership.scheduled;
     let syn: Message | undefined;
     for (const target of this.#gossipTargets()) {
       // A partial digest goes on round the ring from one target to the next.

@@ -15,7 +15,14 @@ import type { Logger } from "./logger.ts";
 import { NodeMap } from "./node_map.ts";
 import { NodeState, type NodeStateLimits } from "./node_state.ts";
 import { compareStaleness, type StaleNode, staleNode } from "./stale_nodes.ts";
-import type { Digest, DigestEntry, DigestRange, KeyChange, NodeDelta, NodeDigest } from "./types.ts";
+import type {
+  Digest,
+  DigestEntry,
+  DigestRange,
+  KeyChange,
+  NodeDelta,
+  NodeDigest,
+} from "./types.ts";
 import type { WireSizes } from "./wire_format.ts";
 import { cborWireSizes, MAX_UINT_SIZE } from "./wire_size.ts";
 
@@ -39,6 +46,12 @@ export interface ClusterStateOptions {
   readonly sizes?: WireSizes;
   /** Whether an unknown node (by id key) may be created; refused ones are left out. Default: every one. */
   readonly admit?: (key: string) => boolean;
+  /**
+   * Node keys left out of every digest and delta built here, as if excluded,
+   * though deltas of them are still applied (read at each call: pass a set
+   * that changes). Default: none.
+   */
+  readonly withheld?: ReadonlySet<string>;
 }
 
 /**
@@ -120,7 +133,9 @@ export class ClusterState {
       logger: options.logger,
       limits: options.limits,
       onKeyChange: options.onKeyChange,
-      onRefused: options.onRefused === undefined ? undefined : (reason) => options.onRefused!(id, reason),
+      onRefused: options.onRefused === undefined
+        ? undefined
+        : (reason) => options.onRefused!(id, reason),
     });
     this.#nodes.add(state);
     this.#ring.add(state);
@@ -159,7 +174,7 @@ export class ClusterState {
 
   /** The full digest, leaving out the `excluded` node keys. */
   digest(excluded: ReadonlySet<string>): DigestEntry[] {
-    return fullDigest(this.#nodes, excluded);
+    return fullDigest(this.#nodes, this.#outbound(excluded));
   }
 
   /**
@@ -172,7 +187,7 @@ export class ClusterState {
     excluded: ReadonlySet<string>,
     options: { budget: number; cursor: number; first?: readonly string[] },
   ): { digest: DigestEntry[]; size: number; complete: boolean; cursor: number } {
-    return partialDigest(this.#nodes, excluded, { ...options, sizes: this.#sizes });
+    return partialDigest(this.#nodes, this.#outbound(excluded), { ...options, sizes: this.#sizes });
   }
 
   /**
@@ -195,7 +210,11 @@ export class ClusterState {
       skip?: ReadonlyMap<string, unknown>;
     },
   ): DigestPage {
-    return pageDigest({ nodes: this.#nodes, ring: this.#ring, sizes: this.#sizes }, excluded, options);
+    return pageDigest(
+      { nodes: this.#nodes, ring: this.#ring, sizes: this.#sizes },
+      this.#outbound(excluded),
+      options,
+    );
   }
 
   /**
@@ -248,7 +267,7 @@ export class ClusterState {
     },
   ): SizedDelta {
     const prefixes = options.priorityPrefixes ?? [];
-    const excluded = options.excluded;
+    const excluded = this.#outbound(options.excluded);
     const judge = { prefixes, introduce: options.introduce === true, random: options.random };
     const stale: StaleNode[] = [];
     const consider = (key: string, state: NodeState): void => {
@@ -277,9 +296,16 @@ export class ClusterState {
       }
     }
     stale.sort(compareStaleness);
-    const first = options.first === undefined ? -1 : stale.findIndex((node) => node.key === options.first);
+    const first = options.first === undefined
+      ? -1
+      : stale.findIndex((node) => node.key === options.first);
     if (first > 0) stale.unshift(...stale.splice(first, 1));
-    return buildDelta(stale, { budget: options.budget, prefixes, sizes: this.#sizes, keysAhead: options.keysAhead });
+    return buildDelta(stale, {
+      budget: options.budget,
+      prefixes,
+      sizes: this.#sizes,
+      keysAhead: options.keysAhead,
+    });
   }
 
   /**
@@ -305,13 +331,23 @@ export class ClusterState {
       const key = chitchatIdKey(nodeDelta.id);
       if (options.excluded.has(key)) continue;
       const state = this.#nodes.get(key) ?? (!create ? undefined : this.getOrCreate(
-          nodeDelta.id,
-          this.#nodes.removedHeartbeat(key) !== undefined ? options.heartbeatOf?.(nodeDelta.id) : undefined,
-        ));
+        nodeDelta.id,
+        this.#nodes.removedHeartbeat(key) !== undefined
+          ? options.heartbeatOf?.(nodeDelta.id)
+          : undefined,
+      ));
       if (state === undefined) continue;
       if (state.applyDelta(nodeDelta, options.now) === "reset") resets.push(state.id);
     }
     return resets;
+  }
+
+  /** `excluded` and the withheld nodes: what digests and deltas leave out. */
+  #outbound<T extends ReadonlySet<string> | undefined>(excluded: T): T | ReadonlySet<string> {
+    const withheld = this.#options.withheld;
+    if (withheld === undefined || withheld.size === 0) return excluded;
+    if (excluded === undefined || excluded.size === 0) return withheld;
+    return new Set([...excluded, ...withheld]);
   }
 
   /** Garbage-collects tombstones older than `graceMs` in every node. */

@@ -137,10 +137,11 @@ export class Membership {
   }
 
   /**
-   * Keys neither gossiped nor updated from gossip (a newer heartbeat still
-   * counts), as of their last evaluation: the ones scheduled for deletion,
-   * and the ones learned from gossip, never seen live here, whose heartbeat
-   * has not risen since.
+   * Keys not handed on (left out of the digests and deltas this node sends,
+   * still updated from what it receives), as of their last evaluation: nodes
+   * learned from gossip, never seen live here, whose heartbeat has not risen
+   * since. A dead node that nodes started later learn is so not passed from
+   * one to the next forever.
    */
   get withheld(): ReadonlySet<string> {
     return this.#withheld;
@@ -213,9 +214,8 @@ export class Membership {
     }
     if (member.status === "scheduled") this.#scheduled.add(key);
     else this.#scheduled.delete(key);
-    if (member.status === "scheduled" || member.firstHeartbeat !== undefined) {
-      this.#withheld.add(key);
-    } else this.#withheld.delete(key);
+    if (member.firstHeartbeat !== undefined) this.#withheld.add(key);
+    else this.#withheld.delete(key);
     return event === undefined ? undefined : { type: event, node: id };
   }
 
