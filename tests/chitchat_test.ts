@@ -12,21 +12,21 @@ import type {
 } from "../src/core/messages.ts";
 import {
   allEqual,
-  answer,
+  makeId,
   createNode,
   gossipRound,
   handshake,
   knowledge,
-  makeId,
   type NodeOptions,
-  recordEvents,
   recordingLogger,
+  storedEntries,
+  answer,
+  synOf,
+  recordEvents,
   recordKeyChanges,
   recordLiveViews,
   recordMembership,
   soloRound,
-  storedEntries,
-  synOf,
 } from "./_helpers.ts";
 
 const MTU = 65_507;
@@ -37,8 +37,7 @@ const FAST_FD = { initialIntervalMs: ROUND_MS, deadNodeGracePeriodMs: 60_000 };
 /** True when `syn` lists `id`, by id or by fingerprint. */
 function lists(syn: SynMessage, id: ChitchatId): boolean {
   const fp = chitchatIdFingerprint(id);
-  return syn.digest.some((e) => e.id.nodeId === id.nodeId) ||
-    (syn.compactDigest ?? []).some((e) => e.fingerprint === fp);
+  return syn.digest.some((e) => e.id.nodeId === id.nodeId) || (syn.compactDigest ?? []).some((e) => e.fingerprint === fp);
 }
 
 function cluster(n: number, options: NodeOptions = {}): Chitchat[] {
@@ -214,11 +213,7 @@ test("Chitchat.handleMessage() resets a node away longer than the grace period, 
   const a = createNode("a", 1, options);
   const b = createNode("b", 2, options);
   const events = recordEvents(b);
-  const caughtUp = {
-    get ids() {
-      return events.flatMap((e) => e.type === "catchUp" ? [e.node] : []);
-    },
-  };
+  const caughtUp = { get ids() { return events.flatMap((e) => e.type === "catchUp" ? [e.node] : []); } };
   const nodes = [a, b];
   for (let i = 0; i < 5; i++) a.self.set(`k${i}`, "old");
   let now = rounds(nodes, 0, 3);
@@ -304,9 +299,7 @@ test("Chitchat.handleMessage() spreads heartbeats without any key change, throug
   assert.equal(c.phi(a.id, now), undefined);
   assert.equal(c.status(a.id), "joining");
   const version = a.self.maxVersion;
-  // c hands a on (and so hears of it in b's answers) once a's heartbeat rose:
-  // a round later than a node it hears from directly.
-  for (let i = 0; i < 4; i++) round();
+  for (let i = 0; i < 3; i++) round();
   assert.equal(c.status(a.id), "live");
   assert.ok(close());
   assert.equal(c.nodeState(a.id)?.maxVersion, version);
@@ -385,9 +378,7 @@ test("Chitchat.handleTimeout() schedules a dead node at half the grace period, r
   answer(a, { type: "ack", delta: [update] }, now);
   assert.equal(a.nodeState(c.id)?.get("late"), undefined, "updates about it are ignored");
   // (b saw c die a round after a did: it evaluates before hearing this round's answers.)
-  while (now < death + grace + 2 * ROUND_MS) {
-    now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
-  }
+  while (now < death + grace + 2 * ROUND_MS) now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
   assert.equal(a.nodeState(c.id), undefined);
   assert.equal(b.nodeState(c.id), undefined);
   assert.equal(a.status(c.id), undefined);
@@ -505,9 +496,7 @@ test("synOf(Chitchat) sends a partial digest that fits the MTU and covers every 
     answer(b, synOf(peer), 0);
   }
   assert.equal(b.nodeCount, 301);
-  const byFingerprint = new Map(
-    b.nodeStates().map((state) => [chitchatIdFingerprint(state.id), state.id.nodeId]),
-  );
+  const byFingerprint = new Map(b.nodeStates().map((state) => [chitchatIdFingerprint(state.id), state.id.nodeId]));
   const listed = new Set<string>();
   for (let i = 0; i < 6; i++) {
     const syn = decodeMessage(encodeMessage(synOf(b))) as SynMessage;
@@ -544,9 +533,7 @@ test("Chitchat.handleMessage() passes on, in its Ack, heartbeats another peer's 
   assert.equal(a.nodeState(x.id)!.heartbeat, fresh, "c's SynAck told a");
   const ack = decodeMessage(encodeMessage(answer(a, fromB, now)!)) as AckMessage;
   assert.ok(
-    (ack.compactDigest ?? []).some((e) =>
-      e.fingerprint === chitchatIdFingerprint(x.id) && e.heartbeat === fresh
-    ),
+    (ack.compactDigest ?? []).some((e) => e.fingerprint === chitchatIdFingerprint(x.id) && e.heartbeat === fresh),
     "the Ack to b carries x's fresher heartbeat",
   );
   answer(b, ack, now);
@@ -554,28 +541,17 @@ test("Chitchat.handleMessage() passes on, in its Ack, heartbeats another peer's 
 });
 
 test("a Syn that cannot list everyone lists nodes never seen live first, and its pages still go round the ring", () => {
-  const node = createNode("observer", 9000, {
-    mtu: 1_200,
-    failureDetector: { initialIntervalMs: 1_000 },
-  });
+  const node = createNode("observer", 9000, { mtu: 1_200, failureDetector: { initialIntervalMs: 1_000 } });
   const ids: ChitchatId[] = Array.from({ length: 400 }, (_, i) => ({
     nodeId: `member-${i}`,
     generationId: 1,
     gossipAdvertiseAddr: `10.0.${i >> 8}.${i & 255}:7000`,
   }));
   const young = new Set(ids.slice(380).map((id) => chitchatIdFingerprint(id)));
-  // Members 0..379 show three heartbeat values (live); 380..399 two (not yet
-  // live, but running: a node learned from gossip is handed on once its
-  // heartbeat rose).
+  // Members 0..379 show three heartbeat values (live); 380..399 only one.
   for (let beat = 1; beat <= 3; beat++) {
-    const digest = ids.slice(0, beat === 3 ? 380 : 400).map((id) => ({
-      id,
-      heartbeat: beat,
-      lastGcVersion: 0,
-      maxVersion: 0,
-    }));
+    const digest = ids.slice(0, beat === 1 ? 400 : 380).map((id) => ({ id, heartbeat: beat, lastGcVersion: 0, maxVersion: 0 }));
     answer(node, { type: "synAck", digest, partialDigest: true, delta: [] }, beat * 1000);
-    if (beat === 1) soloRound(node, 1_100);
   }
   soloRound(node, 3_100);
   assert.equal(node.liveNodes().length, 381);
@@ -616,10 +592,7 @@ test("a SynAck keeps half the datagram for its digest while a backlog of deltas 
   for (let i = 0; i < 80; i++) b.self.set(`key-${i}`, "v".repeat(40)); // a lacks ~5 KB of b's keys
   const synAck = decodeMessage(encodeMessage(answer(b, synOf(a), 1_000)!)) as SynAckMessage;
   const entries = synAck.digest.length + (synAck.compactDigest?.length ?? 0);
-  assert.ok(
-    synAck.delta.length > 0 && synAck.delta[0].keyValues.length > 0,
-    "the delta carries b's keys",
-  );
+  assert.ok(synAck.delta.length > 0 && synAck.delta[0].keyValues.length > 0, "the delta carries b's keys");
   // (A compact entry takes 12 to 14 bytes here: FRESHER_SHARE, a quarter of the datagram, holds ~22.)
   assert.ok(entries >= 20, `the digest still answers with fresher heartbeats (${entries} entries)`);
   assert.ok(encodeMessage(synAck).length <= mtu);
@@ -672,10 +645,7 @@ test("a large value reaches a peer while small updates keep coming", () => {
 
 test("a Syn asks about live nodes not heard of for a while, and a node that really died is still declared dead on time", () => {
   // Heartbeats every 100 ms and a 100 ms prior: phi = silence / 100 ms, dead above 8.
-  const node = createNode("observer", 9200, {
-    mtu: 1_200,
-    failureDetector: { initialIntervalMs: 100 },
-  });
+  const node = createNode("observer", 9200, { mtu: 1_200, failureDetector: { initialIntervalMs: 100 } });
   const ids = feedMembers(node, 400, 3); // heartbeats at 100, 200, 300 ms: all live
   const quiet = ids.slice(0, 20);
   const quietFps = new Set(quiet.map((id) => chitchatIdFingerprint(id)));
@@ -698,10 +668,7 @@ test("a Syn asks about live nodes not heard of for a while, and a node that real
     raise(node, ids.slice(20), beat, now);
     soloRound(node, now);
   }
-  const died =
-    events.filter((event) =>
-      event.type === "died" && quietFps.has(chitchatIdFingerprint(event.node))
-    ).length;
+  const died = events.filter((event) => event.type === "died" && quietFps.has(chitchatIdFingerprint(event.node))).length;
   assert.equal(died, 20);
 });
 
@@ -743,13 +710,8 @@ test("Chitchat.gossipTargets() now and then picks a node that left, so a restart
 
 test("Chitchat.refusedDeltas counts node deltas over this replica's capacity and warns once per node", () => {
   const logger = recordingLogger();
-  const big = createNode("big", 9001, {
-    limits: { maxKeyBytes: 64, maxValueBytes: 64, maxKeys: 10 },
-  });
-  const small = createNode("small", 9002, {
-    logger,
-    limits: { maxKeyBytes: 64, maxValueBytes: 64, maxKeys: 2 },
-  });
+  const big = createNode("big", 9001, { limits: { maxKeyBytes: 64, maxValueBytes: 64, maxKeys: 10 } });
+  const small = createNode("small", 9002, { logger, limits: { maxKeyBytes: 64, maxValueBytes: 64, maxKeys: 2 } });
   for (let i = 0; i < 6; i++) big.self.set(`k${i}`, "v");
   let now = 0;
   for (let i = 0; i < 3; i++) {
@@ -758,9 +720,7 @@ test("Chitchat.refusedDeltas counts node deltas over this replica's capacity and
   }
   assert.equal(small.nodeState(big.id)?.get("k0"), undefined);
   assert.ok(small.refusedDeltas >= 2, `refused ${small.refusedDeltas}`);
-  const warned = logger.warnings.filter((w) =>
-    /big publishes more than this node's limits.maxKeys/.test(w)
-  );
+  const warned = logger.warnings.filter((w) => /big publishes more than this node's limits.maxKeys/.test(w));
   assert.equal(warned.length, 1);
 });
 
@@ -794,22 +754,14 @@ test("two live nodes whose fingerprints collide, each first known on one side of
     for (const observer of nodes) {
       for (const owner of nodes) {
         const seen = observer.nodeState(owner.id)?.heartbeat ?? 0;
-        assert.ok(
-          seen <= owner.self.heartbeat,
-          `${observer.id.nodeId} sees ${owner.id.nodeId} at ${seen}, ahead of its own ${owner.self.heartbeat}`,
-        );
+        assert.ok(seen <= owner.self.heartbeat, `${observer.id.nodeId} sees ${owner.id.nodeId} at ${seen}, ahead of its own ${owner.self.heartbeat}`);
       }
     }
   };
   // Partitioned: y beats far ahead of x.
   for (let i = 0; i < 10; i++) {
     now += ROUND_MS;
-    for (const side of sides) {
-      gossipRound(side, now, {
-        mtu: MTU,
-        seeds: side.map((n) => n.id.gossipAdvertiseAddr),
-      });
-    }
+    for (const side of sides) gossipRound(side, now, { mtu: MTU, seeds: side.map((n) => n.id.gossipAdvertiseAddr) });
     for (let k = 0; k < 5; k++) y.self.incrementHeartbeat();
     checkHeartbeats();
   }
@@ -818,17 +770,8 @@ test("two live nodes whose fingerprints collide, each first known on one side of
   // Healed.
   for (let i = 0; i < 12; i++) {
     now += ROUND_MS;
-    gossipRound(nodes, now, {
-      mtu: MTU,
-      seeds: [a.id.gossipAdvertiseAddr, b.id.gossipAdvertiseAddr],
-    });
+    gossipRound(nodes, now, { mtu: MTU, seeds: [a.id.gossipAdvertiseAddr, b.id.gossipAdvertiseAddr] });
     checkHeartbeats();
   }
-  for (const node of nodes) {
-    assert.deepEqual(
-      liveIds(node),
-      [...nodes.map((n) => n.id.nodeId)].sort(),
-      `live on ${node.id.nodeId}`,
-    );
-  }
+  for (const node of nodes) assert.deepEqual(liveIds(node), [...nodes.map((n) => n.id.nodeId)].sort(), `live on ${node.id.nodeId}`);
 });

@@ -108,3 +108,15 @@ test("Membership.evaluate() withholds a node learned from gossip until its heart
   members.remove("b");
   assert.ok(!members.withheld.has("b"));
 });
+
+test("Membership withholds a node whose heartbeat did not rise only once it was known for withholdAfterMs", () => {
+  const fd = new FailureDetector({ initialIntervalMs: 1000, deadNodeGracePeriodMs: 60_000 });
+  const members = new Membership(fd, { withholdAfterMs: 3000 });
+  members.evaluate("b", B, 1000, { heartbeat: 40 });
+  members.evaluate("b", B, 3999, { heartbeat: 40 });
+  assert.ok(!members.withheld.has("b"), "handed on for its first 3 s");
+  members.evaluate("b", B, 4000, { heartbeat: 40 });
+  assert.ok(members.withheld.has("b"));
+  members.evaluate("b", B, 5000, { heartbeat: 41 });
+  assert.ok(!members.withheld.has("b"));
+});

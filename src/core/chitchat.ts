@@ -154,7 +154,11 @@ export class Chitchat {
     this.#seeds = [];
     this.#logger = this.config.logger;
     this.#fd = new FailureDetector(this.config.failureDetector);
-    this.#membership = new Membership(this.#fd);
+    // A node learned from gossip is handed on while its heartbeat may still
+    // rise: a running one's does within a round or two.
+    this.#membership = new Membership(this.#fd, {
+      withholdAfterMs: WITHHOLD_AFTER_ROUNDS * this.config.gossipIntervalMs,
+    });
     this.#liveView = new LiveView(this.config.livenessPredicate, this.#logger);
     this.#admission = new MemberAdmission({
       limits: this.config.limits,
@@ -643,6 +647,9 @@ export class Chitchat {
     );
   }
 }
+
+/** Rounds a node learned from gossip is handed on before its heartbeat must have risen. */
+const WITHHOLD_AFTER_ROUNDS = 3;
 
 /** The highest generation known of each node id. */
 function newestGenerations(states: Iterable<NodeState>): Map<string, number> {

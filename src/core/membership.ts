@@ -81,6 +81,8 @@ interface Member {
   everLive: boolean;
   /** The heartbeat at the first evaluation; `undefined` once it rose or the node was seen live. */
   firstHeartbeat: number | undefined;
+  /** When it was first evaluated. */
+  firstSeen: number;
   /** When it stopped being live (or was first seen not live); `undefined` while live. */
   downSince: number | undefined;
 }
@@ -116,9 +118,18 @@ export class Membership {
   #scheduled = new Set<string>();
   #withheld = new Set<string>();
 
-  /** Creates an empty membership over `fd`, whose config gives the grace period. */
-  constructor(fd: FailureDetector) {
+  #withholdAfterMs: number;
+
+  /**
+   * Creates an empty membership over `fd`, whose config gives the grace
+   * period. A node learned from gossip whose heartbeat has not risen is
+   * withheld once it has been known for `withholdAfterMs` (default 0: at
+   * once); a running node's heartbeat rises within a round or two, so a
+   * few rounds spare new members any delay.
+   */
+  constructor(fd: FailureDetector, options: { withholdAfterMs?: number } = {}) {
     this.#fd = fd;
+    this.#withholdAfterMs = options.withholdAfterMs ?? 0;
   }
 
   /** The status of `key` as of its last evaluation; `undefined` if never evaluated. */
@@ -140,7 +151,7 @@ export class Membership {
    * Keys not handed on (left out of the digests and deltas this node sends,
    * still updated from what it receives), as of their last evaluation: nodes
    * learned from gossip, never seen live here, whose heartbeat has not risen
-   * since. A dead node that nodes started later learn is so not passed from
+   * since (once known for the constructor's `withholdAfterMs`). A dead node that nodes started later learn is so not passed from
    * one to the next forever.
    */
   get withheld(): ReadonlySet<string> {
@@ -158,6 +169,7 @@ export class Membership {
       status: left ? "left" : "live",
       everLive: true,
       firstHeartbeat: undefined,
+      firstSeen: 0,
       downSince: undefined,
     });
   }
@@ -178,6 +190,7 @@ export class Membership {
         status: "joining",
         everLive: false,
         firstHeartbeat: facts.heartbeat,
+        firstSeen: now,
         downSince: undefined,
       };
       this.#members.set(key, member);
@@ -214,8 +227,9 @@ export class Membership {
     }
     if (member.status === "scheduled") this.#scheduled.add(key);
     else this.#scheduled.delete(key);
-    if (member.firstHeartbeat !== undefined) this.#withheld.add(key);
-    else this.#withheld.delete(key);
+    if (member.firstHeartbeat !== undefined && now - member.firstSeen >= this.#withholdAfterMs) {
+      this.#withheld.add(key);
+    } else this.#withheld.delete(key);
     return event === undefined ? undefined : { type: event, node: id };
   }
 
