@@ -8,10 +8,23 @@
  * @module
  */
 
-import { type ChitchatEvent, chitchatIdKey, type FeedOverflow, type Logger, type QueueFeed } from "../../mod.ts";
+import {
+  type ChitchatEvent,
+  chitchatIdKey,
+  type FeedOverflow,
+  type Logger,
+  type QueueFeed,
+} from "../../mod.ts";
 import { SimulatedCluster } from "../../src/testing/mod.ts";
 import { finalChecks } from "./final_checks.ts";
-import { type Failure, FailureLog, Incarnation, type Property, type WriteKind, statusOf } from "./model.ts";
+import {
+  type Failure,
+  FailureLog,
+  Incarnation,
+  type Property,
+  statusOf,
+  type WriteKind,
+} from "./model.ts";
 import { Observer, short } from "./observer.ts";
 import type { NodeSpec, Op, Schedule } from "./schedule.ts";
 
@@ -57,7 +70,8 @@ class Run {
   readonly incarnations = new Map<string, Incarnation>();
   readonly current = new Map<string, Incarnation>();
   /** `observer|node key` of the nodes an observer forgot (removed after the whole dead-node grace period). */
-  readonly forgotten = new Set<string>();
+  /** Incarnation key -> the nodes (by node id) that removed it. */
+  readonly forgotten = new Map<string, Set<string>>();
   /** Each incarnation's event feed, drained at every sample. */
   readonly feeds = new Map<Incarnation, QueueFeed<Exclude<ChitchatEvent, FeedOverflow>>>();
   readonly observer: Observer;
@@ -93,7 +107,11 @@ class Run {
       onDatagram: (from, to, bytes) => {
         this.datagrams++;
         if (bytes.byteLength > schedule.mtu) {
-          this.log.add("mtu", this.now, `${from} sent ${bytes.byteLength} bytes to ${to}, over the MTU ${schedule.mtu}`);
+          this.log.add(
+            "mtu",
+            this.now,
+            `${from} sent ${bytes.byteLength} bytes to ${to}, over the MTU ${schedule.mtu}`,
+          );
         }
       },
     });
@@ -110,7 +128,11 @@ class Run {
       info: ignore,
       warn: (msg: string) => void this.warnings.push(`${nodeId}: ${msg}`),
       error: (msg: string, ...args: unknown[]) =>
-        this.log.add("noException", this.now, `${nodeId} logged an error: ${msg} ${args.map(String).join(" ")}`),
+        this.log.add(
+          "noException",
+          this.now,
+          `${nodeId} logged an error: ${msg} ${args.map(String).join(" ")}`,
+        ),
     };
   }
 
@@ -123,7 +145,9 @@ class Run {
     const handle = await this.cluster.addNode(nodeId, {
       seedIds: seeds,
       logger: this.logger(nodeId),
-      ...(spec.priorityKeyPrefixes === undefined ? {} : { priorityKeyPrefixes: spec.priorityKeyPrefixes }),
+      ...(spec.priorityKeyPrefixes === undefined
+        ? {}
+        : { priorityKeyPrefixes: spec.priorityKeyPrefixes }),
       ...(spec.maxKeys === undefined ? {} : { limits: { maxKeys: spec.maxKeys } }),
       ...(generation === undefined ? {} : { generationId: generation }),
     });
@@ -136,7 +160,13 @@ class Run {
     this.current.set(nodeId, inc);
   }
 
-  write(kind: WriteKind, nodeId: string, key: string, value: string, near: number | undefined): void {
+  write(
+    kind: WriteKind,
+    nodeId: string,
+    key: string,
+    value: string,
+    near: number | undefined,
+  ): void {
     const inc = this.current.get(nodeId);
     if (inc === undefined) return;
     const node = inc.handle;
@@ -153,8 +183,14 @@ class Run {
       else changed = node.deleteAfterTtl(key);
     } catch (error) {
       const own = node.nodeState(node.id)!;
-      const property: Property = error instanceof RangeError && /keys/.test(String(error)) ? "keyCap" : "noException";
-      this.log.add(property, this.now, `${nodeId}.${kind}("${key}") threw with ${own.keyCount} visible keys: ${error}`);
+      const property: Property = error instanceof RangeError && /keys/.test(String(error))
+        ? "keyCap"
+        : "noException";
+      this.log.add(
+        property,
+        this.now,
+        `${nodeId}.${kind}("${key}") threw with ${own.keyCount} visible keys: ${error}`,
+      );
       return;
     }
     if (!changed) return;
@@ -162,12 +198,17 @@ class Run {
     const own = node.nodeState(node.id)!;
     const vv = own.getVersioned(key);
     const expected = inc.maxVersion + 1;
-    if (vv === undefined || vv.version !== expected || vv.status !== statusOf(kind) || (kind !== "delete" && vv.value !== shown)) {
+    if (
+      vv === undefined || vv.version !== expected || vv.status !== statusOf(kind) ||
+      (kind !== "delete" && vv.value !== shown)
+    ) {
       this.log.add(
         "noLostWrite",
         this.now,
         `${nodeId}.${kind}("${key}", "${short(shown)}") returned true, but its own state holds ` +
-          (vv === undefined ? "nothing" : `${vv.status} "${short(vv.value)}" at version ${vv.version} (expected ${expected})`),
+          (vv === undefined
+            ? "nothing"
+            : `${vv.status} "${short(vv.value)}" at version ${vv.version} (expected ${expected})`),
       );
     }
     inc.record(kind, key, shown, vv?.version ?? expected, this.now);
@@ -178,7 +219,9 @@ class Run {
       for (const event of this.feeds.get(inc)?.drain() ?? []) {
         if (event.type === "removed") {
           this.observer.forget(inc, chitchatIdKey(event.node));
-          this.forgotten.add(`${inc.id.nodeId}|${chitchatIdKey(event.node)}`);
+          const key = chitchatIdKey(event.node);
+          const by = this.forgotten.get(key) ?? new Set<string>();
+          this.forgotten.set(key, by.add(inc.id.nodeId));
         }
       }
       this.observer.sample(inc, this.now);
@@ -205,6 +248,7 @@ class Run {
     for (const [key, inc] of this.incarnations) {
       if (this.current.get(inc.id.nodeId) === inc || held.has(key)) continue;
       this.incarnations.delete(key);
+      this.forgotten.delete(key);
       this.feeds.delete(inc);
       this.observer.drop(key);
     }
@@ -267,7 +311,9 @@ class Run {
     };
     const join = (a: string, b: string): void => void group.set(find(a), find(b));
     for (const a of running) {
-      for (const seed of this.seeds.get(a.id.nodeId) ?? []) if (group.has(seed)) join(a.id.nodeId, seed);
+      for (const seed of this.seeds.get(a.id.nodeId) ?? []) {
+        if (group.has(seed)) join(a.id.nodeId, seed);
+      }
       for (const state of a.handle.nodeStates()) {
         const other = state.id.nodeId;
         if (!group.has(other) || other === a.id.nodeId) continue;
@@ -275,9 +321,13 @@ class Run {
       }
     }
     const sizes = new Map<string, number>();
-    for (const inc of running) sizes.set(find(inc.id.nodeId), (sizes.get(find(inc.id.nodeId)) ?? 0) + 1);
+    for (const inc of running) {
+      sizes.set(find(inc.id.nodeId), (sizes.get(find(inc.id.nodeId)) ?? 0) + 1);
+    }
     const largest = [...sizes].sort((x, y) => y[1] - x[1])[0]?.[0];
-    this.unreachable = running.filter((inc) => find(inc.id.nodeId) !== largest).map((inc) => inc.id.nodeId);
+    this.unreachable = running.filter((inc) => find(inc.id.nodeId) !== largest).map((inc) =>
+      inc.id.nodeId
+    );
     return running.filter((inc) => find(inc.id.nodeId) === largest);
   }
 
@@ -291,12 +341,16 @@ class Run {
     const bound = this.schedule.liveBoundMs ?? 10 * (this.schedule.gossipIntervalMs ?? 1000);
     const firstLive = new Map<string, number>();
     const running = this.reachable();
-    const pairs = running.flatMap((a) => running.filter((b) => b !== a).map((b) => [a, b] as const));
+    const pairs = running.flatMap((a) =>
+      running.filter((b) => b !== a).map((b) => [a, b] as const)
+    );
     const check = (): void => {
       for (const [a, b] of pairs) {
         const pair = `${b.id.nodeId} on ${a.id.nodeId}`;
         if (firstLive.has(pair)) continue;
-        if (a.handle.liveNodeIds().some((id) => chitchatIdKey(id) === b.key)) firstLive.set(pair, this.now);
+        if (a.handle.liveNodeIds().some((id) => chitchatIdKey(id) === b.key)) {
+          firstLive.set(pair, this.now);
+        }
       }
     };
     await this.advance(this.schedule.quietMs ?? 60_000, check);
@@ -307,7 +361,9 @@ class Run {
       const at = firstLive.get(pair);
       // A node its observer forgot (away for the whole grace period) rejoins as a new member: heard
       // of again through a seed or a peer, then live after three heartbeat values: a few rounds more.
-      const limit = this.forgotten.has(`${a.id.nodeId}|${b.key}`) ? bound * REJOIN_BOUND_FACTOR : bound;
+      const limit = this.forgotten.get(b.key)?.has(a.id.nodeId) === true
+        ? bound * REJOIN_BOUND_FACTOR
+        : bound;
       if (at === undefined) late.push(`${pair}: never`);
       else if (at - healedAt > limit) late.push(`${pair}: ${at - healedAt} ms`);
       last = Math.max(last, at ?? Infinity);
@@ -333,10 +389,14 @@ export async function runSchedule(schedule: Schedule, hooks: RunHooks = {}): Pro
     for (const op of schedule.ops) await run.apply(op);
     liveAfterHealMs = await run.quiet();
     const unreachable = new Set(run.unreachable);
-    finalChecks(run.log, [...run.current.values()].filter((inc) => !unreachable.has(inc.id.nodeId)), {
-      now: run.now,
-      tombstoneGracePeriodMs: schedule.tombstoneGracePeriodMs,
-    });
+    finalChecks(
+      run.log,
+      [...run.current.values()].filter((inc) => !unreachable.has(inc.id.nodeId)),
+      {
+        now: run.now,
+        tombstoneGracePeriodMs: schedule.tombstoneGracePeriodMs,
+      },
+    );
   } catch (error) {
     run.log.add("noException", run.now, `the run threw: ${(error as Error)?.stack ?? error}`);
   } finally {
