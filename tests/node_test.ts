@@ -47,12 +47,7 @@ test("spawnChitchat() refuses a wildcard listen address without an advertise add
 
 test("liveNodes() yields the current view at once and ends on abort", async () => {
   const { clock, network } = setup();
-  const node = await spawnChitchat({
-    nodeId: "a",
-    listenAddr: "127.0.0.1:1",
-    socket: network.opener,
-    clock,
-  });
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
   const controller = new AbortController();
   const feed = node.liveNodes({ signal: controller.signal });
   const first = await feed.next();
@@ -66,18 +61,9 @@ test("liveNodes() yields the current view at once and ends on abort", async () =
 
 test("liveNodes(), events() and keyChanges() with an aborted signal return ended feeds", async () => {
   const { clock, network } = setup();
-  const node = await spawnChitchat({
-    nodeId: "a",
-    listenAddr: "127.0.0.1:1",
-    socket: network.opener,
-    clock,
-  });
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
   const signal = AbortSignal.abort();
-  const feeds = [
-    node.liveNodes({ signal }),
-    node.events({ signal }),
-    node.keyChanges("x", { signal }),
-  ];
+  const feeds = [node.liveNodes({ signal }), node.events({ signal }), node.keyChanges("x", { signal })];
   for (const feed of feeds) assert.deepEqual(await feed.next(), { done: true, value: undefined });
   const seen: unknown[] = [];
   for await (const item of node.events({ signal })) seen.push(item);
@@ -90,12 +76,7 @@ test("liveNodes(), events() and keyChanges() with an aborted signal return ended
 
 test("every feed ends when the node shuts down", async () => {
   const { clock, network } = setup();
-  const node = await spawnChitchat({
-    nodeId: "a",
-    listenAddr: "127.0.0.1:1",
-    socket: network.opener,
-    clock,
-  });
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
   const live = node.liveNodes();
   await live.next();
   const pendings = [live.next(), node.events().next(), node.keyChanges("x").next()];
@@ -106,12 +87,7 @@ test("every feed ends when the node shuts down", async () => {
 
 test("a node known but never yet seen live is joining, not dead, until it turns live", async () => {
   const { clock, network } = setup();
-  const a = await spawnChitchat({
-    nodeId: "a",
-    listenAddr: "127.0.0.1:1",
-    socket: network.opener,
-    clock,
-  });
+  const a = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
   const events = a.events();
   const b = await spawnChitchat({
     nodeId: "b",
@@ -126,11 +102,7 @@ test("a node known but never yet seen live is joining, not dead, until it turns 
     const fromSnapshot = a.snapshot().nodes.find((node) => node.id.nodeId === "b")?.status;
     if (fromSnapshot === undefined) continue;
     assert.equal(a.status(b.id), fromSnapshot, "status() agrees with snapshot()");
-    assert.equal(
-      stateJson(a).nodes.find((node) => node.nodeId === "b")?.status,
-      fromSnapshot,
-      "so does /api/state",
-    );
+    assert.equal(stateJson(a).nodes.find((node) => node.nodeId === "b")?.status, fromSnapshot, "so does /api/state");
     seen.push(fromSnapshot);
     if (fromSnapshot === "live") break;
     assert.equal(fromSnapshot, "joining");
@@ -151,12 +123,7 @@ test("a node known but never yet seen live is joining, not dead, until it turns 
 
 test("a slow liveNodes() reader holds only the latest view", async () => {
   const { clock, network } = setup();
-  const node = await spawnChitchat({
-    nodeId: "a",
-    listenAddr: "127.0.0.1:1",
-    socket: network.opener,
-    clock,
-  });
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
   const feed = node.liveNodes();
   await feed.next();
   for (let i = 0; i < 500; i++) {
@@ -188,9 +155,8 @@ test("events() reports joins and key changes; keyChanges() filters by prefix", a
     shards.close();
     const seen: string[] = [];
     for await (const event of events) {
-      if (event.type === "keyChanged") {
-        seen.push(`${event.node.nodeId}:${event.key}=${event.value}`);
-      } else if (event.type !== "overflow") seen.push(`${event.type}:${event.node.nodeId}`);
+      if (event.type === "keyChanged") seen.push(`${event.node.nodeId}:${event.key}=${event.value}`);
+      else if (event.type !== "overflow") seen.push(`${event.type}:${event.node.nodeId}`);
     }
     // The feed was closed before reading: a closed feed yields nothing more.
     assert.deepEqual(seen, []);
@@ -210,9 +176,8 @@ test("events() carries membership and key events in order while open", async () 
     const readers = [
       (async () => {
         for await (const event of events) {
-          if (event.type === "keyChanged") {
-            seen.push(`${event.node.nodeId}:${event.key}=${event.value}`);
-          } else if (event.type !== "overflow") seen.push(`${event.type}:${event.node.nodeId}`);
+          if (event.type === "keyChanged") seen.push(`${event.node.nodeId}:${event.key}=${event.value}`);
+          else if (event.type !== "overflow") seen.push(`${event.type}:${event.node.nodeId}`);
         }
       })(),
       (async () => {
@@ -254,10 +219,7 @@ test("hostile datagrams are counted and dropped while gossip goes on", async () 
     await cluster.runUntil(() => cluster.converged(), { maxMs: 60_000 });
     const stats = cluster.node("a").stats();
     // Past 256 datagrams from one sender in an interval, the receive budget drops them undecoded.
-    assert.ok(
-      stats.decodeErrors + stats.droppedOverBudget >= 450,
-      `decode errors: ${stats.decodeErrors}`,
-    );
+    assert.ok(stats.decodeErrors + stats.droppedOverBudget >= 450, `decode errors: ${stats.decodeErrors}`);
     assert.ok(stats.decodeErrors >= 200 && stats.droppedOverBudget > 0);
     assert.ok(stats.messagesIn.syn + stats.messagesIn.synAck + stats.messagesIn.ack > 0);
     await attacker.close();
@@ -307,13 +269,7 @@ test("gossip() reaches a peer that is not a seed", async () => {
 test("writes to reserved keys or after shutdown are refused", async () => {
   const { clock, network } = setup();
   const logger = recordingLogger();
-  const node = await spawnChitchat({
-    nodeId: "a",
-    listenAddr: "127.0.0.1:1",
-    socket: network.opener,
-    clock,
-    logger,
-  });
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock, logger });
   assert.throws(() => node.set("__chitchat.left", "1"), /reserved prefix/);
   assert.equal(node.delete("missing"), false);
   assert.match(logger.warnings.join("\n"), /"missing" does not exist/);
@@ -326,33 +282,16 @@ test("writes to reserved keys or after shutdown are refused", async () => {
 
 test("shutdown() is idempotent", async () => {
   const { clock, network } = setup();
-  const node = await spawnChitchat({
-    nodeId: "a",
-    listenAddr: "127.0.0.1:1",
-    socket: network.opener,
-    clock,
-  });
+  const node = await spawnChitchat({ nodeId: "a", listenAddr: "127.0.0.1:1", socket: network.opener, clock });
   await Promise.all([node.shutdown(), node.shutdown()]);
   await node.shutdown();
   assert.equal(node.stopped, true);
 });
 
 /** Replaces console.debug/info/warn/error with recorders while `body` runs. */
-async function recordConsole(
-  body: () => Promise<void>,
-): Promise<Record<"debug" | "info" | "warn" | "error", string[]>> {
-  const lines = {
-    debug: [] as string[],
-    info: [] as string[],
-    warn: [] as string[],
-    error: [] as string[],
-  };
-  const saved = {
-    debug: console.debug,
-    info: console.info,
-    warn: console.warn,
-    error: console.error,
-  };
+async function recordConsole(body: () => Promise<void>): Promise<Record<"debug" | "info" | "warn" | "error", string[]>> {
+  const lines = { debug: [] as string[], info: [] as string[], warn: [] as string[], error: [] as string[] };
+  const saved = { debug: console.debug, info: console.info, warn: console.warn, error: console.error };
   for (const level of ["debug", "info", "warn", "error"] as const) {
     console[level] = (...args: unknown[]) => void lines[level].push(args.map(String).join(" "));
   }
@@ -369,8 +308,7 @@ function turn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-const unresolvable: NodeConfig["resolver"] = (host) =>
-  Promise.reject(new Error(`getaddrinfo ENOTFOUND ${host}`));
+const unresolvable: NodeConfig["resolver"] = (host) => Promise.reject(new Error(`getaddrinfo ENOTFOUND ${host}`));
 
 test("without a logger, warnings and errors reach the console and nothing below them does", async () => {
   const { clock, network } = setup();
@@ -444,16 +382,10 @@ test("two live nodes with one nodeId at two addresses are warned about once per 
   for (const [name, logger] of Object.entries(loggers)) {
     const duplicates = logger.warnings.filter((msg) => DUPLICATE.test(msg));
     assert.equal(duplicates.length, 1, `${name}: ${logger.warnings.join("\n")}`);
-    assert.match(
-      duplicates[0],
-      /127\.0\.0\.1:1\b.*127\.0\.0\.1:3\b|127\.0\.0\.1:3\b.*127\.0\.0\.1:1\b/,
-    );
+    assert.match(duplicates[0], /127\.0\.0\.1:1\b.*127\.0\.0\.1:3\b|127\.0\.0\.1:3\b.*127\.0\.0\.1:1\b/);
     assert.match(duplicates[0], /give each process its own nodeId/);
   }
-  assert.match(
-    loggers.a1.warnings.find((msg) => DUPLICATE.test(msg))!,
-    /127\.0\.0\.1:1 \(this node\)/,
-  );
+  assert.match(loggers.a1.warnings.find((msg) => DUPLICATE.test(msg))!, /127\.0\.0\.1:1 \(this node\)/);
   for (const node of nodes) await node.shutdown({ leave: false });
 });
 
@@ -462,39 +394,17 @@ test("a node restarted as a new generation is not taken for a duplicate id", asy
   const logger = recordingLogger();
   const base = { socket: network.opener, clock, logger: recordingLogger() };
   const b = await spawnChitchat({ ...base, nodeId: "b", listenAddr: "127.0.0.1:2", logger });
-  const first = await spawnChitchat({
-    ...base,
-    nodeId: "a",
-    generationId: 1,
-    listenAddr: "127.0.0.1:1",
-    seeds: ["127.0.0.1:2"],
-  });
+  const first = await spawnChitchat({ ...base, nodeId: "a", generationId: 1, listenAddr: "127.0.0.1:1", seeds: ["127.0.0.1:2"] });
   for (let i = 0; i < 300; i++) clock.advance(100);
   assert.equal(b.status(first.id), "live");
   // A crash, then a restart at once, on another address (a new ephemeral port) and on the same one.
   await first.shutdown({ leave: false });
-  const moved = await spawnChitchat({
-    ...base,
-    nodeId: "a",
-    generationId: 2,
-    listenAddr: "127.0.0.1:3",
-    seeds: ["127.0.0.1:2"],
-  });
+  const moved = await spawnChitchat({ ...base, nodeId: "a", generationId: 2, listenAddr: "127.0.0.1:3", seeds: ["127.0.0.1:2"] });
   for (let i = 0; i < 1200; i++) clock.advance(100);
-  assert.equal(
-    b.status(first.id),
-    "scheduled",
-    "the old generation is over once the new one is known",
-  );
+  assert.equal(b.status(first.id), "scheduled", "the old generation is over once the new one is known");
   assert.equal(b.status(moved.id), "live");
   await moved.shutdown({ leave: false });
-  const again = await spawnChitchat({
-    ...base,
-    nodeId: "a",
-    generationId: 3,
-    listenAddr: "127.0.0.1:3",
-    seeds: ["127.0.0.1:2"],
-  });
+  const again = await spawnChitchat({ ...base, nodeId: "a", generationId: 3, listenAddr: "127.0.0.1:3", seeds: ["127.0.0.1:2"] });
   for (let i = 0; i < 1200; i++) clock.advance(100);
   assert.equal(b.status(again.id), "live");
   assert.deepEqual(logger.warnings.filter((msg) => DUPLICATE.test(msg)), []);

@@ -19,14 +19,14 @@ import {
 import { FailureDetector } from "./failure_detector.ts";
 import { LiveView } from "./live_view.ts";
 import { Handshake } from "./handshake.ts";
-import { Leave, leaveNotice, LEFT_KEY, MAX_LEAVE_NOTICES } from "./leave.ts";
+import { LEFT_KEY, Leave, leaveNotice, MAX_LEAVE_NOTICES } from "./leave.ts";
 import type { Logger } from "./logger.ts";
 import { MemberAdmission } from "./member_admission.ts";
 import type { ClusterSnapshot, CoreEvent, NodeSnapshot, Transmit } from "./events.ts";
-import { Membership, type MemberStatus } from "./membership.ts";
+import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
-import { type NodeStateSnapshot, nodeStateSnapshot } from "./node_snapshot.ts";
+import { nodeStateSnapshot, type NodeStateSnapshot } from "./node_snapshot.ts";
 import { selectGossipTargets } from "./peer_selection.ts";
 import { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile } from "./protocol_profile.ts";
 import type { WireSizes } from "./wire_format.ts";
@@ -50,6 +50,7 @@ export const RESERVED_KEY_PREFIX = "__chitchat.";
 
 /** A live node whose phi is above this share of the threshold is asked about in our Syns. */
 const AT_RISK_PHI_SHARE = 0.5;
+
 
 /** Options of {@linkcode Chitchat}'s constructor. */
 export interface ChitchatInit {
@@ -156,17 +157,14 @@ export class Chitchat {
     this.#fd = new FailureDetector(this.config.failureDetector);
     // A node learned from gossip is handed on while its heartbeat may still
     // rise: a running one's does within a round or two.
-    this.#membership = new Membership(this.#fd, {
-      withholdAfterMs: WITHHOLD_AFTER_ROUNDS * this.config.gossipIntervalMs,
-    });
+    this.#membership = new Membership(this.#fd, { withholdAfterMs: WITHHOLD_AFTER_ROUNDS * this.config.gossipIntervalMs });
     this.#liveView = new LiveView(this.config.livenessPredicate, this.#logger);
     this.#admission = new MemberAdmission({
       limits: this.config.limits,
       logger: this.#logger,
       gossipIntervalMs: this.config.gossipIntervalMs,
       size: () => this.#state.size,
-      neverLive: (key) =>
-        this.#state.getByKey(key) !== undefined && !this.#membership.everLive(key),
+      neverLive: (key) => this.#state.getByKey(key) !== undefined && !this.#membership.everLive(key),
       evict: (key) => {
         this.#state.remove(key, false);
         this.#membership.remove(key);
@@ -178,9 +176,7 @@ export class Chitchat {
       removedNodeMemory: this.config.removedNodeMemory,
       sizes: init.sizes ?? cborWireSizes,
       onKeyChange: (change) => {
-        if (!change.key.startsWith(RESERVED_KEY_PREFIX)) {
-          this.#events.push({ type: "keyChanged", ...change });
-        }
+        if (!change.key.startsWith(RESERVED_KEY_PREFIX)) this.#events.push({ type: "keyChanged", ...change });
       },
       onRefused: (node, reason) => this.#refused(node, reason),
       admit: (key) => this.#admission.admit(key),
@@ -195,14 +191,11 @@ export class Chitchat {
       sizes: init.sizes ?? cborWireSizes,
       profile,
       onReset: (node) => {
-        this.#logger.info(
-          `Node ${node.nodeId} was reset from version 0 (tombstones were collected)`,
-          {
-            event: "node_reset",
-            peer: node.nodeId,
-            generationId: node.generationId,
-          },
-        );
+        this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`, {
+          event: "node_reset",
+          peer: node.nodeId,
+          generationId: node.generationId,
+        });
         this.#events.push({ type: "catchUp", node });
       },
     });
@@ -332,10 +325,9 @@ export class Chitchat {
     this.#now = Math.max(this.#now, now);
     if (chitchatIdKey(snapshot.id) === this.#selfKey) return false;
     const known = this.#state.get(snapshot.id);
-    const state = known ??
-      (this.#state.removedHeartbeat(chitchatIdKey(snapshot.id)) !== undefined
-        ? undefined
-        : this.#state.getOrCreate(snapshot.id));
+    const state = known ?? (this.#state.removedHeartbeat(chitchatIdKey(snapshot.id)) !== undefined
+      ? undefined
+      : this.#state.getOrCreate(snapshot.id));
     if (state === undefined) return false;
     return state.resetTo(snapshot, now);
   }
@@ -435,42 +427,30 @@ export class Chitchat {
     switch (message.type) {
       case "syn":
         if (message.clusterId !== this.config.clusterId) {
-          this.#logger.warn(
-            `Ignoring a Syn for cluster "${message.clusterId}"; this node is in "${this.config.clusterId}"`,
-            {
-              event: "bad_cluster",
-              clusterId: this.config.clusterId,
-              peerClusterId: message.clusterId,
-              from,
-            },
-          );
+          this.#logger.warn(`Ignoring a Syn for cluster "${message.clusterId}"; this node is in "${this.config.clusterId}"`, {
+            event: "bad_cluster",
+            clusterId: this.config.clusterId,
+            peerClusterId: message.clusterId,
+            from,
+          });
           this.#transmits.push({ to: from, message: { type: "badCluster" } });
           return;
         }
-        this.#transmits.push({
-          to: from,
-          message: this.#handshake.answerSyn(message, now, excluded),
-        });
+        this.#transmits.push({ to: from, message: this.#handshake.answerSyn(message, now, excluded) });
         return;
       case "synAck":
-        this.#transmits.push({
-          to: from,
-          message: this.#handshake.answerSynAck(message, now, excluded),
-        });
+        this.#transmits.push({ to: from, message: this.#handshake.answerSynAck(message, now, excluded) });
         if (this.#leave?.answered(from) === true && !this.#done) this.#endLeave();
         return;
       case "ack":
         this.#handshake.takeAck(message, now, excluded);
         return;
       case "badCluster":
-        this.#logger.warn(
-          `A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`,
-          {
-            event: "bad_cluster",
-            clusterId: this.config.clusterId,
-            from,
-          },
-        );
+        this.#logger.warn(`A peer rejected our Syn: it is not in cluster "${this.config.clusterId}"`, {
+          event: "bad_cluster",
+          clusterId: this.config.clusterId,
+          from,
+        });
         return;
     }
   }
@@ -479,10 +459,7 @@ export class Chitchat {
   gossip(now: number, addr: string): void {
     this.#now = Math.max(this.#now, now);
     if (this.#done) return;
-    this.#transmits.push({
-      to: addr,
-      message: this.#handshake.createSyn(this.#membership.scheduled),
-    });
+    this.#transmits.push({ to: addr, message: this.#handshake.createSyn(this.#membership.scheduled) });
   }
 
   /**
@@ -517,11 +494,7 @@ export class Chitchat {
   #endLeave(): void {
     const leave = this.#leave!;
     this.#done = true;
-    this.#events.push({
-      type: "leaveComplete",
-      notified: leave.notified,
-      acknowledged: leave.acknowledged,
-    });
+    this.#events.push({ type: "leaveComplete", notified: leave.notified, acknowledged: leave.acknowledged });
   }
 
   // --- outputs --------------------------------------------------------------

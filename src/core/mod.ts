@@ -32,8 +32,8 @@ export {
   type ClusterSnapshot,
   type CoreEvent,
   type KeyChangedEvent,
-  type LeaveCompleteEvent,
   LEFT_KEY,
+  type LeaveCompleteEvent,
   type LiveViewEvent,
   MAX_LEAVE_NOTICES,
   type MembershipEvent,
@@ -45,17 +45,12 @@ export {
 export { Leave, leaveNotice } from "./leave.ts";
 export { LiveView } from "./live_view.ts";
 export { type MemberFacts, Membership } from "./membership.ts";
-export {
-  type ChitchatLimits,
-  EVICTABLE_AFTER_ROUNDS,
-  MemberAdmission,
-  type MemberLimits,
-} from "./member_admission.ts";
+export { type ChitchatLimits, EVICTABLE_AFTER_ROUNDS, MemberAdmission, type MemberLimits } from "./member_admission.ts";
 export { FailureDetector } from "./failure_detector.ts";
 export {
-  type ChitchatId,
   chitchatIdCheck,
   chitchatIdFingerprint,
+  type ChitchatId,
   chitchatIdKey,
   compareChitchatIds,
   formatChitchatId,
@@ -68,17 +63,8 @@ export {
   inRange,
   type SizedDelta,
 } from "./cluster_state.ts";
-export {
-  type DeltaStatus,
-  NodeState,
-  type NodeStateOptions,
-  REPLICA_ENTRY_FACTOR,
-} from "./node_state.ts";
-export {
-  type ChitchatConfig,
-  resolveChitchatConfig,
-  type ResolvedChitchatConfig,
-} from "./config.ts";
+export { type DeltaStatus, NodeState, type NodeStateOptions, REPLICA_ENTRY_FACTOR } from "./node_state.ts";
+export { type ChitchatConfig, resolveChitchatConfig, type ResolvedChitchatConfig } from "./config.ts";
 export { GOSSIP_FANOUT, type PeerSets, selectGossipTargets } from "./peer_selection.ts";
 export {
   deltaTakesWholeDatagram,
@@ -110,25 +96,11 @@ export type {
   SynMessage,
 } from "./messages.ts";
 export { decodeMessage, encodeMessage } from "./codec.ts";
-export {
-  MAX_DATAGRAM_SIZE,
-  MAX_WIRE_NAME_BYTES,
-  MESSAGE_OVERHEAD,
-  PROTOCOL_VERSION,
-} from "./wire_constants.ts";
+export { MAX_DATAGRAM_SIZE, MAX_WIRE_NAME_BYTES, MESSAGE_OVERHEAD, PROTOCOL_VERSION } from "./wire_constants.ts";
 export type { WireFormat, WireSizes } from "./wire_format.ts";
 export { cborWireSizes } from "./wire_size.ts";
 export { cborWireFormat } from "./wire/cbor.ts";
-export {
-  chitchatV0WireFormat,
-  type ChitchatV0WireFormatOptions,
-  chitchatV0WireSizes,
-} from "./wire/chitchat_v0_format.ts";
-export {
-  FULL_DIGEST_MIN_MTU,
-  FULL_PROFILE,
-  type ProtocolProfile,
-  RUST_V0_PROFILE,
-} from "./protocol_profile.ts";
-export { type NodeStateSnapshot, nodeStateSnapshot, type SnapshotSource } from "./node_snapshot.ts";
+export { chitchatV0WireFormat, type ChitchatV0WireFormatOptions, chitchatV0WireSizes } from "./wire/chitchat_v0_format.ts";
+export { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile, RUST_V0_PROFILE } from "./protocol_profile.ts";
+export { nodeStateSnapshot, type NodeStateSnapshot, type SnapshotSource } from "./node_snapshot.ts";
 export type { ZstdCompressor, ZstdDecompressor } from "./wire/zstd.ts";

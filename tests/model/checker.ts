@@ -8,23 +8,10 @@
  * @module
  */
 
-import {
-  type ChitchatEvent,
-  chitchatIdKey,
-  type FeedOverflow,
-  type Logger,
-  type QueueFeed,
-} from "../../mod.ts";
+import { type ChitchatEvent, chitchatIdKey, type FeedOverflow, type Logger, type QueueFeed } from "../../mod.ts";
 import { SimulatedCluster } from "../../src/testing/mod.ts";
 import { finalChecks } from "./final_checks.ts";
-import {
-  type Failure,
-  FailureLog,
-  Incarnation,
-  type Property,
-  statusOf,
-  type WriteKind,
-} from "./model.ts";
+import { type Failure, FailureLog, Incarnation, type Property, type WriteKind, statusOf } from "./model.ts";
 import { Observer, short } from "./observer.ts";
 import type { NodeSpec, Op, Schedule } from "./schedule.ts";
 
@@ -107,11 +94,7 @@ class Run {
       onDatagram: (from, to, bytes) => {
         this.datagrams++;
         if (bytes.byteLength > schedule.mtu) {
-          this.log.add(
-            "mtu",
-            this.now,
-            `${from} sent ${bytes.byteLength} bytes to ${to}, over the MTU ${schedule.mtu}`,
-          );
+          this.log.add("mtu", this.now, `${from} sent ${bytes.byteLength} bytes to ${to}, over the MTU ${schedule.mtu}`);
         }
       },
     });
@@ -128,11 +111,7 @@ class Run {
       info: ignore,
       warn: (msg: string) => void this.warnings.push(`${nodeId}: ${msg}`),
       error: (msg: string, ...args: unknown[]) =>
-        this.log.add(
-          "noException",
-          this.now,
-          `${nodeId} logged an error: ${msg} ${args.map(String).join(" ")}`,
-        ),
+        this.log.add("noException", this.now, `${nodeId} logged an error: ${msg} ${args.map(String).join(" ")}`),
     };
   }
 
@@ -145,9 +124,7 @@ class Run {
     const handle = await this.cluster.addNode(nodeId, {
       seedIds: seeds,
       logger: this.logger(nodeId),
-      ...(spec.priorityKeyPrefixes === undefined
-        ? {}
-        : { priorityKeyPrefixes: spec.priorityKeyPrefixes }),
+      ...(spec.priorityKeyPrefixes === undefined ? {} : { priorityKeyPrefixes: spec.priorityKeyPrefixes }),
       ...(spec.maxKeys === undefined ? {} : { limits: { maxKeys: spec.maxKeys } }),
       ...(generation === undefined ? {} : { generationId: generation }),
     });
@@ -160,13 +137,7 @@ class Run {
     this.current.set(nodeId, inc);
   }
 
-  write(
-    kind: WriteKind,
-    nodeId: string,
-    key: string,
-    value: string,
-    near: number | undefined,
-  ): void {
+  write(kind: WriteKind, nodeId: string, key: string, value: string, near: number | undefined): void {
     const inc = this.current.get(nodeId);
     if (inc === undefined) return;
     const node = inc.handle;
@@ -183,14 +154,8 @@ class Run {
       else changed = node.deleteAfterTtl(key);
     } catch (error) {
       const own = node.nodeState(node.id)!;
-      const property: Property = error instanceof RangeError && /keys/.test(String(error))
-        ? "keyCap"
-        : "noException";
-      this.log.add(
-        property,
-        this.now,
-        `${nodeId}.${kind}("${key}") threw with ${own.keyCount} visible keys: ${error}`,
-      );
+      const property: Property = error instanceof RangeError && /keys/.test(String(error)) ? "keyCap" : "noException";
+      this.log.add(property, this.now, `${nodeId}.${kind}("${key}") threw with ${own.keyCount} visible keys: ${error}`);
       return;
     }
     if (!changed) return;
@@ -198,17 +163,12 @@ class Run {
     const own = node.nodeState(node.id)!;
     const vv = own.getVersioned(key);
     const expected = inc.maxVersion + 1;
-    if (
-      vv === undefined || vv.version !== expected || vv.status !== statusOf(kind) ||
-      (kind !== "delete" && vv.value !== shown)
-    ) {
+    if (vv === undefined || vv.version !== expected || vv.status !== statusOf(kind) || (kind !== "delete" && vv.value !== shown)) {
       this.log.add(
         "noLostWrite",
         this.now,
         `${nodeId}.${kind}("${key}", "${short(shown)}") returned true, but its own state holds ` +
-          (vv === undefined
-            ? "nothing"
-            : `${vv.status} "${short(vv.value)}" at version ${vv.version} (expected ${expected})`),
+          (vv === undefined ? "nothing" : `${vv.status} "${short(vv.value)}" at version ${vv.version} (expected ${expected})`),
       );
     }
     inc.record(kind, key, shown, vv?.version ?? expected, this.now);
@@ -311,9 +271,7 @@ class Run {
     };
     const join = (a: string, b: string): void => void group.set(find(a), find(b));
     for (const a of running) {
-      for (const seed of this.seeds.get(a.id.nodeId) ?? []) {
-        if (group.has(seed)) join(a.id.nodeId, seed);
-      }
+      for (const seed of this.seeds.get(a.id.nodeId) ?? []) if (group.has(seed)) join(a.id.nodeId, seed);
       for (const state of a.handle.nodeStates()) {
         const other = state.id.nodeId;
         if (!group.has(other) || other === a.id.nodeId) continue;
@@ -321,13 +279,9 @@ class Run {
       }
     }
     const sizes = new Map<string, number>();
-    for (const inc of running) {
-      sizes.set(find(inc.id.nodeId), (sizes.get(find(inc.id.nodeId)) ?? 0) + 1);
-    }
+    for (const inc of running) sizes.set(find(inc.id.nodeId), (sizes.get(find(inc.id.nodeId)) ?? 0) + 1);
     const largest = [...sizes].sort((x, y) => y[1] - x[1])[0]?.[0];
-    this.unreachable = running.filter((inc) => find(inc.id.nodeId) !== largest).map((inc) =>
-      inc.id.nodeId
-    );
+    this.unreachable = running.filter((inc) => find(inc.id.nodeId) !== largest).map((inc) => inc.id.nodeId);
     return running.filter((inc) => find(inc.id.nodeId) === largest);
   }
 
@@ -341,16 +295,12 @@ class Run {
     const bound = this.schedule.liveBoundMs ?? 10 * (this.schedule.gossipIntervalMs ?? 1000);
     const firstLive = new Map<string, number>();
     const running = this.reachable();
-    const pairs = running.flatMap((a) =>
-      running.filter((b) => b !== a).map((b) => [a, b] as const)
-    );
+    const pairs = running.flatMap((a) => running.filter((b) => b !== a).map((b) => [a, b] as const));
     const check = (): void => {
       for (const [a, b] of pairs) {
         const pair = `${b.id.nodeId} on ${a.id.nodeId}`;
         if (firstLive.has(pair)) continue;
-        if (a.handle.liveNodeIds().some((id) => chitchatIdKey(id) === b.key)) {
-          firstLive.set(pair, this.now);
-        }
+        if (a.handle.liveNodeIds().some((id) => chitchatIdKey(id) === b.key)) firstLive.set(pair, this.now);
       }
     };
     await this.advance(this.schedule.quietMs ?? 60_000, check);
@@ -361,9 +311,7 @@ class Run {
       const at = firstLive.get(pair);
       // A node its observer forgot (away for the whole grace period) rejoins as a new member: heard
       // of again through a seed or a peer, then live after three heartbeat values: a few rounds more.
-      const limit = this.forgotten.get(b.key)?.has(a.id.nodeId) === true
-        ? bound * REJOIN_BOUND_FACTOR
-        : bound;
+      const limit = this.forgotten.get(b.key)?.has(a.id.nodeId) === true ? bound * REJOIN_BOUND_FACTOR : bound;
       if (at === undefined) late.push(`${pair}: never`);
       else if (at - healedAt > limit) late.push(`${pair}: ${at - healedAt} ms`);
       last = Math.max(last, at ?? Infinity);
@@ -389,14 +337,10 @@ export async function runSchedule(schedule: Schedule, hooks: RunHooks = {}): Pro
     for (const op of schedule.ops) await run.apply(op);
     liveAfterHealMs = await run.quiet();
     const unreachable = new Set(run.unreachable);
-    finalChecks(
-      run.log,
-      [...run.current.values()].filter((inc) => !unreachable.has(inc.id.nodeId)),
-      {
-        now: run.now,
-        tombstoneGracePeriodMs: schedule.tombstoneGracePeriodMs,
-      },
-    );
+    finalChecks(run.log, [...run.current.values()].filter((inc) => !unreachable.has(inc.id.nodeId)), {
+      now: run.now,
+      tombstoneGracePeriodMs: schedule.tombstoneGracePeriodMs,
+    });
   } catch (error) {
     run.log.add("noException", run.now, `the run threw: ${(error as Error)?.stack ?? error}`);
   } finally {
