@@ -10,8 +10,10 @@
  * Options: `--hours H` (default 24), `--nodes N` (default 20), `--seed S`
  * (default 1), `--json`. Exits 1 when the checker finds a violation, the
  * heap at the end is more than 10 % above the heap after warm-up (the first
- * tenth of the run, at least one hour), or the timers per running node grow
- * past their bound.
+ * tenth of the run, at least one hour), the timers per running node grow
+ * past their bound, or a node holds more node states than the churn allows
+ * (one per node id, plus the incarnations ended within two dead-node grace
+ * periods).
  * @module
  */
 
@@ -50,12 +52,16 @@ const soak = await runSoak(seed, {
   sampleEveryMs,
   onSample: (s: SoakSample) =>
     console.error(
-      `${(s.atMs / 3_600_000).toFixed(2).padStart(9)} | ${mb(s.heapBytes).padStart(7)} | ${String(s.timers).padStart(6)} | ` +
-        `${String(s.inFlight).padStart(9)} | ${String(s.running).padStart(7)} | ${String(s.maxKnown).padStart(9)} | ` +
+      `${(s.atMs / 3_600_000).toFixed(2).padStart(9)} | ${mb(s.heapBytes).padStart(7)} | ${
+        String(s.timers).padStart(6)
+      } | ` +
+        `${String(s.inFlight).padStart(9)} | ${String(s.running).padStart(7)} | ${
+          String(s.maxKnown).padStart(9)
+        } | ` +
         `${((performance.now() - started) / 1000).toFixed(0)}`,
     ),
 });
-const verdict = soakVerdict(soak, { warmUpMs: Math.max(3_600_000, durationMs / 10), nodes });
+const verdict = soakVerdict(soak, { warmUpMs: Math.max(3_600_000, durationMs / 10) });
 const ops = soakSchedule(seed, { nodes, durationMs }).ops.length;
 const summary = {
   runtime,
@@ -70,11 +76,14 @@ const summary = {
   heapGrowthPercent: Number((verdict.heapGrowth * 100).toFixed(1)),
   maxTimersPerNode: Number(verdict.maxTimersPerNode.toFixed(1)),
   maxKnown: verdict.maxKnown,
+  statesBound: soak.statesBound,
   wallSeconds: Math.round(soak.wallMs / 1000),
   problems: verdict.problems,
 };
 if (values.json) console.log(JSON.stringify(summary));
 else {
-  for (const [key, value] of Object.entries(summary)) console.log(`${key}: ${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(summary)) {
+    console.log(`${key}: ${JSON.stringify(value)}`);
+  }
 }
 process.exit(verdict.problems.length === 0 ? 0 : 1);

@@ -132,7 +132,8 @@ test(
       assert.equal(await page.textContent("#n-dead"), "1");
       assert.equal(await page.textContent("#n-live"), String(NODES.length - 1));
 
-      // The searcher restarts: a new generation under the same node id, while the old one stays dead.
+      // The searcher restarts: a new generation under the same node id; the old one is
+      // scheduled for deletion as soon as the new one is known.
       const deadGeneration = await page.getAttribute(
         'article.card[data-node="searcher"]',
         "data-generation",
@@ -147,7 +148,7 @@ test(
       nodes.push(restarted);
       await page.waitForSelector('article.card[data-node="searcher"][data-status="live"]');
       await page.waitForSelector(
-        `article.card[data-node="searcher"] .older-gens li[data-generation="${deadGeneration}"][data-status="dead"]`,
+        `article.card[data-node="searcher"] .older-gens li[data-generation="${deadGeneration}"][data-status="scheduled"]`,
         { state: "attached" },
       );
       assert.equal(await page.locator('article.card[data-node="searcher"]').count(), 1);

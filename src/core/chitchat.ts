@@ -157,7 +157,9 @@ export class Chitchat {
     this.#seeds = [];
     this.#logger = this.config.logger;
     this.#fd = new FailureDetector(this.config.failureDetector);
-    this.#membership = new Membership(this.#fd);
+    // A node learned from gossip is handed on while its heartbeat may still
+    // rise: a running one's does within a round or two.
+    this.#membership = new Membership(this.#fd, { withholdAfterMs: WITHHOLD_AFTER_ROUNDS * this.config.gossipIntervalMs });
     this.#liveView = new LiveView(this.config.livenessPredicate, this.#logger);
     this.#admission = new MemberAdmission({
       limits: this.config.limits,
@@ -180,6 +182,7 @@ export class Chitchat {
       },
       onRefused: (node, reason) => this.#refused(node, reason),
       admit: (key) => this.#admission.admit(key),
+      withheld: this.#membership.withheld,
     });
     this.#reads = new ChitchatReads({
       id: this.id,
@@ -535,9 +538,14 @@ export class Chitchat {
   #updateLiveness(now: number): void {
     const atRisk: Array<[string, number]> = [];
     const riskPhi = this.config.failureDetector.phiThreshold * AT_RISK_PHI_SHARE;
+    const newest = newestGenerations(this.#state.states());
     for (const [key, state] of this.#state.entries()) {
       if (key === this.#selfKey) continue;
-      const event = this.#membership.evaluate(key, state.id, state.get(LEFT_KEY) !== undefined, now);
+      const event = this.#membership.evaluate(key, state.id, now, {
+        left: state.get(LEFT_KEY) !== undefined,
+        superseded: newest.get(state.id.nodeId)! > state.id.generationId,
+        heartbeat: state.heartbeat,
+      });
       if (this.#membership.status(key) === "live") {
         const phi = this.#fd.phi(key, now)!;
         if (phi >= riskPhi) atRisk.push([key, phi]);
@@ -573,4 +581,17 @@ export class Chitchat {
       { event: "refused_delta", peer: node.nodeId, generationId: node.generationId, reason },
     );
   }
+}
+
+/** Rounds a node learned from gossip is handed on before its heartbeat must have risen. */
+const WITHHOLD_AFTER_ROUNDS = 3;
+
+/** The highest generation known of each node id. */
+function newestGenerations(states: Iterable<NodeState>): Map<string, number> {
+  const newest = new Map<string, number>();
+  for (const { id } of states) {
+    const known = newest.get(id.nodeId);
+    if (known === undefined || id.generationId > known) newest.set(id.nodeId, id.generationId);
+  }
+  return newest;
 }

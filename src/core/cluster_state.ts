@@ -46,6 +46,12 @@ export interface ClusterStateOptions {
   readonly sizes?: WireSizes;
   /** Whether an unknown node (by id key) may be created; refused ones are left out. Default: every one. */
   readonly admit?: (key: string) => boolean;
+  /**
+   * Node keys left out of every digest and delta built here, as if excluded,
+   * though deltas of them are still applied (read at each call: pass a set
+   * that changes). Default: none.
+   */
+  readonly withheld?: ReadonlySet<string>;
 }
 
 /**
@@ -168,7 +174,7 @@ export class ClusterState {
 
   /** The full digest, leaving out the `excluded` node keys. */
   digest(excluded: ReadonlySet<string>): DigestEntry[] {
-    return fullDigest(this.#nodes, excluded);
+    return fullDigest(this.#nodes, this.#outbound(excluded));
   }
 
   /**
@@ -181,7 +187,7 @@ export class ClusterState {
     excluded: ReadonlySet<string>,
     options: { budget: number; cursor: number; first?: readonly string[] },
   ): { digest: DigestEntry[]; size: number; complete: boolean; cursor: number } {
-    return partialDigest(this.#nodes, excluded, { ...options, sizes: this.#sizes });
+    return partialDigest(this.#nodes, this.#outbound(excluded), { ...options, sizes: this.#sizes });
   }
 
   /**
@@ -206,7 +212,7 @@ export class ClusterState {
   ): DigestPage {
     return pageDigest(
       { nodes: this.#nodes, ring: this.#ring, sizes: this.#sizes },
-      excluded,
+      this.#outbound(excluded),
       options,
     );
   }
@@ -261,7 +267,7 @@ export class ClusterState {
     },
   ): SizedDelta {
     const prefixes = options.priorityPrefixes ?? [];
-    const excluded = options.excluded;
+    const excluded = this.#outbound(options.excluded);
     const judge = { prefixes, introduce: options.introduce === true, random: options.random };
     const stale: StaleNode[] = [];
     const consider = (key: string, state: NodeState): void => {
@@ -342,6 +348,14 @@ export class ClusterState {
       if (state.applyDelta(nodeDelta, options.now) === "reset") resets.push(state.id);
     }
     return resets;
+  }
+
+  /** `excluded` and the withheld nodes: what digests and deltas leave out. */
+  #outbound<T extends ReadonlySet<string> | undefined>(excluded: T): T | ReadonlySet<string> {
+    const withheld = this.#options.withheld;
+    if (withheld === undefined || withheld.size === 0) return excluded;
+    if (excluded === undefined || excluded.size === 0) return withheld;
+    return new Set([...excluded, ...withheld]);
   }
 
   /** Garbage-collects tombstones older than `graceMs` in every node. */

@@ -2,7 +2,11 @@
  * The one owner of every node's membership status. Rules kept here: a node
  * is `joining` until first seen live and never `dead` before; a node dead (or
  * left) for half the dead-node grace period is `scheduled` for deletion, and
- * removable at the end of it; statuses change only in `evaluate`.
+ * removable at the end of it; an incarnation superseded by a newer generation
+ * of its node id is `scheduled` at once; a node learned from gossip is not
+ * handed on before its heartbeat rose here (so a dead node that nodes
+ * started later learn is not passed from one to the next forever); statuses
+ * change only in `evaluate`.
  * @module
  */
 
@@ -48,9 +52,37 @@ export interface MembershipEvent {
   readonly node: ChitchatId;
 }
 
+/**
+ * What {@linkcode Membership.evaluate} is told about a node besides its
+ * failure detector's phi.
+ *
+ * @example
+ * ```ts
+ * import type { MemberFacts } from "@scope/chitchat/core";
+ * const facts: MemberFacts = { left: false, superseded: false, heartbeat: 12 };
+ * console.assert(facts.heartbeat === 12);
+ * ```
+ */
+export interface MemberFacts {
+  /** The node announced a graceful leave. */
+  readonly left?: boolean;
+  /** A newer generation of its node id is known: this incarnation is over. */
+  readonly superseded?: boolean;
+  /**
+   * Its heartbeat as known here. A node not yet seen live is withheld (not
+   * gossiped) until its heartbeat rises above the first one evaluated.
+   * Without it, a node is never withheld for that reason.
+   */
+  readonly heartbeat?: number;
+}
+
 interface Member {
   status: MemberStatus;
   everLive: boolean;
+  /** The heartbeat at the first evaluation; `undefined` once it rose or the node was seen live. */
+  firstHeartbeat: number | undefined;
+  /** When it was first evaluated. */
+  firstSeen: number;
   /** When it stopped being live (or was first seen not live); `undefined` while live. */
   downSince: number | undefined;
 }
@@ -59,7 +91,7 @@ interface Member {
  * Membership statuses by node key, computed from the failure detector's phi
  * and from graceful leaves.
  *
- * Call order: `evaluate(key, id, left, now)` for every known node other
+ * Call order: `evaluate(key, id, now, facts)` for every known node other
  * than this one, once per round; then `removable(now)` for the nodes to
  * forget, each passed to `remove(key)`.
  *
@@ -70,12 +102,12 @@ interface Member {
  * const fd = new FailureDetector({ initialIntervalMs: 1000, deadNodeGracePeriodMs: 60_000 });
  * const members = new Membership(fd);
  * const id = { nodeId: "b", generationId: 1, gossipAdvertiseAddr: "127.0.0.1:2" };
- * assert.equal(members.evaluate("b", id, false, 0), undefined);
+ * assert.equal(members.evaluate("b", id, 0), undefined);
  * assert.equal(members.status("b"), "joining");
  * for (let t = 0; t <= 3000; t += 1000) fd.reportHeartbeat("b", t);
- * assert.equal(members.evaluate("b", id, false, 3000)?.type, "joined");
- * assert.equal(members.evaluate("b", id, false, 60_000)?.type, "died");
- * assert.equal(members.evaluate("b", id, false, 91_000), undefined);
+ * assert.equal(members.evaluate("b", id, 3000)?.type, "joined");
+ * assert.equal(members.evaluate("b", id, 60_000)?.type, "died");
+ * assert.equal(members.evaluate("b", id, 91_000), undefined);
  * assert.equal(members.status("b"), "scheduled");
  * assert.deepEqual(members.removable(120_000), ["b"]);
  * ```
@@ -84,10 +116,20 @@ export class Membership {
   #fd: FailureDetector;
   #members = new Map<string, Member>();
   #scheduled = new Set<string>();
+  #withheld = new Set<string>();
 
-  /** Creates an empty membership over `fd`, whose config gives the grace period. */
-  constructor(fd: FailureDetector) {
+  #withholdAfterMs: number;
+
+  /**
+   * Creates an empty membership over `fd`, whose config gives the grace
+   * period. A node learned from gossip whose heartbeat has not risen is
+   * withheld once it has been known for `withholdAfterMs` (default 0: at
+   * once); a running node's heartbeat rises within a round or two, so a
+   * few rounds spare new members any delay.
+   */
+  constructor(fd: FailureDetector, options: { withholdAfterMs?: number } = {}) {
     this.#fd = fd;
+    this.#withholdAfterMs = options.withholdAfterMs ?? 0;
   }
 
   /** The status of `key` as of its last evaluation; `undefined` if never evaluated. */
@@ -105,6 +147,17 @@ export class Membership {
     return this.#scheduled;
   }
 
+  /**
+   * Keys not handed on (left out of the digests and deltas this node sends,
+   * still updated from what it receives), as of their last evaluation: nodes
+   * learned from gossip, never seen live here, whose heartbeat has not risen
+   * since (once known for the constructor's `withholdAfterMs`). A dead node that nodes started later learn is so not passed from
+   * one to the next forever.
+   */
+  get withheld(): ReadonlySet<string> {
+    return this.#withheld;
+  }
+
   /** Keys whose status is `status`. */
   *keysWithStatus(status: MemberStatus): IterableIterator<string> {
     for (const [key, member] of this.#members) if (member.status === status) yield key;
@@ -112,22 +165,46 @@ export class Membership {
 
   /** Records this node itself: live, or left once it has announced its leave. */
   setSelf(key: string, left: boolean): void {
-    this.#members.set(key, { status: left ? "left" : "live", everLive: true, downSince: undefined });
+    this.#members.set(key, {
+      status: left ? "left" : "live",
+      everLive: true,
+      firstHeartbeat: undefined,
+      firstSeen: 0,
+      downSince: undefined,
+    });
   }
 
   /**
-   * Re-evaluates `key` at `now` (`left`: the node announced a graceful
-   * leave); returns the membership event this causes, if any.
+   * Re-evaluates `key` at `now` from its failure detector and `facts`;
+   * returns the membership event this causes, if any.
    */
-  evaluate(key: string, id: ChitchatId, left: boolean, now: number): MembershipEvent | undefined {
+  evaluate(
+    key: string,
+    id: ChitchatId,
+    now: number,
+    facts: MemberFacts = {},
+  ): MembershipEvent | undefined {
     let member = this.#members.get(key);
     if (member === undefined) {
-      member = { status: "joining", everLive: false, downSince: undefined };
+      member = {
+        status: "joining",
+        everLive: false,
+        firstHeartbeat: facts.heartbeat,
+        firstSeen: now,
+        downSince: undefined,
+      };
       this.#members.set(key, member);
     }
     const before = member.status;
+    const left = facts.left === true;
     let event: MembershipEvent["type"] | undefined;
-    if (left) {
+    if (facts.superseded === true) {
+      // The process restarted: the old incarnation is down from now on and is
+      // not handed on; it is removed at the end of the grace period as usual.
+      this.#goDown(key, member, now);
+      member.status = "scheduled";
+      if (before === "live") event = "died";
+    } else if (left) {
       this.#goDown(key, member, now);
       member.status = this.#pastHalfGrace(member, now) ? "scheduled" : "left";
       if (before !== "left" && before !== "scheduled") event = "left";
@@ -138,11 +215,21 @@ export class Membership {
       member.everLive = true;
     } else {
       this.#goDown(key, member, now);
-      member.status = this.#pastHalfGrace(member, now) ? "scheduled" : member.everLive ? "dead" : "joining";
+      member.status = this.#pastHalfGrace(member, now)
+        ? "scheduled"
+        : member.everLive
+        ? "dead"
+        : "joining";
       if (before === "live") event = "died";
+    }
+    if (member.everLive || (facts.heartbeat ?? Infinity) > (member.firstHeartbeat ?? -1)) {
+      member.firstHeartbeat = undefined;
     }
     if (member.status === "scheduled") this.#scheduled.add(key);
     else this.#scheduled.delete(key);
+    if (member.firstHeartbeat !== undefined && now - member.firstSeen >= this.#withholdAfterMs) {
+      this.#withheld.add(key);
+    } else this.#withheld.delete(key);
     return event === undefined ? undefined : { type: event, node: id };
   }
 
@@ -153,7 +240,8 @@ export class Membership {
   }
 
   #pastHalfGrace(member: Member, now: number): boolean {
-    return member.downSince !== undefined && member.downSince + this.#fd.config.deadNodeGracePeriodMs / 2 < now;
+    return member.downSince !== undefined &&
+      member.downSince + this.#fd.config.deadNodeGracePeriodMs / 2 < now;
   }
 
   /** Keys down (dead, joining or left) for the whole dead-node grace period at `now`. */
@@ -170,6 +258,7 @@ export class Membership {
   remove(key: string): void {
     this.#members.delete(key);
     this.#scheduled.delete(key);
+    this.#withheld.delete(key);
     this.#fd.forget(key);
   }
 }

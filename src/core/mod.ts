@@ -44,7 +44,7 @@ export {
 } from "./chitchat.ts";
 export { Leave, leaveNotice } from "./leave.ts";
 export { LiveView } from "./live_view.ts";
-export { Membership } from "./membership.ts";
+export { type MemberFacts, Membership } from "./membership.ts";
 export { type ChitchatLimits, EVICTABLE_AFTER_ROUNDS, MemberAdmission, type MemberLimits } from "./member_admission.ts";
 export { FailureDetector, type FailureDetectorConfig } from "./failure_detector.ts";
 export {

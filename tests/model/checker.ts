@@ -57,7 +57,8 @@ class Run {
   readonly incarnations = new Map<string, Incarnation>();
   readonly current = new Map<string, Incarnation>();
   /** `observer|node key` of the nodes an observer forgot (removed after the whole dead-node grace period). */
-  readonly forgotten = new Set<string>();
+  /** Incarnation key -> the nodes (by node id) that removed it. */
+  readonly forgotten = new Map<string, Set<string>>();
   /** Each incarnation's event feed, drained at every sample. */
   readonly feeds = new Map<Incarnation, QueueFeed<Exclude<ChitchatEvent, FeedOverflow>>>();
   readonly observer: Observer;
@@ -178,7 +179,9 @@ class Run {
       for (const event of this.feeds.get(inc)?.drain() ?? []) {
         if (event.type === "removed") {
           this.observer.forget(inc, chitchatIdKey(event.node));
-          this.forgotten.add(`${inc.id.nodeId}|${chitchatIdKey(event.node)}`);
+          const key = chitchatIdKey(event.node);
+          const by = this.forgotten.get(key) ?? new Set<string>();
+          this.forgotten.set(key, by.add(inc.id.nodeId));
         }
       }
       this.observer.sample(inc, this.now);
@@ -205,6 +208,7 @@ class Run {
     for (const [key, inc] of this.incarnations) {
       if (this.current.get(inc.id.nodeId) === inc || held.has(key)) continue;
       this.incarnations.delete(key);
+      this.forgotten.delete(key);
       this.feeds.delete(inc);
       this.observer.drop(key);
     }
@@ -307,7 +311,7 @@ class Run {
       const at = firstLive.get(pair);
       // A node its observer forgot (away for the whole grace period) rejoins as a new member: heard
       // of again through a seed or a peer, then live after three heartbeat values: a few rounds more.
-      const limit = this.forgotten.has(`${a.id.nodeId}|${b.key}`) ? bound * REJOIN_BOUND_FACTOR : bound;
+      const limit = this.forgotten.get(b.key)?.has(a.id.nodeId) === true ? bound * REJOIN_BOUND_FACTOR : bound;
       if (at === undefined) late.push(`${pair}: never`);
       else if (at - healedAt > limit) late.push(`${pair}: ${at - healedAt} ms`);
       last = Math.max(last, at ?? Infinity);

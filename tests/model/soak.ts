@@ -54,7 +54,9 @@ export function soakSchedule(seed: number, options: SoakOptions): Schedule {
   const running = new Set(ids);
   const keys = ["a", "b", "c", "d", "e", "f", "t1", "t2"];
   const ops: Op[] = [];
-  for (const node of ids.slice(1)) ops.push({ op: "advance", ms: int(random, 0, 999) }, { op: "start", node });
+  for (const node of ids.slice(1)) {
+    ops.push({ op: "advance", ms: int(random, 0, 999) }, { op: "start", node });
+  }
   let time = 0;
   let version = 0;
   let healAt: number | undefined;
@@ -110,6 +112,40 @@ export function soakSchedule(seed: number, options: SoakOptions): Schedule {
   };
 }
 
+/** Virtual ms a node may take to declare a killed node dead (phi threshold over 1 s rounds, with slack). */
+const DETECTION_MS = 60_000;
+
+/**
+ * The most node states a node may hold under `schedule`: one incarnation per
+ * node id, plus every incarnation that ended (killed or stopped) within a
+ * window of two dead-node grace periods and a detection time. A node that saw
+ * an incarnation die removes it a grace period after declaring it dead; a
+ * node that learned it later (from a node still holding it) does not hand it
+ * on and removes it a grace period after learning it.
+ *
+ * @example
+ * ```ts
+ * import { soakSchedule, soakStatesBound } from "./soak.ts";
+ * const schedule = soakSchedule(1, { nodes: 5, durationMs: 600_000 });
+ * console.assert(soakStatesBound(schedule) >= 5);
+ * ```
+ */
+export function soakStatesBound(schedule: Schedule): number {
+  const windowMs = 2 * (schedule.deadNodeGracePeriodMs ?? 3_600_000) + DETECTION_MS;
+  const ends: number[] = [];
+  let time = 0;
+  for (const op of schedule.ops) {
+    if (op.op === "advance") time += op.ms;
+    else if (op.op === "kill" || op.op === "stop") ends.push(time);
+  }
+  let most = 0;
+  for (let i = 0, j = 0; i < ends.length; i++) {
+    while (ends[i] - ends[j] > windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return schedule.nodes.length + most;
+}
+
 /** One sample of a soak. */
 export interface SoakSample {
   /** Virtual ms since the start. */
@@ -134,6 +170,8 @@ export interface SoakResult {
   readonly samples: readonly SoakSample[];
   /** Wall-clock ms the run took. */
   readonly wallMs: number;
+  /** The most node states a node may hold: {@linkcode soakStatesBound} of the schedule. */
+  readonly statesBound: number;
 }
 
 let v8Gc: (() => void) | undefined;
@@ -171,22 +209,25 @@ export interface SoakVerdict {
  * `timersPerNode` (default 12) pending timers per running node (a node has a
  * round timer and a leave or seed timer at most; the rest are datagrams in
  * flight, a few per node and round); and no node holding more states than
- * `nodes` times the generations the dead-node grace period can keep
- * (default 6 each).
+ * the schedule's churn allows ({@linkcode soakStatesBound}).
  */
 export function soakVerdict(
   soak: SoakResult,
-  options: { warmUpMs: number; nodes: number; heapTolerance?: number; timersPerNode?: number; statesPerNode?: number },
+  options: { warmUpMs: number; heapTolerance?: number; timersPerNode?: number },
 ): SoakVerdict {
   const problems: string[] = [];
   for (const failure of soak.result.failures) {
-    problems.push(`checker: ${failure.property} at ${Math.round(failure.at)} ms: ${failure.message}`);
+    problems.push(
+      `checker: ${failure.property} at ${Math.round(failure.at)} ms: ${failure.message}`,
+    );
   }
   const { samples } = soak;
   const warm = samples.find((s) => s.atMs >= options.warmUpMs) ?? samples[0];
   const end = samples[samples.length - 1];
   if (warm === undefined || end === undefined || warm === end) {
-    problems.push(`too few samples (${samples.length}) to compare the heap after warm-up with the end`);
+    problems.push(
+      `too few samples (${samples.length}) to compare the heap after warm-up with the end`,
+    );
   }
   const heapAfterWarmUp = warm?.heapBytes ?? 0;
   const heapAtEnd = end?.heapBytes ?? 0;
@@ -194,25 +235,33 @@ export function soakVerdict(
   const tolerance = options.heapTolerance ?? 0.1;
   if (heapGrowth > tolerance) {
     problems.push(
-      `heap grew ${(heapGrowth * 100).toFixed(1)} % from ${heapAfterWarmUp} bytes after warm-up to ${heapAtEnd} ` +
+      `heap grew ${
+        (heapGrowth * 100).toFixed(1)
+      } % from ${heapAfterWarmUp} bytes after warm-up to ${heapAtEnd} ` +
         `at the end (limit ${tolerance * 100} %)`,
     );
   }
   const maxTimersPerNode = Math.max(0, ...samples.map((s) => s.timers / Math.max(1, s.running)));
   const timerBound = options.timersPerNode ?? 12;
   if (maxTimersPerNode > timerBound) {
-    problems.push(`${maxTimersPerNode.toFixed(1)} pending timers per running node, above ${timerBound}`);
+    problems.push(
+      `${maxTimersPerNode.toFixed(1)} pending timers per running node, above ${timerBound}`,
+    );
   }
   const maxKnown = Math.max(0, ...samples.map((s) => s.maxKnown));
-  const knownBound = options.nodes * (options.statesPerNode ?? 6);
-  if (maxKnown > knownBound) problems.push(`a node held ${maxKnown} node states, above ${knownBound}`);
+  if (maxKnown > soak.statesBound) {
+    problems.push(`a node held ${maxKnown} node states, above ${soak.statesBound}`);
+  }
   return { heapAfterWarmUp, heapAtEnd, heapGrowth, maxTimersPerNode, maxKnown, problems };
 }
 
 /** Runs {@linkcode soakSchedule} through the checker, sampling every `sampleEveryMs` virtual ms. */
 export async function runSoak(
   seed: number,
-  options: SoakOptions & { readonly sampleEveryMs: number; readonly onSample?: (sample: SoakSample) => void },
+  options: SoakOptions & {
+    readonly sampleEveryMs: number;
+    readonly onSample?: (sample: SoakSample) => void;
+  },
 ): Promise<SoakResult> {
   const schedule = soakSchedule(seed, options);
   const samples: SoakSample[] = [];
@@ -226,7 +275,9 @@ export async function runSoak(
       next += options.sampleEveryMs;
       collectGarbage();
       let maxKnown = 0;
-      for (const id of cluster.nodeIds) maxKnown = Math.max(maxKnown, cluster.node(id).nodeStates().length);
+      for (const id of cluster.nodeIds) {
+        maxKnown = Math.max(maxKnown, cluster.node(id).nodeStates().length);
+      }
       const sample = {
         atMs,
         heapBytes: process.memoryUsage().heapUsed,
@@ -239,5 +290,10 @@ export async function runSoak(
       options.onSample?.(sample);
     },
   });
-  return { result, samples, wallMs: performance.now() - started };
+  return {
+    result,
+    samples,
+    wallMs: performance.now() - started,
+    statesBound: soakStatesBound(schedule),
+  };
 }
