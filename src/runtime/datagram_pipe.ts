@@ -36,7 +36,7 @@ export interface DatagramPipeOptions {
   /** False once the node no longer takes datagrams in (shut down, leave over). */
   readonly accepting: () => boolean;
   /**
-   * True when `from` is the gossip address of a live member. Once handling
+   * True when `from` is the gossip address of a member seen live (live or dead now). Once handling
    * datagrams has taken `busyLimitMs` of the current interval, datagrams from
    * other addresses are dropped unread until the next interval (a flood from
    * invented senders cannot starve the real peers). Without it, nothing is shed.
@@ -66,6 +66,10 @@ export class DatagramPipe {
   #foreign: ForeignFormatWatch;
   /** Milliseconds spent decoding and handling datagrams in this interval. */
   #busyMs = 0;
+  /** The sender of the datagram being decoded, for `#onUnrepresentable`. */
+  #decodingFrom = "";
+  /** Made once, not per datagram: the decoder's report of an entry left out. */
+  readonly #onUnrepresentable = (what: string): void => this.#unrepresentable(what, this.#decodingFrom);
 
   /** Wires the paths; throws `TypeError` on bad cluster keys. */
   constructor(options: DatagramPipeOptions) {
@@ -196,7 +200,8 @@ export class DatagramPipe {
   #decodeAndDeliver(data: Uint8Array, from: string): void {
     let message: Message;
     try {
-      message = this.#options.format.decode(data, (what) => this.#unrepresentable(what, from));
+      this.#decodingFrom = from;
+      message = this.#options.format.decode(data, this.#onUnrepresentable);
     } catch (error) {
       this.#stats.decodeErrors++;
       if (this.#foreign.check(data, from)) {
