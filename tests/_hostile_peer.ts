@@ -32,7 +32,11 @@ export class TapSocket implements Socket {
   }
 }
 
-/** Runs a full collection where the runtime offers one (Bun; V8 started with `--expose-gc`). */
+/**
+ * Runs a full collection where the runtime offers one (Bun; V8 started with
+ * `--expose-gc`, as `scripts/test.sh` starts `deno test`). Without one, a heap
+ * figure includes garbage not yet collected and can be hundreds of MB high.
+ */
 export function collectGarbage(): void {
   const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
   if (g.Bun !== undefined) g.Bun.gc(true);
