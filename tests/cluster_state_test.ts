@@ -454,3 +454,23 @@ test("ClusterState.computeDeltaFor() offers the arc's unlisted nodes, introduces
   assert.deepEqual(intro, [{ id: keyless, fromVersionExcluded: 0, lastGcVersion: 0, maxVersion: 0, keyValues: [] }]);
   assert.deepEqual(a.computeDeltaFor(zeros, { budget: 60_000, random: zero, scope: "listed" }).delta, []);
 });
+
+test("ClusterState: withheld nodes stay out of deltas; digests list them unless withheldFromDigests", () => {
+  const withheld = new Set<string>();
+  for (const fromDigests of [false, true]) {
+    const cluster = new ClusterState({ withheld, withheldFromDigests: fromDigests });
+    cluster.getOrCreate(A)!.set("k", "a");
+    cluster.getOrCreate(B)!.set("k", "b");
+    withheld.clear();
+    withheld.add(chitchatIdKey(B));
+    const listed = (entries: DigestEntry[]) => entries.map((e) => e.id.nodeId).sort().join(",");
+    assert.equal(listed(cluster.digest(NONE)), fromDigests ? "a" : "a,b");
+    assert.equal(listed(cluster.partialDigest(NONE, { budget: 10_000, cursor: 0 }).digest), fromDigests ? "a" : "a,b");
+    const page = cluster.pageDigest(NONE, { budget: 10_000, cursor: 0, full: new Set([chitchatIdKey(A), chitchatIdKey(B)]) });
+    assert.equal(listed(page.digest.filter((e): e is DigestEntry => "id" in e)), fromDigests ? "a" : "a,b");
+    // A peer that knows nothing gets A only, whatever the digests say.
+    assert.deepEqual(delta(cluster, []).map((d) => d.id.nodeId), ["a"]);
+    withheld.clear();
+    assert.deepEqual(delta(cluster, []).map((d) => d.id.nodeId).sort(), ["a", "b"], "handed on once no longer withheld");
+  }
+});

@@ -183,6 +183,8 @@ export class Chitchat {
       onRefused: (node, reason) => this.#refused(node, reason),
       admit: (key) => this.#admission.admit(key),
       withheld: this.#membership.withheld,
+      // Rust peers create nodes from digest entries: a withheld node listed there would be handed on.
+      withheldFromDigests: !profile.nodesFromDeltas,
     });
     this.#reads = new ChitchatReads({
       id: this.id,

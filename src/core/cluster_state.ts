@@ -47,11 +47,18 @@ export interface ClusterStateOptions {
   /** Whether an unknown node (by id key) may be created; refused ones are left out. Default: every one. */
   readonly admit?: (key: string) => boolean;
   /**
-   * Node keys left out of every digest and delta built here, as if excluded,
-   * though deltas of them are still applied (read at each call: pass a set
-   * that changes). Default: none.
+   * Node keys left out of every delta built here, as if excluded, though
+   * deltas of them are still applied and digests still list them (so that
+   * peers do not send them again). Read at each call: pass a set that
+   * changes. Default: none.
    */
   readonly withheld?: ReadonlySet<string>;
+  /**
+   * Digests leave the withheld nodes out too: needed where a digest entry
+   * creates the node at the receiver (the Rust profile), or the digests
+   * would hand them on. Default false.
+   */
+  readonly withheldFromDigests?: boolean;
 }
 
 /**
@@ -174,7 +181,7 @@ export class ClusterState {
 
   /** The full digest, leaving out the `excluded` node keys. */
   digest(excluded: ReadonlySet<string>): DigestEntry[] {
-    return fullDigest(this.#nodes, this.#outbound(excluded));
+    return fullDigest(this.#nodes, this.#digestOutbound(excluded));
   }
 
   /**
@@ -187,7 +194,7 @@ export class ClusterState {
     excluded: ReadonlySet<string>,
     options: { budget: number; cursor: number; first?: readonly string[] },
   ): { digest: DigestEntry[]; size: number; complete: boolean; cursor: number } {
-    return partialDigest(this.#nodes, this.#outbound(excluded), { ...options, sizes: this.#sizes });
+    return partialDigest(this.#nodes, this.#digestOutbound(excluded), { ...options, sizes: this.#sizes });
   }
 
   /**
@@ -212,7 +219,7 @@ export class ClusterState {
   ): DigestPage {
     return pageDigest(
       { nodes: this.#nodes, ring: this.#ring, sizes: this.#sizes },
-      this.#outbound(excluded),
+      this.#digestOutbound(excluded),
       options,
     );
   }
@@ -350,7 +357,12 @@ export class ClusterState {
     return resets;
   }
 
-  /** `excluded` and the withheld nodes: what digests and deltas leave out. */
+  /** What digests leave out: `excluded`, and the withheld nodes where `withheldFromDigests` says so. */
+  #digestOutbound(excluded: ReadonlySet<string>): ReadonlySet<string> {
+    return this.#options.withheldFromDigests === true ? this.#outbound(excluded) : excluded;
+  }
+
+  /** `excluded` and the withheld nodes: what deltas leave out. */
   #outbound<T extends ReadonlySet<string> | undefined>(excluded: T): T | ReadonlySet<string> {
     const withheld = this.#options.withheld;
     if (withheld === undefined || withheld.size === 0) return excluded;

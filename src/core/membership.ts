@@ -148,11 +148,12 @@ export class Membership {
   }
 
   /**
-   * Keys not handed on (left out of the digests and deltas this node sends,
-   * still updated from what it receives), as of their last evaluation: nodes
-   * learned from gossip, never seen live here, whose heartbeat has not risen
-   * since (once known for the constructor's `withholdAfterMs`). A dead node that nodes started later learn is so not passed from
-   * one to the next forever.
+   * Keys not handed on (left out of the deltas this node sends, and of its
+   * digests where those create nodes; updated from what it receives), as of their
+   * last evaluation: nodes learned from gossip, never seen live here, whose
+   * heartbeat has not risen since (once known for the constructor's
+   * `withholdAfterMs`). A dead node that nodes started later learn is so
+   * not passed from one to the next forever.
    */
   get withheld(): ReadonlySet<string> {
     return this.#withheld;
