@@ -417,7 +417,9 @@ export class Chitchat {
           this.#transmits.push({ to: from, message: { type: "badCluster" } });
           return;
         }
-        this.#transmits.push({ to: from, message: this.#handshake.answerSyn(message, now, excluded) });
+        for (const answer of this.#handshake.answerSyn(message, now, excluded, from)) {
+          this.#transmits.push({ to: from, message: answer });
+        }
         return;
       case "synAck":
         this.#transmits.push({ to: from, message: this.#handshake.answerSynAck(message, now, excluded) });

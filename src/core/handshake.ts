@@ -10,6 +10,7 @@
  */
 
 import { type ChitchatId, chitchatIdCheck, chitchatIdFingerprint, chitchatIdKey } from "./chitchat_id.ts";
+import { BurstBudget } from "./burst_budget.ts";
 import type { ClusterState } from "./cluster_state.ts";
 import type { ResolvedChitchatConfig } from "./config.ts";
 import type { FailureDetector } from "./failure_detector.ts";
@@ -64,6 +65,8 @@ export interface HandshakeContext {
   readonly profile: ProtocolProfile;
   /** Called for each node reset from version 0 by a received delta. */
   readonly onReset: (node: ChitchatId) => void;
+  /** What catch-up bursts may send (default: the `BURST_LIMITS` of burst_budget.ts). */
+  readonly burst?: BurstBudget;
 }
 
 /**
@@ -86,18 +89,21 @@ export class Handshake {
   #behind = new Map<string, number>();
   /** Live nodes not heard of for a while, highest phi first (set after each liveness pass). */
   atRisk: readonly string[] = [];
+  #burst: BurstBudget;
 
   /** Creates the handshake logic of the node `ctx` describes. */
   constructor(ctx: HandshakeContext) {
     this.#ctx = ctx;
     this.#selfKey = chitchatIdKey(ctx.config.id);
     this.#selfOnly = new Set([this.#selfKey]);
+    this.#burst = ctx.burst ?? new BurstBudget();
   }
 
-  /** Starts a round: heartbeats raised from now on are passed on by our Acks. */
+  /** Starts a round: heartbeats raised from now on are passed on by our Acks; burst allowances are whole again. */
   newRound(): void {
     this.#raised = [];
     this.#raisedSet.clear();
+    this.#burst.newRound();
   }
 
   /**
@@ -177,16 +183,18 @@ export class Handshake {
   }
 
   /**
-   * The answer to `syn`: `BadCluster` for another cluster; otherwise a
-   * `SynAck` whose digest names only the Syn entries the requester should
-   * hear about (nodes we lack or lag on, then fresher heartbeats), within its
-   * share of the datagram, and whose delta takes the rest.
+   * The answer to `syn`, received from `from`: a `SynAck` whose digest names
+   * only the Syn entries the requester should hear about (nodes we lack or
+   * lag on, then fresher heartbeats), within its share of the datagram, and
+   * whose delta takes the rest. When that delta had to be cut and the profile
+   * has catch-up bursts, `Ack`s follow it (within the burst budget), each
+   * with node deltas no other datagram of the answer carries.
    */
-  answerSyn(syn: SynMessage, now: number, excluded: ReadonlySet<string>): Message {
+  answerSyn(syn: SynMessage, now: number, excluded: ReadonlySet<string>, from: string): Message[] {
     const { config, state } = this.#ctx;
     const peer = this.#observe(syn.digest, syn.compactDigest, now, excluded);
     const room = config.mtu - this.#ctx.sizes.messageOverhead;
-    if (!this.#ctx.profile.pagedDigests) return this.#answerSynWhole(syn, peer, room, excluded);
+    if (!this.#ctx.profile.pagedDigests) return [this.#answerSynWhole(syn, peer, room, excluded)];
     const { needed, fresher } = this.#answerEntries(syn, excluded);
     const digest: DigestEntry[] = [];
     const compact: CompactDigestEntry[] = [];
@@ -241,7 +249,41 @@ export class Handshake {
       }
     }
     const synAck: SynAckMessage = { type: "synAck", digest, partialDigest: true, delta };
-    return compact.length === 0 ? synAck : { ...synAck, compactDigest: compact };
+    const answer = compact.length === 0 ? synAck : { ...synAck, compactDigest: compact };
+    if (computed.complete || !this.#ctx.profile.catchUpBursts) return [answer];
+    return [answer, ...this.#catchUpBurst(from, peer, deltaOptions, delta)];
+  }
+
+  /**
+   * The `Ack`s that follow a `SynAck` whose delta was cut: each takes the
+   * stale nodes no earlier datagram of this answer carried (`sent`), as the
+   * SynAck's delta would have taken them, with the heartbeats of the nodes
+   * it introduces; until nothing is left or the burst budget is spent. Each
+   * one applies on its own: its node deltas start from the versions the
+   * peer's Syn showed, and no node is split across two datagrams.
+   */
+  #catchUpBurst(
+    to: string,
+    peer: PeerDigest,
+    deltaOptions: Omit<Parameters<ClusterState["computeDeltaFor"]>[1], "budget">,
+    sent: readonly NodeDelta[],
+  ): AckMessage[] {
+    const { config, state, sizes } = this.#ctx;
+    const room = config.mtu - sizes.messageOverhead;
+    const carried = new Set(deltaOptions.excluded);
+    for (const nodeDelta of sent) carried.add(chitchatIdKey(nodeDelta.id));
+    const pieces: AckMessage[] = [];
+    while (pieces.length < this.#burst.limits.piecesPerAnswer && this.#burst.allows(to, config.mtu)) {
+      const { delta, size, complete } = state.computeDeltaFor(peer, { ...deltaOptions, excluded: carried, budget: room });
+      if (delta.length === 0) break;
+      const compact: CompactDigestEntry[] = [];
+      const used = size + this.#introductions(delta, peer, compact, room - size);
+      this.#burst.spend(to, used + sizes.messageOverhead);
+      pieces.push(compact.length === 0 ? { type: "ack", delta } : { type: "ack", delta, compactDigest: compact });
+      if (complete) break;
+      for (const nodeDelta of delta) carried.add(chitchatIdKey(nodeDelta.id));
+    }
+    return pieces;
   }
 
   /**

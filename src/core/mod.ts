@@ -42,6 +42,7 @@ export {
   RESERVED_KEY_PREFIX,
   type Transmit,
 } from "./chitchat.ts";
+export { BURST_LIMITS, BurstBudget, type BurstLimits } from "./burst_budget.ts";
 export { Leave, leaveNotice } from "./leave.ts";
 export { LiveView } from "./live_view.ts";
 export { type MemberFacts, Membership } from "./membership.ts";

@@ -43,6 +43,13 @@ export interface ProtocolProfile {
    * and a SynAck's digest is taken in before its delta.
    */
   readonly nodesFromDeltas: boolean;
+  /**
+   * A `SynAck` whose delta had to be cut to the datagram is followed by a
+   * few `Ack`s carrying more of what the requester lacks (a catch-up burst,
+   * bounded as burst_budget.ts says). Off: one `SynAck` per `Syn`, as the
+   * Rust crate answers.
+   */
+  readonly catchUpBursts: boolean;
 }
 
 /**
@@ -59,6 +66,7 @@ export const FULL_PROFILE: ProtocolProfile = Object.freeze({
   pagedDigests: true,
   keysAhead: true,
   nodesFromDeltas: true,
+  catchUpBursts: true,
 });
 
 /**
@@ -76,6 +84,7 @@ export const RUST_V0_PROFILE: ProtocolProfile = Object.freeze({
   pagedDigests: false,
   keysAhead: false,
   nodesFromDeltas: false,
+  catchUpBursts: false,
 });
 
 /**
