@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BURST_LIMITS, BurstBudget } from "../src/core/burst_budget.ts";
+import { BURST_LIMITS, BurstBudget, type BurstLimits } from "../src/core/burst_budget.ts";
 import { Chitchat } from "../src/core/chitchat.ts";
 import { type ChitchatId, chitchatIdKey } from "../src/core/chitchat_id.ts";
 import { decodeMessage, encodeMessage } from "../src/core/codec.ts";
 import type { DigestEntry, Message, NodeDelta } from "../src/core/messages.ts";
-import { RUST_V0_PROFILE } from "../src/core/protocol_profile.ts";
+import { type ProtocolProfile, RUST_V0_PROFILE } from "../src/core/protocol_profile.ts";
 import { createRandom } from "../src/testing/random.ts";
 
 const MTU = 1_400;
@@ -28,10 +28,13 @@ function memberDelta(id: ChitchatId, i: number): NodeDelta {
  * several peers so no sender names more new members than a round allows.
  * `beat(now)` feeds one more heartbeat of every member.
  */
-function holderOf(ids: readonly ChitchatId[], options: { mtu?: number; profile?: typeof RUST_V0_PROFILE } = {}) {
+function holderOf(
+  ids: readonly ChitchatId[],
+  options: { mtu?: number; profile?: ProtocolProfile; burstLimits?: BurstLimits } = {},
+) {
   const holder = new Chitchat(
     { id: { nodeId: "holder", generationId: 1, gossipAdvertiseAddr: HOLDER_ADDR }, clusterId: "c", mtu: options.mtu ?? MTU, gossipIntervalMs: INTERVAL },
-    { now: 0, random: createRandom(1), profile: options.profile },
+    { now: 0, random: createRandom(1), profile: options.profile, burstLimits: options.burstLimits },
   );
   let heartbeat = 0;
   const beat = (now: number, withKeys = false): void => {
@@ -112,6 +115,8 @@ test("BurstBudget: per-peer bytes and datagrams per round, whole again each roun
   budget.newRound();
   assert.ok(budget.allows("a", 1_400) && budget.allows("c", 1_400));
   assert.equal(new BurstBudget().limits, BURST_LIMITS);
+  assert.throws(() => new BurstBudget({ ...BURST_LIMITS, bytesPerPeerPerRound: -1 }), /burstLimits\.bytesPerPeerPerRound .* got -1/);
+  assert.throws(() => new BurstBudget({ ...BURST_LIMITS, piecesPerAnswer: 1.5 }), /burstLimits\.piecesPerAnswer .* got 1\.5/);
 });
 
 test("a Syn from a node far behind gets a SynAck and a burst: every datagram fits the MTU, no node goes twice, each applies", () => {
@@ -194,6 +199,11 @@ test("no burst to a peer in step, nor under the chitchat-v0 profile", () => {
   const fresh = joinerNode(now);
   const syn = synOf(fresh, now);
   assert.equal(answers(v0, JOINER_ADDR, now, syn).length, 1, "v0: one SynAck per Syn, as the Rust crate answers");
+  const on = holderOf(ids).holder;
+  assert.ok(answers(on, JOINER_ADDR, now, synOf(joinerNode(now), now)).length > 1, "the same holder with bursts on");
+
+  const off = holderOf(ids, { burstLimits: { ...BURST_LIMITS, piecesPerAnswer: 0 } }).holder;
+  assert.equal(answers(off, JOINER_ADDR, now, synOf(joinerNode(now), now)).length, 1, "piecesPerAnswer 0: no burst");
 });
 
 test("a node answering many peers that are behind sends at most datagramsPerRound burst datagrams a round", () => {

@@ -71,8 +71,18 @@ export class BurstBudget {
   #bytesTo = new Map<string, number>();
   #datagrams = 0;
 
-  /** A budget with `limits` (default {@linkcode BURST_LIMITS}), nothing spent. */
+  /**
+   * A budget with `limits` (default {@linkcode BURST_LIMITS}), nothing spent.
+   * Throws a `RangeError` naming the field when a limit is not a
+   * non-negative integer.
+   */
   constructor(limits: BurstLimits = BURST_LIMITS) {
+    for (const field of ["piecesPerAnswer", "bytesPerPeerPerRound", "datagramsPerRound"] as const) {
+      const value = limits[field];
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new RangeError(`burstLimits.${field} must be a non-negative integer, got ${String(value)}`);
+      }
+    }
     this.limits = limits;
   }
 

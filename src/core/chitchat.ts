@@ -20,6 +20,7 @@ import {
 } from "./config.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { LiveView } from "./live_view.ts";
+import { BurstBudget, type BurstLimits } from "./burst_budget.ts";
 import { Handshake } from "./handshake.ts";
 import { LEFT_KEY, Leave, leaveNotice, MAX_LEAVE_NOTICES } from "./leave.ts";
 import type { Logger } from "./logger.ts";
@@ -67,6 +68,11 @@ export interface ChitchatInit {
    * the MTU must be at least {@linkcode FULL_DIGEST_MIN_MTU}.
    */
   readonly profile?: ProtocolProfile;
+  /**
+   * What catch-up bursts may send (see burst_budget.ts). Default
+   * `BURST_LIMITS`; `piecesPerAnswer: 0` turns bursts off.
+   */
+  readonly burstLimits?: BurstLimits;
 }
 
 /**
@@ -202,6 +208,7 @@ export class Chitchat {
       random: this.#random,
       sizes: init.sizes ?? cborWireSizes,
       profile,
+      burst: new BurstBudget(init.burstLimits),
       onReset: (node) => {
         this.#logger.info(`Node ${node.nodeId} was reset from version 0 (tombstones were collected)`, {
           event: "node_reset",
