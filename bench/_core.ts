@@ -18,9 +18,9 @@ export function drain(core: Chitchat): Message[] {
   return messages;
 }
 
-/** Hands `message` to `core` at `now` and returns what it answered. */
-export function feed(core: Chitchat, now: number, message: Message): Message | undefined {
-  core.handleMessage(now, BENCH_PEER, message);
+/** Hands `message` to `core` at `now`, as sent from `from`, and returns what it answered. */
+export function feed(core: Chitchat, now: number, message: Message, from: string = BENCH_PEER): Message | undefined {
+  core.handleMessage(now, from, message);
   return drain(core)[0];
 }
 

@@ -7,6 +7,7 @@
  */
 
 import { Chitchat } from "../src/core/chitchat.ts";
+import { MEMBER_LIMIT_SETTINGS } from "../src/core/settings_table.ts";
 import { drain, feed } from "./_core.ts";
 import type { ChitchatId } from "../src/core/chitchat_id.ts";
 import type { DigestEntry, NodeDelta } from "../src/core/messages.ts";
@@ -49,6 +50,9 @@ export function syntheticPair(n: number, keys: number, mtu = 65_507): SyntheticP
   return { a, b, now: FED_UNTIL };
 }
 
+/** The default `limits.newNodesPerSender`: new nodes one sender may name per round. */
+const NEW_NODES_PER_SENDER = MEMBER_LIMIT_SETTINGS.newNodesPerSender.default;
+
 /** The time a synthetic machine was last fed at: its nodes are live then. */
 export const FED_UNTIL = 4_000;
 
@@ -68,7 +72,10 @@ export function syntheticMachine(
   const target = machine(name, mtu, random);
   const n = ids.length;
   const feedAll = (heartbeat: (i: number) => number, withKeys: boolean, now: number): void => {
-    const chunk = Math.max(1, Math.floor(40_000 / (60 + keys * 30)));
+    // One sender may introduce `limits.newNodesPerSender` (500) new nodes a
+    // round: each chunk comes from one of its own members, as gossip would
+    // bring it, and stays under that limit (else the rest arrive keyless).
+    const chunk = Math.min(NEW_NODES_PER_SENDER, Math.max(1, Math.floor(40_000 / (60 + keys * 30))));
     for (let start = 0; start < n; start += chunk) {
       const digest: DigestEntry[] = [];
       const delta: NodeDelta[] = [];
@@ -81,7 +88,7 @@ export function syntheticMachine(
         }
         delta.push({ id: ids[i], fromVersionExcluded: 0, lastGcVersion: 0, maxVersion: keys, keyValues });
       }
-      feed(target, now, { type: "synAck", digest, partialDigest: true, delta });
+      feed(target, now, { type: "synAck", digest, partialDigest: true, delta }, ids[start].gossipAdvertiseAddr);
     }
   };
   for (let beat = 1; beat <= 3; beat++) feedAll(() => beat, beat === 1, beat * 1000);

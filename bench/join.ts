@@ -7,9 +7,10 @@
  * node states), so here the cluster's side is one state machine standing for
  * every member: in a converged cluster their views agree. It knows all N - 2
  * other members (one key each, heartbeats rising every round, as gossip
- * would bring them) and answers every Syn the joiner sends to any member's
- * address; once it sees the joiner live it also sends the joiner the 3 Syns
- * per round a node receives on average with fanout 3. Both sides run the
+ * would bring them, each member's state from its own address) and answers
+ * every Syn the joiner sends to any member's address, from that address; once
+ * it sees the joiner live it also sends the joiner the 3 Syns per round a
+ * node receives on average with fanout 3, each from a random member. Both sides run the
  * real state machine and every message goes through the codec, so bytes
  * and the MTU are real. At N = 1 000 the same join is also run in the full
  * simulator (1 000 real nodes) to check the model.
@@ -76,24 +77,34 @@ export function modelJoin(n: number, mtu: number, seed = 1): JoinFigures {
     }
     return decodeMessage(bytes);
   };
-  // Whatever member the joiner writes to, the cluster's machine answers; of
-  // what the cluster's machine sends, only what is for the joiner is delivered.
-  const pump = (): void => {
+  // Whatever member the joiner writes to, the cluster's machine answers, and
+  // the answer comes from the address written to (each member is a separate
+  // sender for the joiner's admission limits); of what the cluster's machine
+  // sends, only what is for the joiner is delivered.
+  const deliver = (from: string): boolean => {
+    let moved = false;
+    for (let t = cluster.pollTransmit(); t !== undefined; t = cluster.pollTransmit()) {
+      if (t.to !== joinerAddr) continue;
+      moved = true;
+      joiner.handleMessage(now, from, wire(t.message, true));
+    }
+    return moved;
+  };
+  const pump = (from: string): void => {
+    deliver(from);
     for (let moved = true; moved;) {
       moved = false;
       for (let t = joiner.pollTransmit(); t !== undefined; t = joiner.pollTransmit()) {
         moved = true;
         cluster.handleMessage(now, joinerAddr, wire(t.message, false));
-      }
-      for (let t = cluster.pollTransmit(); t !== undefined; t = cluster.pollTransmit()) {
-        if (t.to !== joinerAddr) continue;
-        moved = true;
-        joiner.handleMessage(now, clusterAddr, wire(t.message, true));
+        deliver(t.to);
       }
     }
     drain(joiner);
     drain(cluster);
   };
+  const memberRandom = createRandom(seed + 2);
+  const randomMember = (): string => ids[Math.floor(memberRandom() * ids.length)].gossipAdvertiseAddr;
   const figures: { liveRounds?: number; stateRounds?: number; seenRounds?: number } = {};
   let snapshotIn = { bytesIn: 0, datagramsIn: 0 };
   for (let r = 1; r <= MAX_ROUNDS && (figures.liveRounds === undefined || figures.stateRounds === undefined); r++) {
@@ -111,11 +122,11 @@ export function modelJoin(n: number, mtu: number, seed = 1): JoinFigures {
     drain(cluster);
     // The joiner's round: each target is a member; the cluster's machine answers for all of them.
     joiner.handleTimeout(now);
-    pump();
+    pump(clusterAddr);
     if (figures.seenRounds !== undefined) {
       for (let i = 0; i < INCOMING_SYNS; i++) {
         cluster.gossip(now, joinerAddr);
-        pump();
+        pump(randomMember());
       }
     }
     if (figures.seenRounds === undefined && cluster.status(joinerId) === "live") figures.seenRounds = r;
