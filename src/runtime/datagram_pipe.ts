@@ -31,8 +31,11 @@ export interface DatagramPipeOptions {
   readonly format: WireFormat;
   /** The node's clock: sealed datagrams carry its time, bounding replays from senders not remembered. */
   readonly clock: Clock;
-  /** Gets every decoded message, in arrival order. */
-  readonly deliver: (message: Message, from: string) => void;
+  /**
+   * Gets every decoded message, in arrival order, with the clock's time when
+   * its datagram was taken in (read once per datagram, for the busy budget).
+   */
+  readonly deliver: (message: Message, from: string, now: number) => void;
   /** False once the node no longer takes datagrams in (shut down, leave over). */
   readonly accepting: () => boolean;
   /**
@@ -190,14 +193,14 @@ export class DatagramPipe {
     const clock = this.#options.clock;
     const started = clock.now();
     try {
-      this.#decodeAndDeliver(data, from);
+      this.#decodeAndDeliver(data, from, started);
     } finally {
       this.#busyMs += clock.now() - started;
     }
   }
 
   /** Decodes a plain datagram and delivers it; counts and drops what does not decode. */
-  #decodeAndDeliver(data: Uint8Array, from: string): void {
+  #decodeAndDeliver(data: Uint8Array, from: string, now: number): void {
     let message: Message;
     try {
       this.#decodingFrom = from;
@@ -213,7 +216,7 @@ export class DatagramPipe {
       return;
     }
     this.#stats.messagesIn[message.type]++;
-    this.#options.deliver(message, from);
+    this.#options.deliver(message, from, now);
   }
 
   /** Counts a digest entry or node delta that decoding left out (a number above 2^53 - 1). */

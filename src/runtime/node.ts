@@ -157,7 +157,7 @@ export class ChitchatNode implements AsyncDisposable {
       clusterId: this.#core.clusterId,
       format,
       clock: this.#clock,
-      deliver: (message, from) => this.#onMessage(message, from),
+      deliver: (message, from, now) => this.#onMessage(message, from, now),
       accepting: () => !this.#stopped || this.#leaving,
       isMember: (from) => members.has(from),
       busyLimitMs: settings.gossipIntervalMs / 2,
@@ -377,9 +377,9 @@ export class ChitchatNode implements AsyncDisposable {
     this.#driver.drive();
   }
 
-  #onMessage(message: Message, from: string): void {
+  #onMessage(message: Message, from: string, now: number): void {
     try {
-      this.#core.handleMessage(this.#clock.now(), from, message);
+      this.#core.handleMessage(now, from, message);
     } catch (error) {
       this.#logger.error(`Handling a ${message.type} from ${from} failed`, {
         event: "handle_failed",
