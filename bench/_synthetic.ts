@@ -31,9 +31,9 @@ export function syntheticId(i: number): ChitchatId {
   };
 }
 
-function machine(name: string, mtu: number, random: () => number): Chitchat {
+function machine(name: string, mtu: number, random: () => number, address: string): Chitchat {
   return new Chitchat(
-    { id: { nodeId: name, generationId: 1, gossipAdvertiseAddr: `10.255.255.${name === "a" ? 1 : 2}:7280` }, clusterId: "bench", mtu, gossipIntervalMs: 1 },
+    { id: { nodeId: name, generationId: 1, gossipAdvertiseAddr: address }, clusterId: "bench", mtu, gossipIntervalMs: 1 },
     { now: 0, random },
   );
 }
@@ -59,7 +59,8 @@ export const FED_UNTIL = 4_000;
 /**
  * One machine knowing the nodes `ids`, `keys` keys each, live at time
  * {@linkcode SyntheticPair.now}; the nodes whose index has parity `fresh`
- * are one heartbeat ahead. `random` drives its peer choice and tie breaks.
+ * are one heartbeat ahead. `random` drives its peer choice and tie breaks;
+ * `address` is its own gossip address.
  */
 export function syntheticMachine(
   name: string,
@@ -68,8 +69,9 @@ export function syntheticMachine(
   fresh: number,
   mtu = 65_507,
   random: () => number = Math.random,
+  address = `10.255.255.${name === "a" ? 1 : 2}:7280`,
 ): Chitchat {
-  const target = machine(name, mtu, random);
+  const target = machine(name, mtu, random, address);
   const n = ids.length;
   const feedAll = (heartbeat: (i: number) => number, withKeys: boolean, now: number): void => {
     // One sender may introduce `limits.newNodesPerSender` (500) new nodes a
