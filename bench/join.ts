@@ -42,8 +42,9 @@ const INCOMING_SYNS = 3;
  * writes to in a round, so bursts are understated up to 3 times. With more
  * machines (the `machines` option) each answer has its own budget, but the
  * joiner's figures then depend on where each machine's ring cursor stands:
- * at N = 10 000, MTU 1 400, 3 machines took 336 to 708 rounds to all live
- * against 222 for one (see docs/BENCHMARKS.md); that is not understood yet.
+ * at N = 10 000, MTU 1 400, 3 machines took 487 rounds to all live with the
+ * warm-up below (708 without it) against 230 for one (see
+ * docs/BENCHMARKS.md); that is not understood yet.
  */
 const MACHINES = 1;
 /** Syns between machines before the join, per machine index: spreads their ring cursors. */
