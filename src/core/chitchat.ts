@@ -30,7 +30,7 @@ import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
 import type { NodeStateSnapshot } from "./node_snapshot.ts";
-import { selectGossipTargets } from "./peer_selection.ts";
+import { catchUpFanout, GOSSIP_FANOUT, selectGossipTargets } from "./peer_selection.ts";
 import { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile } from "./protocol_profile.ts";
 import type { WireSizes } from "./wire_format.ts";
 import { cborWireSizes } from "./wire_size.ts";
@@ -142,11 +142,13 @@ export class Chitchat {
   #admission: MemberAdmission;
   #rounds = 0;
   #reads: ChitchatReads;
+  #profile: ProtocolProfile;
 
   /** Creates the state machine; throws `TypeError` naming a bad config field. */
   constructor(config: ChitchatConfig, init: ChitchatInit) {
     this.config = resolveChitchatConfig(config);
     const profile = init.profile ?? FULL_PROFILE;
+    this.#profile = profile;
     if (!profile.pagedDigests && this.config.mtu < FULL_DIGEST_MIN_MTU) {
       invalidConfig(
         "mtu",
@@ -538,7 +540,11 @@ export class Chitchat {
 
   /** Peers to gossip with this round. */
   #gossipTargets(): string[] {
-    return selectGossipTargets(this.#reads.peerSets(this.#seeds), this.#random);
+    const sets = this.#reads.peerSets(this.#seeds);
+    const fanout = this.#profile.catchUpFanout
+      ? catchUpFanout(this.#rounds, sets.peers.length - sets.live.length)
+      : GOSSIP_FANOUT;
+    return selectGossipTargets(sets, this.#random, fanout);
   }
 
   /**

@@ -74,7 +74,14 @@ export {
   resolveChitchatConfig,
   type ResolvedChitchatConfig,
 } from "./config.ts";
-export { GOSSIP_FANOUT, type PeerSets, selectGossipTargets } from "./peer_selection.ts";
+export {
+  CATCH_UP_FANOUT,
+  catchUpFanout,
+  type CatchUpFanoutLimits,
+  GOSSIP_FANOUT,
+  type PeerSets,
+  selectGossipTargets,
+} from "./peer_selection.ts";
 export {
   deltaTakesWholeDatagram,
   DIGEST_TOP_UP_MIN_BYTES,

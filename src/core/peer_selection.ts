@@ -21,7 +21,67 @@ export interface PeerSets {
 export const GOSSIP_FANOUT = 3;
 
 /**
- * Picks this round's targets: up to {@linkcode GOSSIP_FANOUT} random live
+ * When a node sends more Syns a round to catch up (see
+ * {@linkcode catchUpFanout}).
+ *
+ * @example
+ * ```ts
+ * import { CATCH_UP_FANOUT } from "@scope/chitchat/core";
+ * console.assert(CATCH_UP_FANOUT.maxFanout > 3);
+ * ```
+ */
+export interface CatchUpFanoutLimits {
+  /** The node's first rounds during which it may (counted from 1). */
+  readonly rounds: number;
+  /** Syns a round at most. */
+  readonly maxFanout: number;
+  /** One more Syn a round per this many known members not live to the node. */
+  readonly notLivePerSyn: number;
+}
+
+/**
+ * The default catch-up fanout: during its first 64 rounds, one more Syn a
+ * round per 256 known members not yet live to the node, up to 18 in all.
+ *
+ * @example
+ * ```ts
+ * import { CATCH_UP_FANOUT } from "@scope/chitchat/core";
+ * console.assert(CATCH_UP_FANOUT.rounds === 64);
+ * ```
+ */
+export const CATCH_UP_FANOUT: CatchUpFanoutLimits = Object.freeze({
+  rounds: 64,
+  maxFanout: 18,
+  notLivePerSyn: 256,
+});
+
+/**
+ * Syns to send in round `round` (the node's first is 1) when `notLive` of
+ * the members it knows are not live to it. A node that has just joined a
+ * large cluster learns members and their heartbeats only as fast as the
+ * answers to its Syns bring them (a member turns live after its heartbeat
+ * rose twice), so while it is young and many members are not live yet it
+ * asks more peers: {@linkcode GOSSIP_FANOUT} plus one per
+ * `limits.notLivePerSyn` such members, at most `limits.maxFanout`. Past
+ * `limits.rounds` it is always {@linkcode GOSSIP_FANOUT}, so members a node
+ * cannot hear from (or invented ones) raise its traffic for a bounded time.
+ *
+ * @example
+ * ```ts
+ * import { catchUpFanout } from "@scope/chitchat/core";
+ * console.assert(catchUpFanout(2, 9_000) === 18);
+ * console.assert(catchUpFanout(2, 100) === 3);
+ * console.assert(catchUpFanout(1_000, 9_000) === 3);
+ * ```
+ */
+export function catchUpFanout(round: number, notLive: number, limits: CatchUpFanoutLimits = CATCH_UP_FANOUT): number {
+  if (round > limits.rounds || notLive <= 0) return GOSSIP_FANOUT;
+  const extra = Math.floor(notLive / limits.notLivePerSyn);
+  return Math.max(GOSSIP_FANOUT, Math.min(limits.maxFanout, GOSSIP_FANOUT + extra));
+}
+
+/**
+ * Picks this round's targets: up to `fanout` (default {@linkcode GOSSIP_FANOUT}) random live
  * peers (any known peer while none is live); one random dead node with
  * probability `dead / (live + 1)`; and, when no chosen peer is a seed or
  * fewer peers are live than there are seeds, one random seed — always while
@@ -39,9 +99,12 @@ export const GOSSIP_FANOUT = 3;
  * assert.deepEqual(targets, ["10.0.0.1:7000"]);
  * ```
  */
-export function selectGossipTargets(sets: PeerSets, random: () => number): string[] {
+export function selectGossipTargets(sets: PeerSets, random: () => number, fanout: number = GOSSIP_FANOUT): string[] {
+  if (!Number.isInteger(fanout) || fanout < 1) {
+    throw new RangeError(`selectGossipTargets: fanout must be an integer of at least 1, got ${fanout}`);
+  }
   const pool = sets.live.length === 0 ? sets.peers : sets.live;
-  const chosen = sample(pool, GOSSIP_FANOUT, random);
+  const chosen = sample(pool, fanout, random);
   const seeds = new Set(sets.seeds);
   const targets = new Set(chosen);
   const liveCount = sets.live.length;

@@ -50,6 +50,12 @@ export interface ProtocolProfile {
    * Rust crate answers.
    */
   readonly catchUpBursts: boolean;
+  /**
+   * A young node that knows many members not yet live to it sends more Syns
+   * a round (see `catchUpFanout` in peer_selection.ts). Off: the fanout is
+   * always 3, as in the Rust crate.
+   */
+  readonly catchUpFanout: boolean;
 }
 
 /**
@@ -67,6 +73,7 @@ export const FULL_PROFILE: ProtocolProfile = Object.freeze({
   keysAhead: true,
   nodesFromDeltas: true,
   catchUpBursts: true,
+  catchUpFanout: true,
 });
 
 /**
@@ -85,6 +92,7 @@ export const RUST_V0_PROFILE: ProtocolProfile = Object.freeze({
   keysAhead: false,
   nodesFromDeltas: false,
   catchUpBursts: false,
+  catchUpFanout: false,
 });
 
 /**

@@ -1,0 +1,81 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Chitchat } from "../src/core/chitchat.ts";
+import type { ChitchatId } from "../src/core/chitchat_id.ts";
+import type { DigestEntry } from "../src/core/messages.ts";
+import { CATCH_UP_FANOUT, catchUpFanout, GOSSIP_FANOUT, selectGossipTargets } from "../src/core/peer_selection.ts";
+import { type ProtocolProfile, RUST_V0_PROFILE } from "../src/core/protocol_profile.ts";
+import { createRandom } from "../src/testing/random.ts";
+
+const INTERVAL = 300;
+
+function memberId(i: number): ChitchatId {
+  return { nodeId: `member-${String(i).padStart(4, "0")}`, generationId: 1, gossipAdvertiseAddr: `10.1.${i >> 8}.${i & 255}:7280` };
+}
+
+test("catchUpFanout() adds one Syn per 256 members not live, up to 18, during the first 64 rounds only", () => {
+  assert.equal(catchUpFanout(1, 0), GOSSIP_FANOUT);
+  assert.equal(catchUpFanout(1, 255), GOSSIP_FANOUT);
+  assert.equal(catchUpFanout(1, 256), GOSSIP_FANOUT + 1);
+  assert.equal(catchUpFanout(10, 5 * 256 + 10), GOSSIP_FANOUT + 5);
+  assert.equal(catchUpFanout(CATCH_UP_FANOUT.rounds, 100_000), CATCH_UP_FANOUT.maxFanout);
+  assert.equal(catchUpFanout(CATCH_UP_FANOUT.rounds + 1, 100_000), GOSSIP_FANOUT);
+  assert.equal(catchUpFanout(5, 1_000, { rounds: 10, maxFanout: 4, notLivePerSyn: 1 }), 4);
+});
+
+test("selectGossipTargets() picks `fanout` distinct live peers and refuses a fanout below 1", () => {
+  const live = Array.from({ length: 40 }, (_, i) => `10.0.1.${i + 1}:7000`);
+  const targets = selectGossipTargets({ peers: live, live, dead: [], seeds: [] }, createRandom(3), 12);
+  assert.equal(targets.length, 12);
+  assert.equal(new Set(targets).size, 12);
+  assert.throws(
+    () => selectGossipTargets({ peers: live, live, dead: [], seeds: [] }, createRandom(3), 0),
+    (error: Error) => error instanceof RangeError && /fanout must be an integer of at least 1, got 0/.test(error.message),
+  );
+});
+
+/**
+ * A fresh node told of `n` members it has not seen live (one heartbeat each,
+ * from enough senders that none names more new members than a round allows),
+ * then run for `rounds` rounds. Returns the Syns it sent in each round.
+ */
+function synsPerRound(n: number, rounds: number, profile?: ProtocolProfile): number[] {
+  const node = new Chitchat(
+    { id: { nodeId: "young", generationId: 1, gossipAdvertiseAddr: "10.0.0.1:7280" }, clusterId: "c", mtu: 65_507, gossipIntervalMs: INTERVAL },
+    { now: 0, random: createRandom(7), profile },
+  );
+  for (let start = 0; start < n; start += 250) {
+    const digest: DigestEntry[] = [];
+    for (let i = start; i < Math.min(n, start + 250); i++) digest.push({ id: memberId(i), heartbeat: 1, lastGcVersion: 0, maxVersion: 0 });
+    node.handleMessage(0, memberId(start).gossipAdvertiseAddr, { type: "synAck", digest, partialDigest: true, delta: [] });
+  }
+  while (node.pollTransmit() !== undefined);
+  assert.equal(node.nodeStates().length, n + 1, "every member was taken in");
+  const counts: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    node.handleTimeout(r * INTERVAL);
+    let syns = 0;
+    for (let t = node.pollTransmit(); t !== undefined; t = node.pollTransmit()) if (t.message.type === "syn") syns++;
+    counts.push(syns);
+    while (node.pollEvent() !== undefined);
+  }
+  return counts;
+}
+
+test("a young node that knows 3 000 members not yet live to it sends more Syns a round, and 3 (plus at most a dead node and a seed) once it is past its first 64 rounds", () => {
+  const counts = synsPerRound(3_000, CATCH_UP_FANOUT.rounds + 3);
+  // 3 + 3000 / 256 = 14 peers, plus the dead (never live) node and no seed.
+  assert.ok(counts[0] >= 14, `round 1: ${counts[0]} Syns`);
+  assert.ok(counts[0] <= CATCH_UP_FANOUT.maxFanout + 2, `round 1: ${counts[0]} Syns`);
+  for (const count of counts.slice(CATCH_UP_FANOUT.rounds)) assert.ok(count <= GOSSIP_FANOUT + 2, `late round: ${count} Syns`);
+});
+
+test("a node speaking the Rust crate's profile keeps the fanout of 3 while catching up", () => {
+  const counts = synsPerRound(3_000, 3, RUST_V0_PROFILE);
+  for (const count of counts) assert.ok(count <= GOSSIP_FANOUT + 2, `${count} Syns`);
+});
+
+test("a young node that knows few members keeps the fanout of 3", () => {
+  const counts = synsPerRound(100, 3);
+  for (const count of counts) assert.ok(count <= GOSSIP_FANOUT + 2, `${count} Syns`);
+});
