@@ -13,14 +13,17 @@ function memberId(i: number): ChitchatId {
   return { nodeId: `member-${String(i).padStart(4, "0")}`, generationId: 1, gossipAdvertiseAddr: `10.1.${i >> 8}.${i & 255}:7280` };
 }
 
-test("catchUpFanout() adds one Syn per 256 members not live, up to 18, during the first 64 rounds only", () => {
-  assert.equal(catchUpFanout(1, 0), GOSSIP_FANOUT);
-  assert.equal(catchUpFanout(1, 255), GOSSIP_FANOUT);
-  assert.equal(catchUpFanout(1, 256), GOSSIP_FANOUT + 1);
-  assert.equal(catchUpFanout(10, 5 * 256 + 10), GOSSIP_FANOUT + 5);
-  assert.equal(catchUpFanout(CATCH_UP_FANOUT.rounds, 100_000), CATCH_UP_FANOUT.maxFanout);
-  assert.equal(catchUpFanout(CATCH_UP_FANOUT.rounds + 1, 100_000), GOSSIP_FANOUT);
-  assert.equal(catchUpFanout(5, 1_000, { rounds: 10, maxFanout: 4, notLivePerSyn: 1 }), 4);
+test("catchUpFanout() adds one Syn per 256 members not live at MTU 1 400 (in proportion above), up to 18, during the first 64 rounds only", () => {
+  assert.equal(catchUpFanout(1, 0, 1_400), GOSSIP_FANOUT);
+  assert.equal(catchUpFanout(1, 255, 1_400), GOSSIP_FANOUT);
+  assert.equal(catchUpFanout(1, 256, 1_400), GOSSIP_FANOUT + 1);
+  assert.equal(catchUpFanout(1, 256, 576), GOSSIP_FANOUT + 1);
+  assert.equal(catchUpFanout(10, 5 * 256 + 10, 1_400), GOSSIP_FANOUT + 5);
+  assert.equal(catchUpFanout(10, 5 * 256 + 10, 2_800), GOSSIP_FANOUT + 2);
+  assert.equal(catchUpFanout(10, 9_999, 65_507), GOSSIP_FANOUT);
+  assert.equal(catchUpFanout(CATCH_UP_FANOUT.rounds, 100_000, 1_400), CATCH_UP_FANOUT.maxFanout);
+  assert.equal(catchUpFanout(CATCH_UP_FANOUT.rounds + 1, 100_000, 1_400), GOSSIP_FANOUT);
+  assert.equal(catchUpFanout(5, 1_000, 1_400, { rounds: 10, maxFanout: 4, notLivePerSyn: 1 }), 4);
 });
 
 test("selectGossipTargets() picks `fanout` distinct live peers and refuses a fanout below 1", () => {
@@ -39,9 +42,9 @@ test("selectGossipTargets() picks `fanout` distinct live peers and refuses a fan
  * from enough senders that none names more new members than a round allows),
  * then run for `rounds` rounds. Returns the Syns it sent in each round.
  */
-function synsPerRound(n: number, rounds: number, profile?: ProtocolProfile): number[] {
+function synsPerRound(n: number, rounds: number, profile?: ProtocolProfile, mtu = 1_400): number[] {
   const node = new Chitchat(
-    { id: { nodeId: "young", generationId: 1, gossipAdvertiseAddr: "10.0.0.1:7280" }, clusterId: "c", mtu: 65_507, gossipIntervalMs: INTERVAL },
+    { id: { nodeId: "young", generationId: 1, gossipAdvertiseAddr: "10.0.0.1:7280" }, clusterId: "c", mtu, gossipIntervalMs: INTERVAL },
     { now: 0, random: createRandom(7), profile },
   );
   for (let start = 0; start < n; start += 250) {
@@ -71,11 +74,11 @@ test("a young node that knows 3 000 members not yet live to it sends more Syns a
 });
 
 test("a node speaking the Rust crate's profile keeps the fanout of 3 while catching up", () => {
-  const counts = synsPerRound(3_000, 3, RUST_V0_PROFILE);
+  const counts = synsPerRound(3_000, 3, RUST_V0_PROFILE, 65_507);
   for (const count of counts) assert.ok(count <= GOSSIP_FANOUT + 2, `${count} Syns`);
 });
 
-test("a young node that knows few members keeps the fanout of 3", () => {
-  const counts = synsPerRound(100, 3);
-  for (const count of counts) assert.ok(count <= GOSSIP_FANOUT + 2, `${count} Syns`);
+test("a young node that knows few members keeps the fanout of 3, and so does one whose datagrams carry 65 507 bytes", () => {
+  for (const count of synsPerRound(100, 3)) assert.ok(count <= GOSSIP_FANOUT + 2, `${count} Syns`);
+  for (const count of synsPerRound(3_000, 3, undefined, 65_507)) assert.ok(count <= GOSSIP_FANOUT + 2, `${count} Syns`);
 });

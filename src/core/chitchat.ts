@@ -542,7 +542,7 @@ export class Chitchat {
   #gossipTargets(): string[] {
     const sets = this.#reads.peerSets(this.#seeds);
     const fanout = this.#profile.catchUpFanout
-      ? catchUpFanout(this.#rounds, sets.peers.length - sets.live.length)
+      ? catchUpFanout(this.#rounds, sets.peers.length - sets.live.length, this.config.mtu)
       : GOSSIP_FANOUT;
     return selectGossipTargets(sets, this.#random, fanout);
   }

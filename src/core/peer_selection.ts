@@ -20,6 +20,9 @@ export interface PeerSets {
 /** How many live peers are contacted each round. */
 export const GOSSIP_FANOUT = 3;
 
+/** The MTU `CatchUpFanoutLimits.notLivePerSyn` is given at. */
+const CATCH_UP_BASE_MTU = 1_400;
+
 /**
  * When a node sends more Syns a round to catch up (see
  * {@linkcode catchUpFanout}).
@@ -35,13 +38,17 @@ export interface CatchUpFanoutLimits {
   readonly rounds: number;
   /** Syns a round at most. */
   readonly maxFanout: number;
-  /** One more Syn a round per this many known members not live to the node. */
+  /**
+   * One more Syn a round per this many known members not live to the node,
+   * at an MTU of 1 400 bytes; in proportion above it (one answer carries more).
+   */
   readonly notLivePerSyn: number;
 }
 
 /**
  * The default catch-up fanout: during its first 64 rounds, one more Syn a
- * round per 256 known members not yet live to the node, up to 18 in all.
+ * round per 256 known members not yet live to the node (at MTU 1 400; per
+ * 11 977 at 65 507), up to 18 in all.
  *
  * @example
  * ```ts
@@ -57,26 +64,33 @@ export const CATCH_UP_FANOUT: CatchUpFanoutLimits = Object.freeze({
 
 /**
  * Syns to send in round `round` (the node's first is 1) when `notLive` of
- * the members it knows are not live to it. A node that has just joined a
+ * the members it knows are not live to it and datagrams carry `mtu` bytes. A node that has just joined a
  * large cluster learns members and their heartbeats only as fast as the
  * answers to its Syns bring them (a member turns live after its heartbeat
  * rose twice), so while it is young and many members are not live yet it
  * asks more peers: {@linkcode GOSSIP_FANOUT} plus one per
- * `limits.notLivePerSyn` such members, at most `limits.maxFanout`. Past
+ * `limits.notLivePerSyn` such members (times `mtu / 1 400` above that
+ * MTU), at most `limits.maxFanout`. Past
  * `limits.rounds` it is always {@linkcode GOSSIP_FANOUT}, so members a node
  * cannot hear from (or invented ones) raise its traffic for a bounded time.
  *
  * @example
  * ```ts
  * import { catchUpFanout } from "@scope/chitchat/core";
- * console.assert(catchUpFanout(2, 9_000) === 18);
- * console.assert(catchUpFanout(2, 100) === 3);
- * console.assert(catchUpFanout(1_000, 9_000) === 3);
+ * console.assert(catchUpFanout(2, 9_000, 1_400) === 18);
+ * console.assert(catchUpFanout(2, 100, 1_400) === 3);
+ * console.assert(catchUpFanout(2, 9_000, 65_507) === 3);
+ * console.assert(catchUpFanout(1_000, 9_000, 1_400) === 3);
  * ```
  */
-export function catchUpFanout(round: number, notLive: number, limits: CatchUpFanoutLimits = CATCH_UP_FANOUT): number {
+export function catchUpFanout(
+  round: number,
+  notLive: number,
+  mtu: number,
+  limits: CatchUpFanoutLimits = CATCH_UP_FANOUT,
+): number {
   if (round > limits.rounds || notLive <= 0) return GOSSIP_FANOUT;
-  const extra = Math.floor(notLive / limits.notLivePerSyn);
+  const extra = Math.floor(notLive / (limits.notLivePerSyn * Math.max(1, mtu / CATCH_UP_BASE_MTU)));
   return Math.max(GOSSIP_FANOUT, Math.min(limits.maxFanout, GOSSIP_FANOUT + extra));
 }
 
