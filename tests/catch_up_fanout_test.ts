@@ -4,7 +4,7 @@ import { Chitchat } from "../src/core/chitchat.ts";
 import type { ChitchatId } from "../src/core/chitchat_id.ts";
 import type { DigestEntry } from "../src/core/messages.ts";
 import { CATCH_UP_FANOUT, catchUpFanout, GOSSIP_FANOUT, selectGossipTargets } from "../src/core/peer_selection.ts";
-import { type ProtocolProfile, RUST_V0_PROFILE } from "../src/core/protocol_profile.ts";
+import { FULL_PROFILE, type ProtocolProfile, RUST_V0_PROFILE } from "../src/core/protocol_profile.ts";
 import { createRandom } from "../src/testing/random.ts";
 
 const INTERVAL = 300;
@@ -21,6 +21,8 @@ test("catchUpFanout() adds one Syn per 256 members not live at MTU 1 400 (in pro
   assert.equal(catchUpFanout(10, 5 * 256 + 10, 1_400), GOSSIP_FANOUT + 5);
   assert.equal(catchUpFanout(10, 5 * 256 + 10, 2_800), GOSSIP_FANOUT + 2);
   assert.equal(catchUpFanout(10, 9_999, 65_507), GOSSIP_FANOUT);
+  assert.equal(catchUpFanout(10, 11_978, 65_507), GOSSIP_FANOUT);
+  assert.equal(catchUpFanout(10, 11_979, 65_507), GOSSIP_FANOUT + 1);
   assert.equal(catchUpFanout(CATCH_UP_FANOUT.rounds, 100_000, 1_400), CATCH_UP_FANOUT.maxFanout);
   assert.equal(catchUpFanout(CATCH_UP_FANOUT.rounds + 1, 100_000, 1_400), GOSSIP_FANOUT);
   assert.equal(catchUpFanout(5, 1_000, 1_400, { rounds: 10, maxFanout: 4, notLivePerSyn: 1 }), 4);
@@ -73,9 +75,22 @@ test("a young node that knows 3 000 members not yet live to it sends more Syns a
   for (const count of counts.slice(CATCH_UP_FANOUT.rounds)) assert.ok(count <= GOSSIP_FANOUT + 2, `late round: ${count} Syns`);
 });
 
-test("a node speaking the Rust crate's profile keeps the fanout of 3 while catching up", () => {
-  const counts = synsPerRound(3_000, 3, RUST_V0_PROFILE, 65_507);
+test("a node whose profile turns the catch-up fanout off (the Rust crate's does) keeps the fanout of 3 while catching up", () => {
+  assert.equal(RUST_V0_PROFILE.catchUpFanout, false);
+  const counts = synsPerRound(3_000, 3, { ...FULL_PROFILE, catchUpFanout: false });
   for (const count of counts) assert.ok(count <= GOSSIP_FANOUT + 2, `${count} Syns`);
+});
+
+test("catchUpFanout() refuses bad input, naming the field and the value", () => {
+  const cases: Array<[() => number, RegExp]> = [
+    [() => catchUpFanout(Number.NaN, 10, 1_400), /round must be an integer of at least 0, got NaN/],
+    [() => catchUpFanout(1, -1, 1_400), /notLive must be an integer of at least 0, got -1/],
+    [() => catchUpFanout(1, 10, 0), /mtu must be a positive number, got 0/],
+    [() => catchUpFanout(1, 10, 1_400, { ...CATCH_UP_FANOUT, maxFanout: 2 }), /limits.maxFanout must be an integer of at least 3, got 2/],
+    [() => catchUpFanout(1, 10, 1_400, { ...CATCH_UP_FANOUT, maxFanout: 4.5 }), /limits.maxFanout must be an integer of at least 3, got 4.5/],
+    [() => catchUpFanout(1, 10, 1_400, { ...CATCH_UP_FANOUT, notLivePerSyn: 0 }), /limits.notLivePerSyn must be a positive number, got 0/],
+  ];
+  for (const [call, message] of cases) assert.throws(call, (error: Error) => error instanceof RangeError && message.test(error.message));
 });
 
 test("a young node that knows few members keeps the fanout of 3, and so does one whose datagrams carry 65 507 bytes", () => {

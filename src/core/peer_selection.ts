@@ -34,9 +34,9 @@ const CATCH_UP_BASE_MTU = 1_400;
  * ```
  */
 export interface CatchUpFanoutLimits {
-  /** The node's first rounds during which it may (counted from 1). */
+  /** The node's first rounds (counted from 1, from its start) during which it may. */
   readonly rounds: number;
-  /** Syns a round at most. */
+  /** Syns a round at most (at least {@linkcode GOSSIP_FANOUT}). */
   readonly maxFanout: number;
   /**
    * One more Syn a round per this many known members not live to the node,
@@ -47,8 +47,8 @@ export interface CatchUpFanoutLimits {
 
 /**
  * The default catch-up fanout: during its first 64 rounds, one more Syn a
- * round per 256 known members not yet live to the node (at MTU 1 400; per
- * 11 977 at 65 507), up to 18 in all.
+ * round per 256 known members not live to the node (at MTU 1 400; per
+ * about 12 000 at 65 507), up to 18 in all.
  *
  * @example
  * ```ts
@@ -89,9 +89,23 @@ export function catchUpFanout(
   mtu: number,
   limits: CatchUpFanoutLimits = CATCH_UP_FANOUT,
 ): number {
-  if (round > limits.rounds || notLive <= 0) return GOSSIP_FANOUT;
+  checkCount("round", round, 0);
+  checkCount("notLive", notLive, 0);
+  if (!Number.isFinite(mtu) || mtu <= 0) throw new RangeError(`catchUpFanout: mtu must be a positive number, got ${mtu}`);
+  checkCount("limits.rounds", limits.rounds, 0);
+  checkCount("limits.maxFanout", limits.maxFanout, GOSSIP_FANOUT);
+  if (!Number.isFinite(limits.notLivePerSyn) || limits.notLivePerSyn <= 0) {
+    throw new RangeError(`catchUpFanout: limits.notLivePerSyn must be a positive number, got ${limits.notLivePerSyn}`);
+  }
+  if (round > limits.rounds || notLive === 0) return GOSSIP_FANOUT;
   const extra = Math.floor(notLive / (limits.notLivePerSyn * Math.max(1, mtu / CATCH_UP_BASE_MTU)));
-  return Math.max(GOSSIP_FANOUT, Math.min(limits.maxFanout, GOSSIP_FANOUT + extra));
+  return Math.min(limits.maxFanout, GOSSIP_FANOUT + extra);
+}
+
+function checkCount(field: string, value: number, least: number): void {
+  if (!Number.isInteger(value) || value < least) {
+    throw new RangeError(`catchUpFanout: ${field} must be an integer of at least ${least}, got ${value}`);
+  }
 }
 
 /**
