@@ -41,7 +41,9 @@ function lists(syn: SynMessage, id: ChitchatId): boolean {
 }
 
 function cluster(n: number, options: NodeOptions = {}): Chitchat[] {
-  return Array.from({ length: n }, (_, i) => createNode(`n${i}`, 10_000 + i, options));
+  // The rounds below come every ROUND_MS, so the configured interval says so
+  // (a node driven far slower than its interval takes itself for paused).
+  return Array.from({ length: n }, (_, i) => createNode(`n${i}`, 10_000 + i, { gossipIntervalMs: ROUND_MS, ...options }));
 }
 
 /** Runs `count` rounds from `now`, one every second; returns the time after the last. */
@@ -645,7 +647,7 @@ test("a large value reaches a peer while small updates keep coming", () => {
 
 test("a Syn asks about live nodes not heard of for a while, and a node that really died is still declared dead on time", () => {
   // Heartbeats every 100 ms and a 100 ms prior: phi = silence / 100 ms, dead above 8.
-  const node = createNode("observer", 9200, { mtu: 1_200, failureDetector: { initialIntervalMs: 100 } });
+  const node = createNode("observer", 9200, { mtu: 1_200, gossipIntervalMs: 100, failureDetector: { initialIntervalMs: 100 } });
   const ids = feedMembers(node, 400, 3); // heartbeats at 100, 200, 300 ms: all live
   const quiet = ids.slice(0, 20);
   const quietFps = new Set(quiet.map((id) => chitchatIdFingerprint(id)));
@@ -691,7 +693,8 @@ test("Chitchat.handleTimeout() revives a node scheduled for deletion as soon as 
 });
 
 test("Chitchat.gossipTargets() now and then picks a node that left, so a restarted incarnation with no reachable seed is found", () => {
-  const nodes = cluster(3, { failureDetector: FAST_FD });
+  // A 1 ms interval, so that the 200 rounds below fit in the grace period.
+  const nodes = cluster(3, { failureDetector: FAST_FD, gossipIntervalMs: 1 });
   rounds(nodes, 0, 5);
   nodes[2].leave(5_000, 1000);
   let now = rounds(nodes, 5_000, 3);

@@ -15,7 +15,7 @@ import { zeroNodeStats } from "../src/runtime/node_stats.ts";
 import { SimulatedCluster } from "../src/testing/simulated_cluster.ts";
 
 // The driver's counters all 0, and the core's two that stats() adds.
-const ZERO_STATS: NodeStats = { ...zeroNodeStats(), refusedDeltas: 0, refusedMembers: 0 };
+const ZERO_STATS: NodeStats = { ...zeroNodeStats(), refusedDeltas: 0, refusedMembers: 0, localPauses: 0 };
 
 function node(nodeId: string, status: MemberStatus, phi: number | undefined, keys = {}): NodeSnapshot {
   return {
@@ -129,6 +129,7 @@ test("renderMetrics() reads the counters from stats() and the gauges from snapsh
     keyChangesApplied: 10,
     refusedDeltas: 13,
     refusedMembers: 14,
+    localPauses: 17,
   };
   const peers = [
     node("b", "live", 0.2),
@@ -157,6 +158,7 @@ test("renderMetrics() reads the counters from stats() and the gauges from snapsh
     ["chitchat_key_changes_applied_total", {}, 10],
     ["chitchat_refused_deltas_total", {}, 13],
     ["chitchat_refused_members_total", {}, 14],
+    ["chitchat_local_pauses_total", {}, 17],
     ["chitchat_unrepresentable_entries_total", {}, 16],
     ["chitchat_live_members", {}, 4],
     ["chitchat_live_view_members", {}, 4],

@@ -53,6 +53,15 @@ export { RESERVED_KEY_PREFIX } from "./config.ts";
 /** A live node whose phi is above this share of the threshold is asked about in our Syns. */
 const AT_RISK_PHI_SHARE = 0.5;
 
+/**
+ * No input at all (no round, no message) for longer than this many gossip
+ * intervals, and at least `LOCAL_PAUSE_MIN_MS`, means this node itself was
+ * paused; see `#advanceClock`.
+ */
+const LOCAL_PAUSE_INTERVALS = 2;
+/** Gaps up to a second are scheduling noise, whatever the interval. */
+const LOCAL_PAUSE_MIN_MS = 1_000;
+
 
 /** Options of {@linkcode Chitchat}'s constructor. */
 export interface ChitchatInit {
@@ -138,6 +147,7 @@ export class Chitchat {
   #events: CoreEvent[] = [];
   #eventHead = 0;
   #refusedDeltas = 0;
+  #localPauses = 0;
   #refusedWarned = new Set<string>();
   #admission: MemberAdmission;
   #rounds = 0;
@@ -299,6 +309,15 @@ export class Chitchat {
   }
 
   /**
+   * Times this node found it had itself been paused (no input for more than
+   * two gossip intervals, and more than a second) and discounted the pause
+   * from the others' silence instead of declaring them dead.
+   */
+  get localPauses(): number {
+    return this.#localPauses;
+  }
+
+  /**
    * New nodes refused because `limits.maxNodes` are known or their sender
    * named more than `limits.newNodesPerSender` this round (a node named
    * again counts again); warned about once per sender.
@@ -330,7 +349,7 @@ export class Chitchat {
    * follow as events.
    */
   resetNodeStateIfUpdate(now: number, snapshot: NodeStateSnapshot): boolean {
-    this.#now = Math.max(this.#now, now);
+    this.#advanceClock(now);
     if (chitchatIdKey(snapshot.id) === this.#selfKey) return false;
     const known = this.#state.get(snapshot.id);
     const state = known ?? (this.#state.removedHeartbeat(chitchatIdKey(snapshot.id)) !== undefined
@@ -386,7 +405,7 @@ export class Chitchat {
 
   /** Time has reached `now`: runs the round when it is due, ends a leave whose time ran out. */
   handleTimeout(now: number): void {
-    this.#now = Math.max(this.#now, now);
+    this.#advanceClock(now);
     if (this.#done) return;
     if (this.#leave !== undefined) {
       if (now >= this.#leave.deadline) this.#endLeave();
@@ -409,7 +428,7 @@ export class Chitchat {
   }
 
   #handleMessage(now: number, from: string, message: Message): void {
-    this.#now = Math.max(this.#now, now);
+    this.#advanceClock(now);
     // As in the Rust crate: every handled message bumps our heartbeat, so
     // peers get more observations and detect a death sooner.
     if (message.type !== "badCluster") this.self.incrementHeartbeat();
@@ -449,7 +468,7 @@ export class Chitchat {
 
   /** Starts a handshake with `addr` now, outside the round schedule. */
   gossip(now: number, addr: string): void {
-    this.#now = Math.max(this.#now, now);
+    this.#advanceClock(now);
     if (this.#done) return;
     this.#transmits.push({ to: addr, message: this.#handshake.createSyn(this.#membership.scheduled) });
   }
@@ -463,7 +482,7 @@ export class Chitchat {
    * `timeoutMs`.
    */
   leave(now: number, timeoutMs: number): void {
-    this.#now = Math.max(this.#now, now);
+    this.#advanceClock(now);
     if (this.#leave !== undefined || this.#done) return;
     this.self.set(LEFT_KEY, "1");
     this.#membership.setSelf(this.#selfKey, true);
@@ -552,17 +571,46 @@ export class Chitchat {
    * removal of nodes dead for the whole grace period, tombstone GC, and the
    * live view.
    */
+  /**
+   * Every input passes `now` here. A round is due every gossip interval, so
+   * a gap of several intervals with no input at all means this process was
+   * suspended or starved (a stopped VM, a long GC, an overloaded host): the
+   * part of the gap past one interval is discounted from every node's
+   * silence, as Cassandra does, instead of declaring the whole cluster dead
+   * on waking up. A node cut off from the network still runs its rounds, so
+   * it still sees the others go dead.
+   */
+  #advanceClock(now: number): void {
+    const gap = now - this.#now;
+    const interval = this.config.gossipIntervalMs;
+    // While leaving, no round is due before the deadline: a quiet wait, no pause.
+    const limit = Math.max(LOCAL_PAUSE_INTERVALS * interval, LOCAL_PAUSE_MIN_MS);
+    if (gap > limit && this.#leave === undefined && !this.#done) {
+      this.#fd.discountPause(gap - interval);
+      this.#localPauses++;
+      this.#logger.warn(
+        `This node was paused for ${Math.round(gap)} ms (no round, no message; gossip interval ${interval} ms); ` +
+          `the pause does not count as silence of the other nodes`,
+        { event: "local_pause", pauseMs: gap, gossipIntervalMs: interval },
+      );
+    }
+    this.#now = Math.max(this.#now, now);
+  }
+
   #updateLiveness(now: number): void {
     const atRisk: Array<[string, number]> = [];
     const riskPhi = this.config.failureDetector.phiThreshold * AT_RISK_PHI_SHARE;
     const newest = newestGenerations(this.#state.states());
     for (const [key, state] of this.#state.entries()) {
       if (key === this.#selfKey) continue;
-      const event = this.#membership.evaluate(key, state.id, now, {
+      const superseded = newest.get(state.id.nodeId)! > state.id.generationId;
+      const silentMs = this.#fd.silence(key, now);
+      let event: CoreEvent | undefined = this.#membership.evaluate(key, state.id, now, {
         left: state.get(LEFT_KEY) !== undefined,
-        superseded: newest.get(state.id.nodeId)! > state.id.generationId,
+        superseded,
         heartbeat: state.heartbeat,
       });
+      if (event?.type === "died" && !superseded && silentMs !== undefined) event = { ...event, silentMs };
       if (this.#membership.status(key) === "live") {
         const phi = this.#fd.phi(key, now)!;
         if (phi >= riskPhi) atRisk.push([key, phi]);

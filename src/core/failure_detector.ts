@@ -137,6 +137,12 @@ export class FailureDetector {
     return Math.max(0, now - window.lastHeartbeat) / mean;
   }
 
+  /** Milliseconds since the last heartbeat of `key` was seen, or `undefined` if none was. */
+  silence(key: string, now: number): number | undefined {
+    const last = this.#windows.get(key)?.lastHeartbeat;
+    return last === undefined ? undefined : Math.max(0, now - last);
+  }
+
   /** True when `key` has a phi at `now` and it is at most the threshold. */
   isAlive(key: string, now: number): boolean {
     const phi = this.phi(key, now);
@@ -146,6 +152,20 @@ export class FailureDetector {
   /** Clears the samples of `key` (keeping the time of its last heartbeat): a dead node starts afresh. */
   clearSamples(key: string): void {
     this.#windows.get(key)?.clear();
+  }
+
+  /**
+   * This node itself stood still for `ms` (its process was suspended or
+   * starved, so nothing was received): moves every node's last heartbeat
+   * `ms` later, so the pause is not taken as silence of the others and is
+   * not sampled as an interval. A node that was really silent is still
+   * detected, `ms` later.
+   */
+  discountPause(ms: number): void {
+    if (!(ms > 0)) return;
+    for (const window of this.#windows.values()) {
+      if (window.lastHeartbeat !== undefined) window.lastHeartbeat += ms;
+    }
   }
 
   /** Drops everything known about `key`. */

@@ -50,6 +50,11 @@ export interface MembershipEvent {
   readonly type: "joined" | "left" | "died" | "revived" | "removed";
   /** The node. */
   readonly node: ChitchatId;
+  /**
+   * On a `died` from failure detection: how long nothing new had been heard
+   * of the node, in ms (the silence that took phi over its threshold).
+   */
+  readonly silentMs?: number;
 }
 
 /**

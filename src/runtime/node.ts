@@ -343,6 +343,7 @@ export class ChitchatNode implements AsyncDisposable {
       messagesOut: { ...this.#stats.messagesOut },
       refusedDeltas: this.#core.refusedDeltas,
       refusedMembers: this.#core.refusedMembers,
+      localPauses: this.#core.localPauses,
     };
   }
 

@@ -102,11 +102,13 @@ export class NodeDriver {
         default: {
           parts.duplicates.observe(event);
           const { nodeId, generationId, gossipAdvertiseAddr } = event.node;
-          parts.logger.info(`Node ${nodeId} (${gossipAdvertiseAddr}) ${event.type}`, {
+          const silence = event.silentMs === undefined ? "" : ` (nothing heard of it for ${Math.round(event.silentMs)} ms)`;
+          parts.logger.info(`Node ${nodeId} (${gossipAdvertiseAddr}) ${event.type}${silence}`, {
             event: `node_${event.type}`,
             peer: nodeId,
             generationId,
             peerAddr: gossipAdvertiseAddr,
+            ...(event.silentMs === undefined ? {} : { silentMs: event.silentMs }),
           });
           return parts.feeds.membership(event);
         }

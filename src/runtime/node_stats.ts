@@ -63,6 +63,8 @@ export interface NodeStats {
   readonly refusedDeltas: number;
   /** New nodes refused by `limits.maxNodes` or `limits.newNodesPerSender` (see `Chitchat.refusedMembers`). */
   readonly refusedMembers: number;
+  /** Times this node had itself been paused and did not count the pause as the others' silence (see `Chitchat.localPauses`). */
+  readonly localPauses: number;
 }
 
 /** The counters the driver updates in place. */

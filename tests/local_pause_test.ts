@@ -1,0 +1,162 @@
+// A node that was itself paused (its process suspended or starved: no round
+// and no message for several gossip intervals) must not take the pause for
+// silence of the others, and must still detect a node that really died.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Chitchat } from "../src/core/chitchat.ts";
+import { FailureDetector } from "../src/core/failure_detector.ts";
+import {
+  createNode,
+  gossipRound,
+  recordingLogger,
+  recordMembership,
+  soloRound,
+} from "./_helpers.ts";
+
+const ROUND_MS = 1000;
+const FD = { initialIntervalMs: ROUND_MS, deadNodeGracePeriodMs: 600_000 };
+
+function cluster(n: number, logger = recordingLogger()): Chitchat[] {
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      createNode(`n${i}`, 11_000 + i, { gossipIntervalMs: ROUND_MS, failureDetector: FD, logger }),
+  );
+}
+
+function rounds(
+  nodes: readonly Chitchat[],
+  now: number,
+  count: number,
+  active?: (node: Chitchat) => boolean,
+): number {
+  for (let i = 0; i < count; i++) {
+    now += ROUND_MS;
+    gossipRound(nodes, now, { mtu: 65_507, seeds: [nodes[0].id.gossipAdvertiseAddr], active });
+  }
+  return now;
+}
+
+test("FailureDetector.discountPause() leaves phi where it was before the pause and samples no interval for it", () => {
+  const fd = new FailureDetector({ initialIntervalMs: 1000 });
+  for (let t = 0; t <= 10_000; t += 1000) fd.reportHeartbeat("a", t);
+  const before = fd.phi("a", 10_500)!;
+  fd.discountPause(60_000);
+  assert.equal(fd.phi("a", 70_500), before);
+  assert.equal(fd.isAlive("a", 70_500), true);
+  // The next heartbeat samples 1 s, not 61 s: phi keeps its scale.
+  fd.reportHeartbeat("a", 71_000);
+  assert.equal(fd.phi("a", 71_500), before);
+  // A node that stays silent after the pause still dies.
+  assert.equal(fd.isAlive("a", 90_000), false);
+  // Nothing to discount: no change.
+  fd.discountPause(0);
+  fd.discountPause(-5);
+  assert.equal(fd.phi("a", 71_500), before);
+});
+
+test("a node paused for a minute keeps the others live on waking, warns, counts it, and still detects one that died meanwhile", () => {
+  const logger = recordingLogger();
+  const nodes = cluster(4, logger);
+  const [sleeper, , , victim] = nodes;
+  let now = rounds(nodes, 0, 8);
+  assert.equal(sleeper.liveNodes().length, 4);
+  const events = recordMembership(sleeper);
+  // The sleeper is suspended for 60 s (it runs nothing and receives nothing);
+  // the victim dies when the pause begins; the other two go on gossiping.
+  now = rounds(nodes, now, 60, (node) => node !== sleeper && node !== victim);
+  // On waking, its first input is its overdue round.
+  soloRound(sleeper, now + 1);
+  assert.deepEqual(
+    events.filter((e) => e.type === "died"),
+    [],
+    "nobody is declared dead for the sleeper's own pause",
+  );
+  assert.equal(sleeper.localPauses, 1);
+  const warning = logger.warnings.find((w) => w.startsWith("This node was paused for"));
+  assert.ok(warning?.includes("gossip interval 1000 ms"), `warning: ${warning}`);
+  // Back in the cluster: the two that kept gossiping stay live; the victim,
+  // silent since before the pause, dies within the detector's usual time.
+  let after = 0;
+  now += 1;
+  while (sleeper.status(victim.id) === "live") {
+    now = rounds(nodes, now, 1, (node) => node !== victim);
+    after++;
+    assert.ok(after <= 20, `the victim is still live ${after} rounds after the pause`);
+  }
+  assert.deepEqual(events.map((e) => `${e.type} ${e.node.nodeId}`), ["died n3"]);
+  assert.equal(sleeper.status(nodes[1].id), "live");
+  assert.equal(sleeper.status(nodes[2].id), "live");
+  assert.equal(sleeper.localPauses, 1, "rounds on time are no pause");
+});
+
+test("a node cut off from the network still runs its rounds, so it sees the others die and counts no pause", () => {
+  const nodes = cluster(3);
+  const [cut] = nodes;
+  let now = rounds(nodes, 0, 8);
+  const events = recordMembership(cut);
+  for (let i = 0; i < 30; i++) {
+    now += ROUND_MS;
+    soloRound(cut, now);
+  }
+  assert.deepEqual(events.map((e) => `${e.type} ${e.node.nodeId}`).sort(), ["died n1", "died n2"]);
+  assert.equal(cut.localPauses, 0);
+});
+
+test("a late round counts as a pause only past two gossip intervals with no input", () => {
+  const nodes = cluster(2);
+  const [a] = nodes;
+  let now = rounds(nodes, 0, 5);
+  // Due at now + 1 000: 2 000 ms late, three intervals after the last input.
+  now += 2 * ROUND_MS;
+  soloRound(a, now);
+  assert.equal(a.localPauses, 0, "two intervals since the last input is no pause");
+  now += 2 * ROUND_MS + 1;
+  soloRound(a, now);
+  assert.equal(a.localPauses, 1);
+});
+
+test("waiting out a leave with no round due is no pause", () => {
+  const logger = recordingLogger();
+  const nodes = cluster(2, logger);
+  const [a] = nodes;
+  const now = rounds(nodes, 0, 5);
+  a.leave(now, 10 * ROUND_MS);
+  soloRound(a, a.pollTimeout()!);
+  assert.equal(a.localPauses, 0);
+  assert.deepEqual(logger.warnings.filter((w) => w.startsWith("This node was paused")), []);
+});
+
+test("a died event from failure detection says how long the node was silent", () => {
+  const nodes = cluster(3);
+  const [a, , victim] = nodes;
+  let now = rounds(nodes, 0, 8);
+  const events = recordMembership(a);
+  const lastHeard = now;
+  while (a.status(victim.id) === "live") {
+    now = rounds(nodes, now, 1, (node) => node !== victim);
+    assert.ok(now < 60_000);
+  }
+  // The victim was last heard of during the 8 shared rounds (through a peer at most one round later).
+  const died = events.find((e) => e.type === "died");
+  assert.ok(died?.silentMs !== undefined, `event: ${JSON.stringify(died)}`);
+  assert.ok(
+    died.silentMs >= now - lastHeard - ROUND_MS && died.silentMs <= now - lastHeard + ROUND_MS,
+    `silentMs ${died.silentMs}, ${now - lastHeard} ms since the victim stopped`,
+  );
+  // A revival carries no silence.
+  rounds(nodes, now, 4);
+  assert.equal(events.find((e) => e.type === "revived")?.silentMs, undefined);
+});
+
+test("with a short interval, a gap counts as a pause only past one second", () => {
+  const node = createNode("quick", 11_100, { gossipIntervalMs: 100 });
+  let now = 0;
+  soloRound(node, now);
+  now += 900; // nine intervals late, under a second: scheduling noise
+  soloRound(node, now);
+  assert.equal(node.localPauses, 0);
+  now += 1_001;
+  soloRound(node, now);
+  assert.equal(node.localPauses, 1);
+});
