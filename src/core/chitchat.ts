@@ -26,6 +26,7 @@ import { LEFT_KEY, Leave, leaveNotice, MAX_LEAVE_NOTICES } from "./leave.ts";
 import type { Logger } from "./logger.ts";
 import { MemberAdmission } from "./member_admission.ts";
 import type { ClusterSnapshot, CoreEvent, Transmit } from "./events.ts";
+import { LocalPauses } from "./local_pause.ts";
 import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
@@ -53,14 +54,6 @@ export { RESERVED_KEY_PREFIX } from "./config.ts";
 /** A live node whose phi is above this share of the threshold is asked about in our Syns. */
 const AT_RISK_PHI_SHARE = 0.5;
 
-/**
- * No input at all (no round, no message) for longer than this many gossip
- * intervals, and at least `LOCAL_PAUSE_MIN_MS`, means this node itself was
- * paused; see `#advanceClock`.
- */
-const LOCAL_PAUSE_INTERVALS = 2;
-/** Gaps up to a second are scheduling noise, whatever the interval. */
-const LOCAL_PAUSE_MIN_MS = 1_000;
 
 
 /** Options of {@linkcode Chitchat}'s constructor. */
@@ -138,7 +131,6 @@ export class Chitchat {
   #logger: Logger;
   #seeds: readonly string[];
   #liveView: LiveView;
-  #now: number;
   #nextRound: number;
   #leave: Leave | undefined;
   #done = false;
@@ -147,7 +139,7 @@ export class Chitchat {
   #events: CoreEvent[] = [];
   #eventHead = 0;
   #refusedDeltas = 0;
-  #localPauses = 0;
+  #pauses: LocalPauses;
   #refusedWarned = new Set<string>();
   #admission: MemberAdmission;
   #rounds = 0;
@@ -170,7 +162,7 @@ export class Chitchat {
     this.id = this.config.id;
     this.#selfKey = chitchatIdKey(this.id);
     this.#random = init.random;
-    this.#now = init.now;
+    this.#pauses = new LocalPauses(init.now, this.config.gossipIntervalMs);
     this.#nextRound = init.now;
     this.#seeds = [];
     this.#logger = this.config.logger;
@@ -314,7 +306,7 @@ export class Chitchat {
    * from the others' silence instead of declaring them dead.
    */
   get localPauses(): number {
-    return this.#localPauses;
+    return this.#pauses.count;
   }
 
   /**
@@ -571,30 +563,18 @@ export class Chitchat {
    * removal of nodes dead for the whole grace period, tombstone GC, and the
    * live view.
    */
-  /**
-   * Every input passes `now` here. A round is due every gossip interval, so
-   * a gap of several intervals with no input at all means this process was
-   * suspended or starved (a stopped VM, a long GC, an overloaded host): the
-   * part of the gap past one interval is discounted from every node's
-   * silence, as Cassandra does, instead of declaring the whole cluster dead
-   * on waking up. A node cut off from the network still runs its rounds, so
-   * it still sees the others go dead.
-   */
+  /** Every input passes `now` here; a pause of this node itself is not the others' silence (local_pause.ts). */
   #advanceClock(now: number): void {
-    const gap = now - this.#now;
+    const before = this.#pauses.now;
+    const pauseMs = this.#pauses.observe(now, this.#leave === undefined && !this.#done);
+    if (pauseMs === 0) return;
+    this.#fd.discountPause(pauseMs);
     const interval = this.config.gossipIntervalMs;
-    // While leaving, no round is due before the deadline: a quiet wait, no pause.
-    const limit = Math.max(LOCAL_PAUSE_INTERVALS * interval, LOCAL_PAUSE_MIN_MS);
-    if (gap > limit && this.#leave === undefined && !this.#done) {
-      this.#fd.discountPause(gap - interval);
-      this.#localPauses++;
-      this.#logger.warn(
-        `This node was paused for ${Math.round(gap)} ms (no round, no message; gossip interval ${interval} ms); ` +
-          `the pause does not count as silence of the other nodes`,
-        { event: "local_pause", pauseMs: gap, gossipIntervalMs: interval },
-      );
-    }
-    this.#now = Math.max(this.#now, now);
+    this.#logger.warn(
+      `This node was paused for ${Math.round(now - before)} ms (no round, no message; gossip interval ${interval} ms); ` +
+        `the pause does not count as silence of the other nodes`,
+      { event: "local_pause", pauseMs: now - before, gossipIntervalMs: interval },
+    );
   }
 
   #updateLiveness(now: number): void {
