@@ -21,6 +21,11 @@ import { CoreNetwork } from "../src/testing/core_network.ts";
 
 export { createRandom, type Random };
 
+/** The id of member `i` of a large synthetic cluster: `member-0042` at 10.1.x.y:7280. */
+export function memberId(i: number): ChitchatId {
+  return { nodeId: `member-${String(i).padStart(4, "0")}`, generationId: 1, gossipAdvertiseAddr: `10.1.${i >> 8}.${i & 255}:7280` };
+}
+
 /** The id of test node `name` listening on `127.0.0.1:port`. */
 export function makeId(name: string, port: number, generationId = 1): ChitchatId {
   return { nodeId: name, generationId, gossipAdvertiseAddr: `127.0.0.1:${port}` };

@@ -7,15 +7,12 @@ import { decodeMessage, encodeMessage } from "../src/core/codec.ts";
 import type { DigestEntry, Message, NodeDelta } from "../src/core/messages.ts";
 import { type ProtocolProfile, RUST_V0_PROFILE } from "../src/core/protocol_profile.ts";
 import { createRandom } from "../src/testing/random.ts";
+import { memberId } from "./_helpers.ts";
 
 const MTU = 1_400;
 const INTERVAL = 300;
 const HOLDER_ADDR = "10.0.0.1:7280";
 const JOINER_ADDR = "10.0.0.2:7280";
-
-function memberId(i: number): ChitchatId {
-  return { nodeId: `member-${String(i).padStart(4, "0")}`, generationId: 1, gossipAdvertiseAddr: `10.1.${i >> 8}.${i & 255}:7280` };
-}
 
 /** Three keys of 30-byte values per member, versions 1 to 3. */
 function memberDelta(id: ChitchatId, i: number): NodeDelta {

@@ -6,12 +6,9 @@ import type { DigestEntry } from "../src/core/messages.ts";
 import { CATCH_UP_FANOUT, catchUpFanout, GOSSIP_FANOUT, selectGossipTargets } from "../src/core/peer_selection.ts";
 import { FULL_PROFILE, type ProtocolProfile, RUST_V0_PROFILE } from "../src/core/protocol_profile.ts";
 import { createRandom } from "../src/testing/random.ts";
+import { memberId } from "./_helpers.ts";
 
 const INTERVAL = 300;
-
-function memberId(i: number): ChitchatId {
-  return { nodeId: `member-${String(i).padStart(4, "0")}`, generationId: 1, gossipAdvertiseAddr: `10.1.${i >> 8}.${i & 255}:7280` };
-}
 
 test("catchUpFanout() adds one Syn per 256 members not live at MTU 1 400 (in proportion above), up to 18, during the first 64 rounds only", () => {
   assert.equal(catchUpFanout(1, 0, 1_400), GOSSIP_FANOUT);
