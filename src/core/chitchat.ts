@@ -558,11 +558,6 @@ export class Chitchat {
     return selectGossipTargets(sets, this.#random, fanout);
   }
 
-  /**
-   * Re-evaluates every node at `now`: failure detection, graceful leaves,
-   * removal of nodes dead for the whole grace period, tombstone GC, and the
-   * live view.
-   */
   /** Every input passes `now` here; a pause of this node itself is not the others' silence (local_pause.ts). */
   #advanceClock(now: number): void {
     const before = this.#pauses.now;
@@ -577,6 +572,11 @@ export class Chitchat {
     );
   }
 
+  /**
+   * Re-evaluates every node at `now`: failure detection, graceful leaves,
+   * removal of nodes dead for the whole grace period, tombstone GC, and the
+   * live view.
+   */
   #updateLiveness(now: number): void {
     const atRisk: Array<[string, number]> = [];
     const riskPhi = this.config.failureDetector.phiThreshold * AT_RISK_PHI_SHARE;
