@@ -163,3 +163,46 @@ test("selectGossipTargets() returns distinct addresses even when a seed is also 
     assert.ok(targets.length <= GOSSIP_FANOUT + 2);
   }
 });
+
+test("selectGossipTargets() with probeUnknownSeeds adds a seed no known node answers to with probability unknown / (live + 1)", () => {
+  // Three live peers, all chosen; one of them is a seed (so the Rust rule adds none); one seed is unknown.
+  const live = addrs("1", 3);
+  const unknown = "10.0.9.9:7000";
+  const sets: PeerSets = { peers: live, live, dead: [], seeds: [live[0], unknown] };
+  const random = createRandom(5);
+  let probed = 0;
+  let probedOff = 0;
+  const draws = 4000;
+  for (let i = 0; i < draws; i++) {
+    if (selectGossipTargets(sets, random, GOSSIP_FANOUT, { probeUnknownSeeds: true }).includes(unknown)) probed++;
+    if (selectGossipTargets(sets, random).includes(unknown)) probedOff++;
+  }
+  assert.ok(Math.abs(probed / draws - 1 / 4) < 0.03, `probed ${probed} of ${draws}`);
+  assert.equal(probedOff, 0, "the Rust rule alone never reaches the other seed here");
+});
+
+test("selectGossipTargets() with probeUnknownSeeds changes nothing while every seed is a known node", () => {
+  const live = addrs("1", 5);
+  const dead = addrs("2", 2);
+  const sets: PeerSets = { peers: [...live, ...dead], live, dead, seeds: [live[0], dead[1]] };
+  const a = createRandom(11);
+  const b = createRandom(11);
+  for (let i = 0; i < 500; i++) {
+    assert.deepEqual(
+      selectGossipTargets(sets, a, GOSSIP_FANOUT, { probeUnknownSeeds: true }),
+      selectGossipTargets(sets, b),
+      `draw ${i}: the same targets from the same random stream`,
+    );
+  }
+});
+
+test("selectGossipTargets() with probeUnknownSeeds adds no second unknown seed when the Rust rule already took one", () => {
+  const unknown = addrs("9", 2);
+  // No live peer: the Rust rule always takes a seed; here both are unknown.
+  const sets: PeerSets = { peers: [], live: [], dead: [], seeds: unknown };
+  const random = createRandom(3);
+  for (let i = 0; i < 200; i++) {
+    const targets = selectGossipTargets(sets, random, GOSSIP_FANOUT, { probeUnknownSeeds: true });
+    assert.equal(targets.filter((t) => unknown.includes(t)).length, 1, `targets ${targets}`);
+  }
+});

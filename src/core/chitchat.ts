@@ -555,7 +555,7 @@ export class Chitchat {
     const fanout = this.#profile.catchUpFanout
       ? catchUpFanout(this.#rounds, sets.peers.length - sets.live.length, this.config.mtu)
       : GOSSIP_FANOUT;
-    return selectGossipTargets(sets, this.#random, fanout);
+    return selectGossipTargets(sets, this.#random, fanout, { probeUnknownSeeds: this.#profile.probeUnknownSeeds });
   }
 
   /** Every input passes `now` here; a pause of this node itself is not the others' silence (local_pause.ts). */

@@ -79,6 +79,7 @@ export {
   catchUpFanout,
   type CatchUpFanoutLimits,
   GOSSIP_FANOUT,
+  type GossipTargetOptions,
   type PeerSets,
   selectGossipTargets,
 } from "./peer_selection.ts";

@@ -127,7 +127,12 @@ function checkCount(field: string, value: number, least: number): void {
  * assert.deepEqual(targets, ["10.0.0.1:7000"]);
  * ```
  */
-export function selectGossipTargets(sets: PeerSets, random: () => number, fanout: number = GOSSIP_FANOUT): string[] {
+export function selectGossipTargets(
+  sets: PeerSets,
+  random: () => number,
+  fanout: number = GOSSIP_FANOUT,
+  options: GossipTargetOptions = {},
+): string[] {
   if (!Number.isInteger(fanout) || fanout < 1) {
     throw new RangeError(`selectGossipTargets: fanout must be an integer of at least 1, got ${fanout}`);
   }
@@ -147,7 +152,50 @@ export function selectGossipTargets(sets: PeerSets, random: () => number, fanout
       targets.add(sets.seeds[Math.floor(random() * sets.seeds.length)]);
     }
   }
+  if (options.probeUnknownSeeds === true && sets.seeds.length > 0) probeUnknownSeed(sets, targets, random);
   return [...targets];
+}
+
+/**
+ * Options of {@linkcode selectGossipTargets}.
+ *
+ * @example A known seed was picked among the live peers; the unknown one is probed as well
+ * ```ts
+ * import { selectGossipTargets } from "@scope/chitchat/core";
+ * import assert from "node:assert/strict";
+ * const sets = { peers: ["10.0.0.1:7000"], live: ["10.0.0.1:7000"], dead: [], seeds: ["10.0.0.1:7000", "10.0.0.9:7000"] };
+ * const targets = selectGossipTargets(sets, () => 0, 3, { probeUnknownSeeds: true });
+ * assert.deepEqual(targets, ["10.0.0.1:7000", "10.0.0.9:7000"]);
+ * ```
+ */
+export interface GossipTargetOptions {
+  /**
+   * Now and then also contact a seed that no known node answers to, even
+   * when a known seed was contacted this round (the Rust crate does not):
+   * see {@linkcode probeUnknownSeed}. Default false.
+   */
+  readonly probeUnknownSeeds?: boolean;
+}
+
+/**
+ * A seed whose address is no known node's may stand for a part of the
+ * cluster this node does not know: after a partition longer than the
+ * dead-node grace period, each side has forgotten the other, and the Rust
+ * crate's rule (no second seed in a round that already reached one) can
+ * leave the only bridge to one node's seed draw. With `u` such seeds and
+ * `l` live peers, one of them joins the targets with probability
+ * `u / (l + 1)`, unless one already has. Costs nothing while every seed is
+ * a known node; a seed address that never matches one (a seed behind NAT,
+ * or one that is down for good) gets about `u` extra Syns a round from the
+ * whole cluster.
+ */
+function probeUnknownSeed(sets: PeerSets, targets: Set<string>, random: () => number): void {
+  const known = new Set(sets.peers);
+  const unknown = sets.seeds.filter((seed) => !known.has(seed));
+  if (unknown.length === 0 || unknown.some((seed) => targets.has(seed))) return;
+  if (random() < unknown.length / (sets.live.length + 1)) {
+    targets.add(unknown[Math.floor(random() * unknown.length)]);
+  }
 }
 
 /** Up to `count` distinct items of `items`, chosen uniformly (partial Fisher-Yates). */

@@ -56,6 +56,13 @@ export interface ProtocolProfile {
    * always 3, as in the Rust crate.
    */
   readonly catchUpFanout: boolean;
+  /**
+   * Seeds no known node answers to are contacted now and then even in a
+   * round that reached a known seed (see `GossipTargetOptions` in
+   * peer_selection.ts), so two sides of a long partition that forgot each
+   * other find each other again. Off: the Rust crate's seed rule alone.
+   */
+  readonly probeUnknownSeeds: boolean;
 }
 
 /**
@@ -74,6 +81,7 @@ export const FULL_PROFILE: ProtocolProfile = Object.freeze({
   nodesFromDeltas: true,
   catchUpBursts: true,
   catchUpFanout: true,
+  probeUnknownSeeds: true,
 });
 
 /**
@@ -93,6 +101,7 @@ export const RUST_V0_PROFILE: ProtocolProfile = Object.freeze({
   nodesFromDeltas: false,
   catchUpBursts: false,
   catchUpFanout: false,
+  probeUnknownSeeds: false,
 });
 
 /**

@@ -224,7 +224,7 @@ export const METRICS: readonly MetricDefinition[] = [
     name: "chitchat_local_pauses_total",
     type: "counter",
     help:
-      "Times this node found it had been paused (no round and no message for more than two gossip intervals, and at least 1 s) and did not count the pause as silence of the others.",
+      "Times this node found it had been paused (no round and no message for more than two gossip intervals and more than 1 s) and did not count the pause as silence of the others.",
     unit: "pauses",
     labels: [],
     reading:
