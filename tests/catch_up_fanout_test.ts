@@ -27,11 +27,11 @@ test("catchUpFanout() adds one Syn per 256 members not live at MTU 1 400 (in pro
 
 test("selectGossipTargets() picks `fanout` distinct live peers and refuses a fanout below 1", () => {
   const live = Array.from({ length: 40 }, (_, i) => `10.0.1.${i + 1}:7000`);
-  const targets = selectGossipTargets({ peers: live, live, dead: [], seeds: [] }, createRandom(3), 12);
+  const targets = selectGossipTargets({ peers: live, live, dead: [], seeds: [] }, createRandom(3), { fanout: 12 });
   assert.equal(targets.length, 12);
   assert.equal(new Set(targets).size, 12);
   assert.throws(
-    () => selectGossipTargets({ peers: live, live, dead: [], seeds: [] }, createRandom(3), 0),
+    () => selectGossipTargets({ peers: live, live, dead: [], seeds: [] }, createRandom(3), { fanout: 0 }),
     (error: Error) => error instanceof RangeError && /fanout must be an integer of at least 1, got 0/.test(error.message),
   );
 });

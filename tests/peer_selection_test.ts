@@ -164,24 +164,34 @@ test("selectGossipTargets() returns distinct addresses even when a seed is also 
   }
 });
 
-test("selectGossipTargets() with probeUnknownSeeds adds a seed no known node answers to with probability unknown / (live + 1)", () => {
-  // Three live peers, all chosen; one of them is a seed (so the Rust rule adds none); one seed is unknown.
+test("selectGossipTargets() with probeSeeds adds a seed heard from and no known peer now with probability forgotten / (live + 1)", () => {
+  // Three live peers, all chosen; one of them is a seed (so the Rust rule adds none); the other seed is forgotten.
   const live = addrs("1", 3);
-  const unknown = "10.0.9.9:7000";
-  const sets: PeerSets = { peers: live, live, dead: [], seeds: [live[0], unknown] };
+  const forgotten = "10.0.9.9:7000";
+  const sets: PeerSets = { peers: live, live, dead: [], seeds: [live[0], forgotten] };
   const random = createRandom(5);
   let probed = 0;
   let probedOff = 0;
   const draws = 4000;
   for (let i = 0; i < draws; i++) {
-    if (selectGossipTargets(sets, random, GOSSIP_FANOUT, { probeUnknownSeeds: true }).includes(unknown)) probed++;
-    if (selectGossipTargets(sets, random).includes(unknown)) probedOff++;
+    if (selectGossipTargets(sets, random, { probeSeeds: [live[0], forgotten] }).includes(forgotten)) probed++;
+    if (selectGossipTargets(sets, random).includes(forgotten)) probedOff++;
   }
   assert.ok(Math.abs(probed / draws - 1 / 4) < 0.03, `probed ${probed} of ${draws}`);
   assert.equal(probedOff, 0, "the Rust rule alone never reaches the other seed here");
 });
 
-test("selectGossipTargets() with probeUnknownSeeds changes nothing while every seed is a known node", () => {
+test("selectGossipTargets() never probes a seed it was not told it heard from (another IP family, a load balancer, a dead host)", () => {
+  const live = addrs("1", 3);
+  const neverAnswered = "[::1]:7000";
+  const sets: PeerSets = { peers: live, live, dead: [], seeds: [live[0], neverAnswered] };
+  const random = createRandom(8);
+  for (let i = 0; i < 1000; i++) {
+    assert.ok(!selectGossipTargets(sets, random, { probeSeeds: [live[0]] }).includes(neverAnswered), `draw ${i}`);
+  }
+});
+
+test("selectGossipTargets() with probeSeeds changes nothing while every seed heard from is a known peer", () => {
   const live = addrs("1", 5);
   const dead = addrs("2", 2);
   const sets: PeerSets = { peers: [...live, ...dead], live, dead, seeds: [live[0], dead[1]] };
@@ -189,20 +199,20 @@ test("selectGossipTargets() with probeUnknownSeeds changes nothing while every s
   const b = createRandom(11);
   for (let i = 0; i < 500; i++) {
     assert.deepEqual(
-      selectGossipTargets(sets, a, GOSSIP_FANOUT, { probeUnknownSeeds: true }),
+      selectGossipTargets(sets, a, { probeSeeds: [live[0], dead[1]] }),
       selectGossipTargets(sets, b),
       `draw ${i}: the same targets from the same random stream`,
     );
   }
 });
 
-test("selectGossipTargets() with probeUnknownSeeds adds no second unknown seed when the Rust rule already took one", () => {
-  const unknown = addrs("9", 2);
-  // No live peer: the Rust rule always takes a seed; here both are unknown.
-  const sets: PeerSets = { peers: [], live: [], dead: [], seeds: unknown };
+test("selectGossipTargets() with probeSeeds adds no second forgotten seed when the Rust rule already took one", () => {
+  const forgotten = addrs("9", 2);
+  // No live peer: the Rust rule always takes a seed; here both were heard from and are forgotten.
+  const sets: PeerSets = { peers: [], live: [], dead: [], seeds: forgotten };
   const random = createRandom(3);
   for (let i = 0; i < 200; i++) {
-    const targets = selectGossipTargets(sets, random, GOSSIP_FANOUT, { probeUnknownSeeds: true });
-    assert.equal(targets.filter((t) => unknown.includes(t)).length, 1, `targets ${targets}`);
+    const targets = selectGossipTargets(sets, random, { probeSeeds: forgotten });
+    assert.equal(targets.filter((t) => forgotten.includes(t)).length, 1, `targets ${targets}`);
   }
 });

@@ -130,6 +130,9 @@ export class Chitchat {
   #random: () => number;
   #logger: Logger;
   #seeds: readonly string[];
+  #seedSet = new Set<string>();
+  /** Seeds this node has had a message of its cluster from (a subset of the seed list). */
+  #seedsHeard = new Set<string>();
   #liveView: LiveView;
   #nextRound: number;
   #leave: Leave | undefined;
@@ -393,6 +396,8 @@ export class Chitchat {
   /** Replaces the seed addresses (resolved `host:port`) the rounds may contact. */
   setSeeds(addresses: readonly string[]): void {
     this.#seeds = [...addresses];
+    this.#seedSet = new Set(addresses);
+    for (const seed of this.#seedsHeard) if (!this.#seedSet.has(seed)) this.#seedsHeard.delete(seed);
   }
 
   /** Time has reached `now`: runs the round when it is due, ends a leave whose time ran out. */
@@ -424,6 +429,10 @@ export class Chitchat {
     // As in the Rust crate: every handled message bumps our heartbeat, so
     // peers get more observations and detect a death sooner.
     if (message.type !== "badCluster") this.self.incrementHeartbeat();
+    if (
+      this.#seedSet.has(from) && !this.#seedsHeard.has(from) &&
+      (message.type === "synAck" || message.type === "ack" || (message.type === "syn" && message.clusterId === this.config.clusterId))
+    ) this.#seedsHeard.add(from);
     const excluded = this.#membership.scheduled;
     switch (message.type) {
       case "syn":
@@ -555,7 +564,8 @@ export class Chitchat {
     const fanout = this.#profile.catchUpFanout
       ? catchUpFanout(this.#rounds, sets.peers.length - sets.live.length, this.config.mtu)
       : GOSSIP_FANOUT;
-    return selectGossipTargets(sets, this.#random, fanout, { probeUnknownSeeds: this.#profile.probeUnknownSeeds });
+    const probeSeeds = this.#profile.probeForgottenSeeds && this.#seedsHeard.size > 0 ? [...this.#seedsHeard] : undefined;
+    return selectGossipTargets(sets, this.#random, { fanout, probeSeeds });
   }
 
   /** Every input passes `now` here; a pause of this node itself is not the others' silence (local_pause.ts). */

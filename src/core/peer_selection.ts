@@ -109,12 +109,15 @@ function checkCount(field: string, value: number, least: number): void {
 }
 
 /**
- * Picks this round's targets: up to `fanout` (default {@linkcode GOSSIP_FANOUT}) random live
- * peers (any known peer while none is live); one random dead node with
- * probability `dead / (live + 1)`; and, when no chosen peer is a seed or
- * fewer peers are live than there are seeds, one random seed — always while
- * no peer is live, else with probability `seeds / (live + dead)`. Returns
- * distinct addresses.
+ * Picks this round's targets: up to `options.fanout` (default
+ * {@linkcode GOSSIP_FANOUT}) random live peers (any known peer while none is
+ * live); one random dead node with probability `dead / (live + 1)`; and,
+ * when no chosen peer is a seed or fewer peers are live than there are
+ * seeds, one random seed — always while no peer is live, else with
+ * probability `seeds / (live + dead)`. With `options.probeSeeds`, also one
+ * of those seeds that is no known peer now, with probability
+ * `(such seeds) / (live + 1)` (see {@linkcode GossipTargetOptions}).
+ * Returns distinct addresses.
  *
  * @example
  * ```ts
@@ -127,12 +130,8 @@ function checkCount(field: string, value: number, least: number): void {
  * assert.deepEqual(targets, ["10.0.0.1:7000"]);
  * ```
  */
-export function selectGossipTargets(
-  sets: PeerSets,
-  random: () => number,
-  fanout: number = GOSSIP_FANOUT,
-  options: GossipTargetOptions = {},
-): string[] {
+export function selectGossipTargets(sets: PeerSets, random: () => number, options: GossipTargetOptions = {}): string[] {
+  const fanout = options.fanout ?? GOSSIP_FANOUT;
   if (!Number.isInteger(fanout) || fanout < 1) {
     throw new RangeError(`selectGossipTargets: fanout must be an integer of at least 1, got ${fanout}`);
   }
@@ -152,49 +151,49 @@ export function selectGossipTargets(
       targets.add(sets.seeds[Math.floor(random() * sets.seeds.length)]);
     }
   }
-  if (options.probeUnknownSeeds === true && sets.seeds.length > 0) probeUnknownSeed(sets, targets, random);
+  if (options.probeSeeds !== undefined && options.probeSeeds.length > 0) {
+    probeForgottenSeed(sets, options.probeSeeds, targets, random);
+  }
   return [...targets];
 }
 
 /**
  * Options of {@linkcode selectGossipTargets}.
  *
- * @example A known seed was picked among the live peers; the unknown one is probed as well
+ * @example A seed that answered before and is no known node now is probed besides the known one
  * ```ts
  * import { selectGossipTargets } from "@scope/chitchat/core";
  * import assert from "node:assert/strict";
  * const sets = { peers: ["10.0.0.1:7000"], live: ["10.0.0.1:7000"], dead: [], seeds: ["10.0.0.1:7000", "10.0.0.9:7000"] };
- * const targets = selectGossipTargets(sets, () => 0, 3, { probeUnknownSeeds: true });
+ * const targets = selectGossipTargets(sets, () => 0, { probeSeeds: ["10.0.0.9:7000"] });
  * assert.deepEqual(targets, ["10.0.0.1:7000", "10.0.0.9:7000"]);
  * ```
  */
 export interface GossipTargetOptions {
+  /** Live peers to pick; an integer of at least 1. Default {@linkcode GOSSIP_FANOUT}. */
+  readonly fanout?: number;
   /**
-   * Now and then also contact a seed that no known node answers to, even
-   * when a known seed was contacted this round (the Rust crate does not):
-   * see {@linkcode probeUnknownSeed}. Default false.
+   * Seed addresses this node has had a message from. Those that are no
+   * known peer now may stand for a part of the cluster this node forgot:
+   * after a partition longer than the dead-node grace period each side has
+   * removed the other, and the Rust crate's seed rule (no second seed in a
+   * round whose targets include one) can leave the only bridge to one
+   * node's draw. One of them joins the targets with probability
+   * `(such seeds) / (live + 1)`, unless one already has. Seeds that never
+   * answered (an address of the other IP family, a load balancer, a host
+   * that is down) are never probed; while every listed seed is a known peer
+   * nothing changes, not even the random draws. Default: none (the Rust
+   * crate's rule alone).
    */
-  readonly probeUnknownSeeds?: boolean;
+  readonly probeSeeds?: readonly string[];
 }
 
-/**
- * A seed whose address is no known node's may stand for a part of the
- * cluster this node does not know: after a partition longer than the
- * dead-node grace period, each side has forgotten the other, and the Rust
- * crate's rule (no second seed in a round that already reached one) can
- * leave the only bridge to one node's seed draw. With `u` such seeds and
- * `l` live peers, one of them joins the targets with probability
- * `u / (l + 1)`, unless one already has. Costs nothing while every seed is
- * a known node; a seed address that never matches one (a seed behind NAT,
- * or one that is down for good) gets about `u` extra Syns a round from the
- * whole cluster.
- */
-function probeUnknownSeed(sets: PeerSets, targets: Set<string>, random: () => number): void {
+function probeForgottenSeed(sets: PeerSets, probeSeeds: readonly string[], targets: Set<string>, random: () => number): void {
   const known = new Set(sets.peers);
-  const unknown = sets.seeds.filter((seed) => !known.has(seed));
-  if (unknown.length === 0 || unknown.some((seed) => targets.has(seed))) return;
-  if (random() < unknown.length / (sets.live.length + 1)) {
-    targets.add(unknown[Math.floor(random() * unknown.length)]);
+  const forgotten = probeSeeds.filter((seed) => !known.has(seed));
+  if (forgotten.length === 0 || forgotten.some((seed) => targets.has(seed))) return;
+  if (random() < forgotten.length / (sets.live.length + 1)) {
+    targets.add(forgotten[Math.floor(random() * forgotten.length)]);
   }
 }
 

@@ -57,12 +57,13 @@ export interface ProtocolProfile {
    */
   readonly catchUpFanout: boolean;
   /**
-   * Seeds no known node answers to are contacted now and then even in a
-   * round that reached a known seed (see `GossipTargetOptions` in
-   * peer_selection.ts), so two sides of a long partition that forgot each
-   * other find each other again. Off: the Rust crate's seed rule alone.
+   * Seeds this node has heard from that are no known node now are contacted
+   * now and then even in a round that reached another seed (see
+   * `GossipTargetOptions.probeSeeds` in peer_selection.ts), so two sides of a
+   * long partition that forgot each other find each other again. Off: the
+   * Rust crate's seed rule alone.
    */
-  readonly probeUnknownSeeds: boolean;
+  readonly probeForgottenSeeds: boolean;
 }
 
 /**
@@ -81,7 +82,7 @@ export const FULL_PROFILE: ProtocolProfile = Object.freeze({
   nodesFromDeltas: true,
   catchUpBursts: true,
   catchUpFanout: true,
-  probeUnknownSeeds: true,
+  probeForgottenSeeds: true,
 });
 
 /**
@@ -101,7 +102,7 @@ export const RUST_V0_PROFILE: ProtocolProfile = Object.freeze({
   nodesFromDeltas: false,
   catchUpBursts: false,
   catchUpFanout: false,
-  probeUnknownSeeds: false,
+  probeForgottenSeeds: false,
 });
 
 /**
