@@ -31,9 +31,9 @@ export function syntheticId(i: number): ChitchatId {
   };
 }
 
-function machine(name: string, mtu: number, random: () => number, address: string): Chitchat {
+function machine(name: string, mtu: number, random: () => number, address: string, intervalMs: number): Chitchat {
   return new Chitchat(
-    { id: { nodeId: name, generationId: 1, gossipAdvertiseAddr: address }, clusterId: "bench", mtu, gossipIntervalMs: 1 },
+    { id: { nodeId: name, generationId: 1, gossipAdvertiseAddr: address }, clusterId: "bench", mtu, gossipIntervalMs: intervalMs },
     { now: 0, random },
   );
 }
@@ -60,7 +60,10 @@ export const FED_UNTIL = 4_000;
  * One machine knowing the nodes `ids`, `keys` keys each, live at time
  * {@linkcode SyntheticPair.now}; the nodes whose index has parity `fresh`
  * are one heartbeat ahead. `random` drives its peer choice and tie breaks;
- * `address` is its own gossip address.
+ * `address` is its own gossip address; `intervalMs` its gossip interval,
+ * which its driver must keep to (rounds far apart on a short interval are
+ * taken for pauses of the machine: 1 ms suits drivers that call
+ * `handleTimeout` every millisecond).
  */
 export function syntheticMachine(
   name: string,
@@ -70,8 +73,9 @@ export function syntheticMachine(
   mtu = 65_507,
   random: () => number = Math.random,
   address = `10.255.255.${name === "a" ? 1 : 2}:7280`,
+  intervalMs = 1,
 ): Chitchat {
-  const target = machine(name, mtu, random, address);
+  const target = machine(name, mtu, random, address, intervalMs);
   const n = ids.length;
   const feedAll = (heartbeat: (i: number) => number, withKeys: boolean, now: number): void => {
     // One sender may introduce `limits.newNodesPerSender` (500) new nodes a

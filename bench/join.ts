@@ -106,7 +106,8 @@ export function modelJoin(n: number, mtu: number, options: ModelJoinOptions = {}
   const ids = Array.from({ length: n - 1 - machineCount }, (_, i) => syntheticId(i));
   const machines = Array.from(
     { length: machineCount },
-    (_, k) => syntheticMachine(`cluster-${k}`, ids, 1, 0, mtu, createRandom(seed * 10 + k), `10.255.255.${k + 1}:7280`),
+    (_, k) =>
+      syntheticMachine(`cluster-${k}`, ids, 1, 0, mtu, createRandom(seed * 10 + k), `10.255.255.${k + 1}:7280`, INTERVAL_MS),
   );
   const clusterAddr = machines[0].id.gossipAdvertiseAddr;
   // Members gossiped among themselves before the join, so their ring cursors
@@ -127,7 +128,7 @@ export function modelJoin(n: number, mtu: number, options: ModelJoinOptions = {}
     clusterId: "bench",
     mtu,
     failureDetector: { initialIntervalMs },
-    gossipIntervalMs: 1, // the loop below says when rounds happen
+    gossipIntervalMs: INTERVAL_MS, // the loop below runs a round every interval
   }, { now, random: createRandom(seed + 1) });
   joiner.setSeeds([clusterAddr]);
   const joinerAddr = joinerId.gossipAdvertiseAddr;

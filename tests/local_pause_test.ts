@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Chitchat } from "../src/core/chitchat.ts";
 import { FailureDetector } from "../src/core/failure_detector.ts";
+import { LocalPauses } from "../src/core/local_pause.ts";
 import {
   createNode,
   gossipRound,
@@ -107,7 +108,7 @@ test("a late round counts as a pause only past two gossip intervals with no inpu
   const nodes = cluster(2);
   const [a] = nodes;
   let now = rounds(nodes, 0, 5);
-  // Due at now + 1 000: 2 000 ms late, three intervals after the last input.
+  // Due at now + 1 000: 1 000 ms late, two intervals after the last input.
   now += 2 * ROUND_MS;
   soloRound(a, now);
   assert.equal(a.localPauses, 0, "two intervals since the last input is no pause");
@@ -149,14 +150,54 @@ test("a died event from failure detection says how long the node was silent", ()
   assert.equal(events.find((e) => e.type === "revived")?.silentMs, undefined);
 });
 
-test("with a short interval, a gap counts as a pause only past one second", () => {
+test("with a short interval, a stall of a few intervals is a pause (a 250 ms stall matters at 100 ms)", () => {
   const node = createNode("quick", 11_100, { gossipIntervalMs: 100 });
   let now = 0;
   soloRound(node, now);
-  now += 900; // nine intervals late, under a second: scheduling noise
+  now += 200; // two intervals: a late timer, no pause
   soloRound(node, now);
   assert.equal(node.localPauses, 0);
-  now += 1_001;
+  now += 250;
   soloRound(node, now);
   assert.equal(node.localPauses, 1);
+});
+
+test("the first input only sets the baseline: a core driven long after it was built was not paused", () => {
+  const logger = recordingLogger();
+  const node = createNode("late", 11_200, { gossipIntervalMs: ROUND_MS, logger });
+  soloRound(node, 600_000);
+  soloRound(node, 601_000);
+  assert.equal(node.localPauses, 0);
+  assert.deepEqual(logger.warnings, []);
+});
+
+test("pauses are all counted, but warned about once a minute at most, with the number left unwarned", () => {
+  const logger = recordingLogger();
+  const node = createNode("starved", 11_300, { gossipIntervalMs: ROUND_MS, logger });
+  let now = 0;
+  soloRound(node, now);
+  for (let i = 0; i < 5; i++) {
+    now += 5 * ROUND_MS; // a 5 s stall every 5 s
+    soloRound(node, now);
+  }
+  assert.equal(node.localPauses, 5);
+  const pauseWarnings = () => logger.warnings.filter((w) => w.startsWith("This node was paused"));
+  assert.equal(pauseWarnings().length, 1);
+  now += 60_000;
+  soloRound(node, now);
+  assert.equal(node.localPauses, 6);
+  assert.equal(pauseWarnings().length, 2);
+  assert.match(pauseWarnings()[1], /paused for 60000 ms .*\(4 shorter or earlier pause\(s\) since the last warning\)/);
+});
+
+test("LocalPauses: times that go back are no gap, a quiet wait during a leave moves the baseline, the bound is exclusive", () => {
+  const pauses = new LocalPauses(1000);
+  assert.equal(pauses.observe(10_000, true), 0);
+  assert.equal(pauses.observe(9_000, true), 0, "an earlier time");
+  assert.equal(pauses.observe(12_000, true), 0, "exactly two intervals");
+  assert.equal(pauses.observe(30_000, false), 0, "a leave under way");
+  assert.equal(pauses.observe(31_000, true), 0, "measured from the leave's input");
+  assert.equal(pauses.observe(33_001, true), 1_001);
+  assert.equal(pauses.count, 1);
+  assert.throws(() => new LocalPauses(0), /intervalMs must be a positive number, got 0/);
 });

@@ -54,6 +54,9 @@ export { RESERVED_KEY_PREFIX } from "./config.ts";
 /** A live node whose phi is above this share of the threshold is asked about in our Syns. */
 const AT_RISK_PHI_SHARE = 0.5;
 
+/** At most one `local_pause` warning per this many ms; the others are counted in it. */
+const PAUSE_WARNING_EVERY_MS = 60_000;
+
 
 
 /** Options of {@linkcode Chitchat}'s constructor. */
@@ -143,6 +146,8 @@ export class Chitchat {
   #eventHead = 0;
   #refusedDeltas = 0;
   #pauses: LocalPauses;
+  #pauseWarnedAt: number | undefined = undefined;
+  #pausesUnwarned = 0;
   #refusedWarned = new Set<string>();
   #admission: MemberAdmission;
   #rounds = 0;
@@ -165,7 +170,7 @@ export class Chitchat {
     this.id = this.config.id;
     this.#selfKey = chitchatIdKey(this.id);
     this.#random = init.random;
-    this.#pauses = new LocalPauses(init.now, this.config.gossipIntervalMs);
+    this.#pauses = new LocalPauses(this.config.gossipIntervalMs);
     this.#nextRound = init.now;
     this.#seeds = [];
     this.#logger = this.config.logger;
@@ -305,8 +310,8 @@ export class Chitchat {
 
   /**
    * Times this node found it had itself been paused (no input for more than
-   * two gossip intervals, and more than a second) and discounted the pause
-   * from the others' silence instead of declaring them dead.
+   * two gossip intervals) and discounted the pause from the others' silence
+   * instead of declaring them dead.
    */
   get localPauses(): number {
     return this.#pauses.count;
@@ -570,16 +575,23 @@ export class Chitchat {
 
   /** Every input passes `now` here; a pause of this node itself is not the others' silence (local_pause.ts). */
   #advanceClock(now: number): void {
-    const before = this.#pauses.now;
-    const pauseMs = this.#pauses.observe(now, this.#leave === undefined && !this.#done);
-    if (pauseMs === 0) return;
-    this.#fd.discountPause(pauseMs);
+    const discountMs = this.#pauses.observe(now, this.#leave === undefined && !this.#done);
+    if (discountMs === 0) return;
+    this.#fd.discountPause(discountMs);
+    // One warning a minute at most: a starved host pauses over and over.
+    this.#pausesUnwarned++;
+    if (this.#pauseWarnedAt !== undefined && now - this.#pauseWarnedAt < PAUSE_WARNING_EVERY_MS) return;
     const interval = this.config.gossipIntervalMs;
+    const pauseMs = discountMs + interval;
+    const others = this.#pausesUnwarned - 1;
     this.#logger.warn(
-      `This node was paused for ${Math.round(now - before)} ms (no round, no message; gossip interval ${interval} ms); ` +
-        `the pause does not count as silence of the other nodes`,
-      { event: "local_pause", pauseMs: now - before, gossipIntervalMs: interval },
+      `This node was paused for ${Math.round(pauseMs)} ms (no round, no message; gossip interval ${interval} ms); ` +
+        `the pause does not count as silence of the other nodes` +
+        (others > 0 ? ` (${others} shorter or earlier pause(s) since the last warning)` : ""),
+      { event: "local_pause", pauseMs, discountedMs: discountMs, gossipIntervalMs: interval, pausesSinceWarning: others },
     );
+    this.#pauseWarnedAt = now;
+    this.#pausesUnwarned = 0;
   }
 
   /**

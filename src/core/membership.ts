@@ -52,7 +52,8 @@ export interface MembershipEvent {
   readonly node: ChitchatId;
   /**
    * On a `died` from failure detection: how long nothing new had been heard
-   * of the node, in ms (the silence that took phi over its threshold).
+   * of the node, in ms (the silence that took phi over its threshold; this
+   * node's own pauses are not counted in it).
    */
   readonly silentMs?: number;
 }

@@ -224,11 +224,11 @@ export const METRICS: readonly MetricDefinition[] = [
     name: "chitchat_local_pauses_total",
     type: "counter",
     help:
-      "Times this node found it had been paused (no round and no message for more than two gossip intervals and more than 1 s) and did not count the pause as silence of the others.",
+      "Times this node found it had been paused (no round and no message for more than two gossip intervals) and did not count the pause as silence of the others.",
     unit: "pauses",
     labels: [],
     reading:
-      "Should stay at 0: above it, this process is suspended or starved for seconds at a time (a stopped VM, long GC, an overloaded host); the warning says for how long.",
+      "Should stay near 0: a rise means this process is suspended or starved for whole gossip intervals at a time (a stopped VM, long GC, an overloaded host); the warning says for how long.",
     read: (f) => f.stats.localPauses,
   },
   {
