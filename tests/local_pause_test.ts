@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { Chitchat } from "../src/core/chitchat.ts";
 import { FailureDetector } from "../src/core/failure_detector.ts";
 import { LocalPauses } from "../src/core/local_pause.ts";
+import { CoreNetwork } from "../src/testing/core_network.ts";
 import {
   createNode,
   gossipRound,
@@ -200,4 +201,25 @@ test("LocalPauses: times that go back are no gap, a quiet wait during a leave mo
   assert.equal(pauses.observe(33_001, true), 1_001);
   assert.equal(pauses.count, 1);
   assert.throws(() => new LocalPauses(0), /intervalMs must be a positive number, got 0/);
+});
+
+test("at a 100 ms interval, a node stalled for 950 ms declares nobody dead on waking (the default detector)", () => {
+  const nodes = Array.from({ length: 4 }, (_, i) =>
+    createNode(`q${i}`, 12_000 + i, { gossipIntervalMs: 100 })
+  );
+  const [sleeper] = nodes.slice(3);
+  for (const node of nodes) node.setSeeds([nodes[0].id.gossipAdvertiseAddr]);
+  const network = new CoreNetwork();
+  for (const node of nodes) network.add(node);
+  let now = network.runUntil(120_000);
+  assert.ok(nodes.every((node) => node.liveNodes().length === 4));
+  // The other three go on without it for 950 ms; it runs nothing and hears nothing.
+  const awake = new CoreNetwork({ admit: (_m, _from, to) => to !== sleeper.id.gossipAdvertiseAddr });
+  for (const node of nodes.slice(0, 3)) awake.add(node);
+  now = awake.runUntil(now + 950);
+  const events = recordMembership(sleeper);
+  soloRound(sleeper, now); // its overdue round, then its events
+  assert.deepEqual(events.filter((e) => e.type === "died"), [], "nobody is declared dead for the sleeper's own stall");
+  assert.deepEqual(nodes.slice(0, 3).map((node) => sleeper.status(node.id)), ["live", "live", "live"]);
+  assert.equal(sleeper.localPauses, 1);
 });
