@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Chitchat } from "../src/core/chitchat.ts";
-import type { ChitchatId } from "../src/core/chitchat_id.ts";
 import type { DigestEntry } from "../src/core/messages.ts";
 import { CATCH_UP_FANOUT, catchUpFanout, GOSSIP_FANOUT, selectGossipTargets } from "../src/core/peer_selection.ts";
 import { FULL_PROFILE, type ProtocolProfile, RUST_V0_PROFILE } from "../src/core/protocol_profile.ts";

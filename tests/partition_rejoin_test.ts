@@ -39,7 +39,7 @@ function rejoin(seed: number, profile: ProtocolProfile): Rejoin {
   const side = (address: string) => SIDE_A.has(byAddr.get(address)!);
   const byId = new Map(nodes.map((n) => [n.id.nodeId, n]));
   let cut = false;
-  let healed: number | undefined;
+  let healed: number | undefined = undefined;
   const crossers = new Set<string>();
   const network = new CoreNetwork({
     admit: (message, from, to) => {

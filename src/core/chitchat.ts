@@ -31,7 +31,7 @@ import { type MemberStatus, Membership } from "./membership.ts";
 import type { Message } from "./messages.ts";
 import type { NodeState } from "./node_state.ts";
 import type { NodeStateSnapshot } from "./node_snapshot.ts";
-import { catchUpFanout, GOSSIP_FANOUT, selectGossipTargets } from "./peer_selection.ts";
+import { RoundTargets } from "./round_targets.ts";
 import { FULL_DIGEST_MIN_MTU, FULL_PROFILE, type ProtocolProfile } from "./protocol_profile.ts";
 import type { WireSizes } from "./wire_format.ts";
 import { cborWireSizes } from "./wire_size.ts";
@@ -53,9 +53,6 @@ export { RESERVED_KEY_PREFIX } from "./config.ts";
 
 /** A live node whose phi is above this share of the threshold is asked about in our Syns. */
 const AT_RISK_PHI_SHARE = 0.5;
-
-/** At most one `local_pause` warning per this many ms; the others are counted in it. */
-const PAUSE_WARNING_EVERY_MS = 60_000;
 
 
 
@@ -132,10 +129,7 @@ export class Chitchat {
   #handshake: Handshake;
   #random: () => number;
   #logger: Logger;
-  #seeds: readonly string[];
-  #seedSet = new Set<string>();
-  /** Seeds this node has had a message of its cluster from (a subset of the seed list). */
-  #seedsHeard = new Set<string>();
+  #targets: RoundTargets;
   #liveView: LiveView;
   #nextRound: number;
   #leave: Leave | undefined;
@@ -146,19 +140,15 @@ export class Chitchat {
   #eventHead = 0;
   #refusedDeltas = 0;
   #pauses: LocalPauses;
-  #pauseWarnedAt: number | undefined = undefined;
-  #pausesUnwarned = 0;
   #refusedWarned = new Set<string>();
   #admission: MemberAdmission;
   #rounds = 0;
   #reads: ChitchatReads;
-  #profile: ProtocolProfile;
 
   /** Creates the state machine; throws `TypeError` naming a bad config field. */
   constructor(config: ChitchatConfig, init: ChitchatInit) {
     this.config = resolveChitchatConfig(config);
     const profile = init.profile ?? FULL_PROFILE;
-    this.#profile = profile;
     if (!profile.pagedDigests && this.config.mtu < FULL_DIGEST_MIN_MTU) {
       invalidConfig(
         "mtu",
@@ -172,7 +162,7 @@ export class Chitchat {
     this.#random = init.random;
     this.#pauses = new LocalPauses(this.config.gossipIntervalMs);
     this.#nextRound = init.now;
-    this.#seeds = [];
+    this.#targets = new RoundTargets(profile, this.config.mtu, this.config.clusterId);
     this.#logger = this.config.logger;
     this.#fd = new FailureDetector(this.config.failureDetector);
     // A node learned from gossip is handed on while its heartbeat may still
@@ -400,9 +390,7 @@ export class Chitchat {
 
   /** Replaces the seed addresses (resolved `host:port`) the rounds may contact. */
   setSeeds(addresses: readonly string[]): void {
-    this.#seeds = [...addresses];
-    this.#seedSet = new Set(addresses);
-    for (const seed of this.#seedsHeard) if (!this.#seedSet.has(seed)) this.#seedsHeard.delete(seed);
+    this.#targets.setSeeds(addresses);
   }
 
   /** Time has reached `now`: runs the round when it is due, ends a leave whose time ran out. */
@@ -434,10 +422,7 @@ export class Chitchat {
     // As in the Rust crate: every handled message bumps our heartbeat, so
     // peers get more observations and detect a death sooner.
     if (message.type !== "badCluster") this.self.incrementHeartbeat();
-    if (
-      this.#seedSet.has(from) && !this.#seedsHeard.has(from) &&
-      (message.type === "synAck" || message.type === "ack" || (message.type === "syn" && message.clusterId === this.config.clusterId))
-    ) this.#seedsHeard.add(from);
+    this.#targets.received(from, message);
     const excluded = this.#membership.scheduled;
     switch (message.type) {
       case "syn":
@@ -553,7 +538,8 @@ export class Chitchat {
     this.#admission.newRound();
     const excluded = this.#membership.scheduled;
     let syn: Message | undefined;
-    for (const target of this.#gossipTargets()) {
+    const targets = this.#targets.choose(this.#reads.peerSets(this.#targets.seeds), this.#rounds, this.#random);
+    for (const target of targets) {
       // A partial digest goes on round the ring from one target to the next.
       if (syn === undefined || (syn.type === "syn" && syn.partialDigest === true)) {
         syn = this.#handshake.createSyn(excluded);
@@ -563,35 +549,21 @@ export class Chitchat {
     this.#updateLiveness(now);
   }
 
-  /** Peers to gossip with this round. */
-  #gossipTargets(): string[] {
-    const sets = this.#reads.peerSets(this.#seeds);
-    const fanout = this.#profile.catchUpFanout
-      ? catchUpFanout(this.#rounds, sets.peers.length - sets.live.length, this.config.mtu)
-      : GOSSIP_FANOUT;
-    const probeSeeds = this.#profile.probeForgottenSeeds && this.#seedsHeard.size > 0 ? [...this.#seedsHeard] : undefined;
-    return selectGossipTargets(sets, this.#random, { fanout, probeSeeds });
-  }
-
   /** Every input passes `now` here; a pause of this node itself is not the others' silence (local_pause.ts). */
   #advanceClock(now: number): void {
     const discountMs = this.#pauses.observe(now, this.#leave === undefined && !this.#done);
     if (discountMs === 0) return;
     this.#fd.discountPause(discountMs);
-    // One warning a minute at most: a starved host pauses over and over.
-    this.#pausesUnwarned++;
-    if (this.#pauseWarnedAt !== undefined && now - this.#pauseWarnedAt < PAUSE_WARNING_EVERY_MS) return;
+    const others = this.#pauses.takeWarning(now);
+    if (others === undefined) return;
     const interval = this.config.gossipIntervalMs;
     const pauseMs = discountMs + interval;
-    const others = this.#pausesUnwarned - 1;
     this.#logger.warn(
       `This node was paused for ${Math.round(pauseMs)} ms (no round, no message; gossip interval ${interval} ms); ` +
         `the pause does not count as silence of the other nodes` +
         (others > 0 ? ` (${others} shorter or earlier pause(s) since the last warning)` : ""),
       { event: "local_pause", pauseMs, discountedMs: discountMs, gossipIntervalMs: interval, pausesSinceWarning: others },
     );
-    this.#pauseWarnedAt = now;
-    this.#pausesUnwarned = 0;
   }
 
   /**

@@ -12,6 +12,8 @@
 
 /** A gap without input counts as a pause past this many gossip intervals. */
 const PAUSE_INTERVALS = 2;
+/** At most one warning per this many ms: a starved host pauses over and over. */
+const WARNING_EVERY_MS = 60_000;
 
 /**
  * Follows the time of the core's inputs and names the pauses among them.
@@ -33,6 +35,8 @@ export class LocalPauses {
   #last: number | undefined = undefined;
   #intervalMs: number;
   #count = 0;
+  #unwarned = 0;
+  #warnedAt: number | undefined = undefined;
 
   /** For a node that runs a round every `intervalMs` (a positive number). */
   constructor(intervalMs: number) {
@@ -59,6 +63,21 @@ export class LocalPauses {
     const gap = now - last;
     if (gap <= PAUSE_INTERVALS * this.#intervalMs) return 0;
     this.#count++;
+    this.#unwarned++;
     return gap - this.#intervalMs;
+  }
+
+  /**
+   * Whether to warn about the pause just observed at `now`: at most once a
+   * minute. Returns the number of earlier pauses not warned about, or
+   * `undefined` when this one is to be counted silently.
+   */
+  takeWarning(now: number): number | undefined {
+    if (this.#unwarned === 0) return undefined;
+    if (this.#warnedAt !== undefined && now - this.#warnedAt < WARNING_EVERY_MS) return undefined;
+    const earlier = this.#unwarned - 1;
+    this.#unwarned = 0;
+    this.#warnedAt = now;
+    return earlier;
   }
 }
