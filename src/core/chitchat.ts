@@ -55,7 +55,6 @@ export { RESERVED_KEY_PREFIX } from "./config.ts";
 const AT_RISK_PHI_SHARE = 0.5;
 
 
-
 /** Options of {@linkcode Chitchat}'s constructor. */
 export interface ChitchatInit {
   /** The current time, monotonic milliseconds; the first round is due then. */
@@ -578,13 +577,14 @@ export class Chitchat {
     for (const [key, state] of this.#state.entries()) {
       if (key === this.#selfKey) continue;
       const superseded = newest.get(state.id.nodeId)! > state.id.generationId;
-      const silentMs = this.#fd.silence(key, now);
       let event: CoreEvent | undefined = this.#membership.evaluate(key, state.id, now, {
         left: state.get(LEFT_KEY) !== undefined,
         superseded,
         heartbeat: state.heartbeat,
       });
-      if (event?.type === "died" && !superseded && silentMs !== undefined) event = { ...event, silentMs };
+      // Read only on a death: clearing the samples keeps the last heartbeat's time.
+      const silentMs = event?.type === "died" && !superseded ? this.#fd.silence(key, now) : undefined;
+      if (silentMs !== undefined) event = { ...event!, silentMs };
       if (this.#membership.status(key) === "live") {
         const phi = this.#fd.phi(key, now)!;
         if (phi >= riskPhi) atRisk.push([key, phi]);
