@@ -23,6 +23,7 @@
 import { Chitchat } from "../src/core/chitchat.ts";
 import type { ChitchatId } from "../src/core/chitchat_id.ts";
 import { decodeMessage, encodeMessage } from "../src/core/codec.ts";
+import { CATCH_UP_FANOUT } from "../src/core/peer_selection.ts";
 import type { DigestEntry, Message } from "../src/core/messages.ts";
 import { createRandom } from "../src/testing/random.ts";
 import { FED_UNTIL, syntheticId, syntheticMachine } from "./_synthetic.ts";
@@ -37,16 +38,15 @@ const MAX_ROUNDS = 2_000;
 /** Syns a node receives per round on average: every member sends 3 to random peers. */
 const INCOMING_SYNS = 3;
 /**
- * Machines standing for the members by default: one, answering for all. Then
- * the catch-up burst budget per peer is shared by the members the joiner
- * writes to in a round, so bursts are understated up to 3 times. With more
- * machines (the `machines` option) each answer has its own budget, but the
- * joiner's figures then depend on where each machine's ring cursor stands:
- * at N = 10 000, MTU 1 400, 3 machines took 487 rounds to all live with the
- * warm-up below (708 without it) against 230 for one (see
- * docs/BENCHMARKS.md); that is not understood yet.
+ * Machines standing for the members by default: as many as the joiner's
+ * largest catch-up fanout, so that every member it writes to in a round is
+ * answered by a machine of its own, with its own catch-up burst budget, as
+ * real members would be. With one machine (`machines: 1`) all the answers
+ * of a round share one budget of 12 000 bytes, which understated the join
+ * at 10 000 members and MTU 1 400 by a third (65 rounds against 41, see
+ * docs/BENCHMARKS.md).
  */
-const MACHINES = 1;
+const MACHINES: number = CATCH_UP_FANOUT.maxFanout;
 /** Syns between machines before the join, per machine index: spreads their ring cursors. */
 const WARM_UP_SYNS = 7;
 /**
@@ -154,11 +154,14 @@ export function modelJoin(n: number, mtu: number, options: ModelJoinOptions = {}
   // answers come from the address written to (each member is a separate
   // sender for the joiner's admission limits); of what a machine sends, only
   // what is for the joiner is delivered.
+  // A machine's own address always reaches that machine (it is that member).
+  const own = new Map(machines.map((machine) => [machine.id.gossipAdvertiseAddr, machine]));
   const route = new Map<string, Chitchat>();
+  let assigned = 0;
   const machineFor = (addr: string): Chitchat => {
-    let machine = route.get(addr);
+    let machine = own.get(addr) ?? route.get(addr);
     if (machine === undefined) {
-      machine = machines[route.size % machineCount];
+      machine = machines[assigned++ % machineCount];
       route.set(addr, machine);
     }
     return machine;
@@ -194,7 +197,21 @@ export function modelJoin(n: number, mtu: number, options: ModelJoinOptions = {}
   for (let r = 1; r <= maxRounds && (figures.liveRounds === undefined || figures.stateRounds === undefined); r++) {
     now += INTERVAL_MS;
     route.clear();
-    for (const machine of machines) {
+    assigned = 0;
+    // Heartbeats members relay among themselves: the machines' own, and the
+    // joiner's once a machine holds its state (the others learn it from the joiner).
+    const relayed = (machine: Chitchat): DigestEntry[] => {
+      const entries: DigestEntry[] = [];
+      for (const other of [...machines, joiner]) {
+        const state = machine.nodeState(other.id);
+        if (other === machine || (other === joiner && state === undefined)) continue;
+        const self = other.self;
+        entries.push({ id: other.id, heartbeat: self.heartbeat, lastGcVersion: self.lastGcVersion, maxVersion: self.maxVersion });
+      }
+      return entries;
+    };
+    const relays = machines.map(relayed);
+    for (const [k, machine] of machines.entries()) {
       // Every member's heartbeat rose this round; the machines' views have it.
       for (let start = 0; start < ids.length; start += 2_000) {
         const digest: DigestEntry[] = [];
@@ -202,6 +219,10 @@ export function modelJoin(n: number, mtu: number, options: ModelJoinOptions = {}
           digest.push({ id: ids[i], heartbeat: 10 + r, lastGcVersion: 0, maxVersion: 1 });
         }
         feed(machine, now, { type: "synAck", digest, partialDigest: true, delta: [] }, ids[start].gossipAdvertiseAddr);
+      }
+      if (relays[k].length > 0) {
+        const from = machines[(k + 1) % machineCount].id.gossipAdvertiseAddr;
+        feed(machine, now, { type: "synAck", digest: relays[k], partialDigest: true, delta: [] }, from);
       }
       // A machine's round (its own Syns stand for members' gossip among themselves: dropped).
       machine.handleTimeout(now);

@@ -82,6 +82,8 @@ export class Handshake {
   #digestCursor = 0;
   /** Where the heartbeats filling a SynAck's free room go on from. */
   #answerCursor = 0;
+  /** Where the next Syn's nodes asked about (never seen live) start, in membership order. */
+  #askCursor = 0;
   /** Nodes whose heartbeat rose since this round's Syns: our Acks pass them on. */
   #raised: NodeState[] = [];
   #raisedSet = new Set<NodeState>();
@@ -149,25 +151,24 @@ export class Handshake {
   /**
    * Nodes whose heartbeat we most need, up to a share of a Syn: live nodes not
    * heard of for a while (highest phi first), then nodes known but never seen
-   * live (picked at random). Listing a node asks the peer for a fresher
-   * heartbeat: a live node is not declared dead just because no page happened
-   * to carry it, and a new node turns live sooner. A node that really died has
-   * no fresher heartbeat anywhere, so detection is not delayed.
+   * live, taken in turn from where the last Syn stopped (so the Syns of a
+   * round ask about different ones, and every such node is asked about once
+   * in each pass). Listing a node asks the peer for a fresher heartbeat: a
+   * live node is not declared dead just because no page happened to carry
+   * it, and a new node turns live sooner. A node that really died has no
+   * fresher heartbeat anywhere, so detection is not delayed.
    */
   #askAbout(budget: number): string[] {
     const cap = Math.floor(budget * ASKED_SHARE / ASKED_ENTRY_BYTES);
     const picked = this.atRisk.slice(0, cap);
-    let seen = 0;
-    const start = picked.length;
-    for (const key of this.#ctx.membership.keysWithStatus("joining")) {
-      // Reservoir sampling: every such node has the same chance.
-      seen++;
-      if (picked.length < cap) picked.push(key);
-      else if (start < cap) {
-        const j = start + Math.floor(this.#ctx.random() * seen);
-        if (j < cap) picked[j] = key;
-      }
-    }
+    const room = cap - picked.length;
+    if (room <= 0) return picked;
+    const joining = [...this.#ctx.membership.keysWithStatus("joining")];
+    if (joining.length === 0) return picked;
+    const start = this.#askCursor % joining.length;
+    const count = Math.min(room, joining.length);
+    for (let i = 0; i < count; i++) picked.push(joining[(start + i) % joining.length]);
+    this.#askCursor = start + count;
     return picked;
   }
 
