@@ -241,6 +241,41 @@ export function gossipRound(nodes: readonly Chitchat[], now: number, options: Ro
   }
 }
 
+/**
+ * `n` nodes `n0`, `n1`, ... on ports from `firstPort`, each told the gossip
+ * interval `intervalMs` that {@linkcode gossipRounds} drives them at (a node
+ * driven far slower than its interval takes itself for paused).
+ */
+export function testCluster(
+  n: number,
+  options: NodeOptions & { readonly firstPort?: number; readonly intervalMs?: number } = {},
+): Chitchat[] {
+  const { firstPort = 10_000, intervalMs = 1000, ...nodeOptions } = options;
+  return Array.from(
+    { length: n },
+    (_, i) => createNode(`n${i}`, firstPort + i, { gossipIntervalMs: intervalMs, ...nodeOptions }),
+  );
+}
+
+/**
+ * Runs `count` gossip rounds of `nodes` from `now`, one every
+ * `options.intervalMs` (default 1000), with the first node as every node's
+ * seed; returns the time of the last round.
+ */
+export function gossipRounds(
+  nodes: readonly Chitchat[],
+  now: number,
+  count: number,
+  options: RoundOptions & { readonly intervalMs?: number } = { mtu: 65_507 },
+): number {
+  const { intervalMs = 1000, ...round } = options;
+  for (let i = 0; i < count; i++) {
+    now += intervalMs;
+    gossipRound(nodes, now, { seeds: [nodes[0].id.gossipAdvertiseAddr], ...round });
+  }
+  return now;
+}
+
 /** A comparable picture of what a node knows: per node, max version and visible key-values sorted by key. */
 export function knowledge(
   chitchat: Chitchat,

@@ -15,9 +15,10 @@ import {
   makeId,
   createNode,
   gossipRound,
+  gossipRounds,
+  testCluster,
   handshake,
   knowledge,
-  type NodeOptions,
   recordingLogger,
   storedEntries,
   answer,
@@ -38,26 +39,6 @@ const FAST_FD = { initialIntervalMs: ROUND_MS, deadNodeGracePeriodMs: 60_000 };
 function lists(syn: SynMessage, id: ChitchatId): boolean {
   const fp = chitchatIdFingerprint(id);
   return syn.digest.some((e) => e.id.nodeId === id.nodeId) || (syn.compactDigest ?? []).some((e) => e.fingerprint === fp);
-}
-
-function cluster(n: number, options: NodeOptions = {}): Chitchat[] {
-  // The rounds below come every ROUND_MS, so the configured interval says so
-  // (a node driven far slower than its interval takes itself for paused).
-  return Array.from({ length: n }, (_, i) => createNode(`n${i}`, 10_000 + i, { gossipIntervalMs: ROUND_MS, ...options }));
-}
-
-/** Runs `count` rounds from `now`, one every second; returns the time after the last. */
-function rounds(
-  nodes: readonly Chitchat[],
-  now: number,
-  count: number,
-  options: Parameters<typeof gossipRound>[2] = { mtu: MTU },
-): number {
-  for (let i = 0; i < count; i++) {
-    now += ROUND_MS;
-    gossipRound(nodes, now, { seeds: [nodes[0].id.gossipAdvertiseAddr], ...options });
-  }
-  return now;
 }
 
 function ids(list: readonly { id: ChitchatId }[] | readonly ChitchatId[]): string[] {
@@ -125,22 +106,22 @@ test("Chitchat.handleMessage() never takes this node's own state from gossip", (
 });
 
 test("Chitchat.handleMessage() makes two nodes equal and live to each other within a few rounds", () => {
-  const nodes = cluster(2, { failureDetector: FAST_FD });
+  const nodes = testCluster(2, { failureDetector: FAST_FD });
   nodes[0].self.set("a", "1");
   nodes[1].self.set("b", "2");
-  rounds(nodes, 0, 4);
+  gossipRounds(nodes, 0, 4);
   assert.ok(allEqual(nodes));
   for (const node of nodes) assert.deepEqual(liveIds(node), ["n0", "n1"]);
 });
 
 test("Chitchat.handleMessage() makes many nodes equal when they start from a single seed", () => {
   const n = 24;
-  const nodes = cluster(n, { failureDetector: FAST_FD });
+  const nodes = testCluster(n, { failureDetector: FAST_FD });
   nodes.forEach((node, i) => node.self.set("index", String(i)));
   let now = 0;
   let count = 0;
   while (!(allEqual(nodes) && nodes.every((node) => node.liveNodes().length === n))) {
-    now = rounds(nodes, now, 1, { mtu: MTU, checkMonotonic: true });
+    now = gossipRounds(nodes, now, 1, { mtu: MTU, checkMonotonic: true });
     count++;
     assert.ok(count <= 20, `not converged after ${count} rounds`);
   }
@@ -151,7 +132,7 @@ test("Chitchat.handleMessage() makes many nodes equal when they start from a sin
   nodes[17].self.set("shard", "7");
   let spread = 0;
   while (!nodes.every((node) => node.nodeState(nodes[17].id)?.get("shard") === "7")) {
-    now = rounds(nodes, now, 1);
+    now = gossipRounds(nodes, now, 1);
     spread++;
     assert.ok(spread <= 10, `not spread after ${spread} rounds`);
   }
@@ -186,21 +167,21 @@ test("Chitchat.handleMessage() completes a delta truncated by the MTU in later r
 
 test("Chitchat.handleTimeout() collects replicated, hidden tombstones after the grace period", () => {
   const grace = 10_000;
-  const nodes = cluster(2, { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace });
+  const nodes = testCluster(2, { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace });
   const [a, b] = nodes;
   a.self.set("gone", "soon");
   a.self.set("kept", "yes");
-  let now = rounds(nodes, 0, 3);
+  let now = gossipRounds(nodes, 0, 3);
   assert.equal(b.nodeState(a.id)?.get("gone"), "soon");
   a.self.delete("gone", now);
-  now = rounds(nodes, now, 2);
+  now = gossipRounds(nodes, now, 2);
   const replica = b.nodeState(a.id)!;
   assert.equal(replica.get("gone"), undefined);
   assert.equal(replica.getVersioned("gone")?.status, "deleted");
   assert.deepEqual([...replica.entries()], [["kept", "yes"]]);
   assert.equal(replica.keyCount, 1);
   assert.equal(replica.lastGcVersion, 0);
-  now = rounds(nodes, now, grace / ROUND_MS + 2);
+  now = gossipRounds(nodes, now, grace / ROUND_MS + 2);
   for (const state of [a.self, b.nodeState(a.id)!]) {
     assert.equal(state.getVersioned("gone"), undefined);
     assert.equal(state.lastGcVersion, 3);
@@ -218,13 +199,13 @@ test("Chitchat.handleMessage() resets a node away longer than the grace period, 
   const caughtUp = { get ids() { return events.flatMap((e) => e.type === "catchUp" ? [e.node] : []); } };
   const nodes = [a, b];
   for (let i = 0; i < 5; i++) a.self.set(`k${i}`, "old");
-  let now = rounds(nodes, 0, 3);
+  let now = gossipRounds(nodes, 0, 3);
   assert.equal(b.nodeState(a.id)?.maxVersion, 5);
   // b goes away; a deletes keys and, after the grace period, collects the tombstones.
   a.self.delete("k1", now);
   a.self.delete("k2", now);
   a.self.set("k3", "new");
-  now = rounds(nodes, now, grace / ROUND_MS + 2, { mtu: MTU, active: (node) => node === a });
+  now = gossipRounds(nodes, now, grace / ROUND_MS + 2, { mtu: MTU, active: (node) => node === a });
   assert.equal(a.self.lastGcVersion, 7);
   let resetFrom: number | undefined;
   const watch = (m: Message) => {
@@ -240,32 +221,32 @@ test("Chitchat.handleMessage() resets a node away longer than the grace period, 
   assert.deepEqual(storedEntries(replica), storedEntries(a.self));
   assert.equal(replica.get("k1"), undefined);
   assert.equal(replica.get("k3"), "new");
-  rounds(nodes, now, 3);
+  gossipRounds(nodes, now, 3);
   assert.deepEqual(caughtUp.ids, [a.id], "no further reset once caught up");
   assert.ok(allEqual(nodes));
 });
 
 test("Chitchat.handleTimeout() reaps TTL keys that stayed visible everywhere until then", () => {
   const grace = 8000;
-  const nodes = cluster(2, { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace });
+  const nodes = testCluster(2, { failureDetector: FAST_FD, tombstoneGracePeriodMs: grace });
   const [a, b] = nodes;
   const changes = recordKeyChanges(b);
   a.self.set("lease", "l1");
   a.self.set("plain", "p");
-  let now = rounds(nodes, 0, 2);
+  let now = gossipRounds(nodes, 0, 2);
   a.self.setWithTtl("session", "s1", now);
   a.self.deleteAfterTtl("lease", now);
   const start = now;
-  now = rounds(nodes, now, 2);
+  now = gossipRounds(nodes, now, 2);
   assert.equal(b.nodeState(a.id)?.get("session"), "s1");
   assert.equal(b.nodeState(a.id)?.get("lease"), "l1");
   assert.equal(b.nodeState(a.id)?.getVersioned("lease")?.status, "deleteAfterTtl");
   while (now < start + grace - ROUND_MS) {
-    now = rounds(nodes, now, 1);
+    now = gossipRounds(nodes, now, 1);
     assert.equal(a.self.get("session"), "s1");
     assert.equal(b.nodeState(a.id)?.get("lease"), "l1");
   }
-  now = rounds(nodes, now, 4);
+  now = gossipRounds(nodes, now, 4);
   for (const state of [a.self, b.nodeState(a.id)!]) {
     assert.equal(state.get("session"), undefined);
     assert.equal(state.get("lease"), undefined);
@@ -310,16 +291,16 @@ test("Chitchat.handleMessage() spreads heartbeats without any key change, throug
 });
 
 test("Chitchat.phi() of a silent node rises until it dies, and heartbeats revive it", () => {
-  const nodes = cluster(3, { failureDetector: FAST_FD });
+  const nodes = testCluster(3, { failureDetector: FAST_FD });
   const events = recordMembership(nodes[0]);
-  let now = rounds(nodes, 0, 6);
+  let now = gossipRounds(nodes, 0, 6);
   assert.deepEqual(liveIds(nodes[0]), ["n0", "n1", "n2"]);
   const victim = nodes[2];
   const notVictim = (node: Chitchat) => node !== victim;
   let previous = nodes[0].phi(victim.id, now)!;
   let silence = 0;
   while (nodes[0].status(victim.id) === "live") {
-    now = rounds(nodes, now, 1, { mtu: MTU, active: notVictim });
+    now = gossipRounds(nodes, now, 1, { mtu: MTU, active: notVictim });
     silence++;
     const phi = nodes[0].phi(victim.id, now);
     // (In the first rounds a peer may still pass on a heartbeat of the victim
@@ -333,7 +314,7 @@ test("Chitchat.phi() of a silent node rises until it dies, and heartbeats revive
   assert.deepEqual(liveIds(nodes[0]), ["n0", "n1"]);
   assert.deepEqual(ids(nodes[0].deadNodes()), ["n2"]);
   assert.equal(nodes[0].phi(victim.id, now), undefined, "samples are cleared on death");
-  now = rounds(nodes, now, 4);
+  now = gossipRounds(nodes, now, 4);
   assert.equal(nodes[0].status(victim.id), "live");
   assert.deepEqual(
     events.filter((e) => e.node.nodeId === "n2").map((e) => e.type),
@@ -344,11 +325,11 @@ test("Chitchat.phi() of a silent node rises until it dies, and heartbeats revive
 test("Chitchat.handleTimeout() schedules a dead node at half the grace period, removes it, and stale gossip does not revive it", () => {
   const grace = 40_000;
   const options = { failureDetector: { ...FAST_FD, deadNodeGracePeriodMs: grace } };
-  const nodes = cluster(3, options);
+  const nodes = testCluster(3, options);
   const [a, b, c] = nodes;
   c.self.set("role", "victim");
   const events = recordMembership(a);
-  let now = rounds(nodes, 0, 6);
+  let now = gossipRounds(nodes, 0, 6);
   assert.ok(allEqual(nodes));
   // Datagrams from b about c, delayed in the network until long after c is gone.
   const staleSyn = encodeMessage(synOf(b));
@@ -356,13 +337,13 @@ test("Chitchat.handleTimeout() schedules a dead node at half the grace period, r
     answer(b, { type: "syn", clusterId: "test", digest: [] }, now)!,
   );
   const alive = (node: Chitchat) => node !== c;
-  while (a.status(c.id) !== "dead") now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
+  while (a.status(c.id) !== "dead") now = gossipRounds(nodes, now, 1, { mtu: MTU, active: alive });
   const death = now;
   const cHeartbeatOnA = a.nodeState(c.id)!.heartbeat;
   while (now <= death + grace / 2) {
     assert.equal(a.status(c.id), "dead");
     assert.ok(lists(synOf(a), c.id), "a dead node is still gossiped");
-    now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
+    now = gossipRounds(nodes, now, 1, { mtu: MTU, active: alive });
   }
   assert.equal(a.status(c.id), "scheduled");
   assert.deepEqual(ids(a.scheduledForDeletionNodes()), ["n2"]);
@@ -380,7 +361,7 @@ test("Chitchat.handleTimeout() schedules a dead node at half the grace period, r
   answer(a, { type: "ack", delta: [update] }, now);
   assert.equal(a.nodeState(c.id)?.get("late"), undefined, "updates about it are ignored");
   // (b saw c die a round after a did: it evaluates before hearing this round's answers.)
-  while (now < death + grace + 2 * ROUND_MS) now = rounds(nodes, now, 1, { mtu: MTU, active: alive });
+  while (now < death + grace + 2 * ROUND_MS) now = gossipRounds(nodes, now, 1, { mtu: MTU, active: alive });
   assert.equal(a.nodeState(c.id), undefined);
   assert.equal(b.nodeState(c.id), undefined);
   assert.equal(a.status(c.id), undefined);
@@ -404,10 +385,10 @@ test("Chitchat.handleTimeout() schedules a dead node at half the grace period, r
 test("Chitchat.handleTimeout() removes the old incarnation of a restarted node and keeps the new one", () => {
   const grace = 30_000;
   const options = { failureDetector: { ...FAST_FD, deadNodeGracePeriodMs: grace } };
-  const nodes = cluster(3, options);
+  const nodes = testCluster(3, options);
   const [a, b, old] = nodes;
   old.self.set("version", "1");
-  let now = rounds(nodes, 0, 5);
+  let now = gossipRounds(nodes, 0, 5);
   // The process restarts: same node id and address, new generation.
   const fresh = createNode("n2", 10_002, {
     ...options,
@@ -415,16 +396,16 @@ test("Chitchat.handleTimeout() removes the old incarnation of a restarted node a
     initialKeyValues: { version: "2" },
   });
   const restarted = [a, b, fresh];
-  now = rounds(restarted, now, 3);
+  now = gossipRounds(restarted, now, 3);
   assert.equal(a.nodeState(old.id)?.get("version"), "1");
   assert.equal(a.nodeState(fresh.id)?.get("version"), "2");
   assert.equal(a.nodeCount, 4);
-  while (a.status(old.id) === "live") now = rounds(restarted, now, 1);
+  while (a.status(old.id) === "live") now = gossipRounds(restarted, now, 1);
   const death = now;
   assert.equal(a.status(fresh.id), "live");
-  while (now <= death + grace / 2) now = rounds(restarted, now, 1);
+  while (now <= death + grace / 2) now = gossipRounds(restarted, now, 1);
   assert.equal(a.status(old.id), "scheduled");
-  while (now < death + grace + ROUND_MS) now = rounds(restarted, now, 1);
+  while (now < death + grace + ROUND_MS) now = gossipRounds(restarted, now, 1);
   for (const node of [a, b]) {
     assert.equal(node.nodeState(old.id), undefined);
     assert.equal(node.nodeState(fresh.id)?.get("version"), "2");
@@ -438,33 +419,33 @@ test("Chitchat.liveNodes() leaves out nodes failing the liveness predicate and p
     failureDetector: FAST_FD,
     livenessPredicate: (s: { get(k: string): string | undefined }) => s.get("ready") === "1",
   };
-  const nodes = cluster(2, options);
+  const nodes = testCluster(2, options);
   const [a, b] = nodes;
   const viewsSeen = recordLiveViews(a);
   const views = { at: (i: number) => viewsSeen.map((view) => ids(view)).at(i) };
-  let now = rounds(nodes, 0, 5);
+  let now = gossipRounds(nodes, 0, 5);
   assert.equal(a.status(b.id), "live");
   assert.deepEqual(liveIds(a), [], "the predicate holds for this node too, as in Rust");
   a.self.set("ready", "1");
-  now = rounds(nodes, now, 1);
+  now = gossipRounds(nodes, now, 1);
   assert.deepEqual(liveIds(a), ["n0"]);
   b.self.set("ready", "1");
-  now = rounds(nodes, now, 2);
+  now = gossipRounds(nodes, now, 2);
   assert.deepEqual(liveIds(a), ["n0", "n1"]);
   assert.deepEqual(views.at(-1), ["n0", "n1"]);
   const version = a.liveViewVersion;
   b.self.set("load", "0.5");
-  rounds(nodes, now, 2);
+  gossipRounds(nodes, now, 2);
   assert.ok(a.liveViewVersion > version, "a live node's new max version is published");
 });
 
 test("Chitchat.leave() takes a node out of its peers' live view", () => {
-  const nodes = cluster(3, { failureDetector: FAST_FD });
+  const nodes = testCluster(3, { failureDetector: FAST_FD });
   const events = recordMembership(nodes[0]);
-  let now = rounds(nodes, 0, 5);
+  let now = gossipRounds(nodes, 0, 5);
   nodes[2].leave(now, 1000);
   assert.equal(nodes[2].self.get(LEFT_KEY), "1");
-  now = rounds(nodes, now, 3);
+  now = gossipRounds(nodes, now, 3);
   assert.deepEqual(liveIds(nodes[0]), ["n0", "n1"]);
   assert.deepEqual(ids(nodes[0].leftNodes()), ["n2"]);
   assert.equal(events.filter((e) => e.type === "left").length, 1);
@@ -472,7 +453,7 @@ test("Chitchat.leave() takes a node out of its peers' live view", () => {
 });
 
 test("Chitchat.pollEvent() reports key changes, remote and local, but no reserved key", () => {
-  const nodes = cluster(2, { failureDetector: FAST_FD });
+  const nodes = testCluster(2, { failureDetector: FAST_FD });
   const [a, b] = nodes;
   const changes = recordKeyChanges(a, "app.");
   const reserved = recordKeyChanges(a, "__chitchat.");
@@ -480,9 +461,9 @@ test("Chitchat.pollEvent() reports key changes, remote and local, but no reserve
   a.set("other", "x");
   b.set("app.remote", "2");
   b.self.set(LEFT_KEY, "1"); // (as leave() does, without ending b's rounds)
-  let now = rounds(nodes, 0, 2);
+  let now = gossipRounds(nodes, 0, 2);
   b.delete("app.remote", now);
-  now = rounds(nodes, now, 2);
+  now = gossipRounds(nodes, now, 2);
   const seen = changes.map((c) => `${c.node.nodeId}:${c.key}=${c.value}`);
   assert.deepEqual(seen, ["n0:app.local=1", "n1:app.remote=2", "n1:app.remote=undefined"]);
   assert.deepEqual(reserved, []);
@@ -518,9 +499,9 @@ test("synOf(Chitchat) sends a partial digest that fits the MTU and covers every 
 });
 
 test("Chitchat.handleMessage() passes on, in its Ack, heartbeats another peer's SynAck raised since its Syn", () => {
-  const [a, b, c, x] = cluster(4, { failureDetector: FAST_FD });
+  const [a, b, c, x] = testCluster(4, { failureDetector: FAST_FD });
   // Everyone learns everyone.
-  let now = rounds([a, b, c, x], 0, 4);
+  let now = gossipRounds([a, b, c, x], 0, 4);
   // x beats twice more and only c hears of it.
   x.self.incrementHeartbeat();
   x.self.incrementHeartbeat();
@@ -712,9 +693,9 @@ test("a Syn asks about live nodes not heard of for a while, and a node that real
 
 test("Chitchat.handleTimeout() revives a node scheduled for deletion as soon as a newer heartbeat of it arrives", () => {
   // Grace 60 s: scheduled for deletion after 30 s dead. Cut off for 46 s.
-  const nodes = cluster(2, { failureDetector: FAST_FD });
+  const nodes = testCluster(2, { failureDetector: FAST_FD });
   const [a, b] = nodes;
-  let now = rounds(nodes, 0, 5);
+  let now = gossipRounds(nodes, 0, 5);
   assert.equal(a.status(b.id), "live");
   for (let i = 0; i < 46; i++) {
     now += ROUND_MS;
@@ -723,17 +704,17 @@ test("Chitchat.handleTimeout() revives a node scheduled for deletion as soon as 
   assert.equal(a.status(b.id), "scheduled");
   assert.equal(b.status(a.id), "scheduled");
   // Healed: live again on both sides within a few rounds, not when the grace period ends.
-  now = rounds(nodes, now, 3);
+  now = gossipRounds(nodes, now, 3);
   assert.equal(a.status(b.id), "live");
   assert.equal(b.status(a.id), "live");
 });
 
 test("Chitchat.gossipTargets() now and then picks a node that left, so a restarted incarnation with no reachable seed is found", () => {
   // A 1 ms interval, so that the 200 rounds below fit in the grace period.
-  const nodes = cluster(3, { failureDetector: FAST_FD, gossipIntervalMs: 1 });
-  rounds(nodes, 0, 5);
+  const nodes = testCluster(3, { failureDetector: FAST_FD, gossipIntervalMs: 1 });
+  gossipRounds(nodes, 0, 5);
   nodes[2].leave(5_000, 1000);
-  let now = rounds(nodes, 5_000, 3);
+  let now = gossipRounds(nodes, 5_000, 3);
   const [a] = nodes;
   assert.deepEqual(ids(a.leftNodes()), ["n2"]);
   let picked = 0;

@@ -3,41 +3,20 @@
 // silence of the others, and must still detect a node that really died.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Chitchat } from "../src/core/chitchat.ts";
 import { FailureDetector } from "../src/core/failure_detector.ts";
 import { LocalPauses } from "../src/core/local_pause.ts";
 import { CoreNetwork } from "../src/testing/core_network.ts";
 import {
   createNode,
-  gossipRound,
+  gossipRounds,
   recordingLogger,
   recordMembership,
   soloRound,
+  testCluster,
 } from "./_helpers.ts";
 
 const ROUND_MS = 1000;
 const FD = { initialIntervalMs: ROUND_MS, deadNodeGracePeriodMs: 600_000 };
-
-function cluster(n: number, logger = recordingLogger()): Chitchat[] {
-  return Array.from(
-    { length: n },
-    (_, i) =>
-      createNode(`n${i}`, 11_000 + i, { gossipIntervalMs: ROUND_MS, failureDetector: FD, logger }),
-  );
-}
-
-function rounds(
-  nodes: readonly Chitchat[],
-  now: number,
-  count: number,
-  active?: (node: Chitchat) => boolean,
-): number {
-  for (let i = 0; i < count; i++) {
-    now += ROUND_MS;
-    gossipRound(nodes, now, { mtu: 65_507, seeds: [nodes[0].id.gossipAdvertiseAddr], active });
-  }
-  return now;
-}
 
 test("FailureDetector.discountPause() leaves phi where it was before the pause and samples no interval for it", () => {
   const fd = new FailureDetector({ initialIntervalMs: 1000 });
@@ -59,14 +38,14 @@ test("FailureDetector.discountPause() leaves phi where it was before the pause a
 
 test("a node paused for a minute keeps the others live on waking, warns, counts it, and still detects one that died meanwhile", () => {
   const logger = recordingLogger();
-  const nodes = cluster(4, logger);
+  const nodes = testCluster(4, { firstPort: 11_000, failureDetector: FD, logger });
   const [sleeper, , , victim] = nodes;
-  let now = rounds(nodes, 0, 8);
+  let now = gossipRounds(nodes, 0, 8);
   assert.equal(sleeper.liveNodes().length, 4);
   const events = recordMembership(sleeper);
   // The sleeper is suspended for 60 s (it runs nothing and receives nothing);
   // the victim dies when the pause begins; the other two go on gossiping.
-  now = rounds(nodes, now, 60, (node) => node !== sleeper && node !== victim);
+  now = gossipRounds(nodes, now, 60, { mtu: 65_507, active: (node) => node !== sleeper && node !== victim });
   // On waking, its first input is its overdue round.
   soloRound(sleeper, now + 1);
   assert.deepEqual(
@@ -82,7 +61,7 @@ test("a node paused for a minute keeps the others live on waking, warns, counts 
   let after = 0;
   now += 1;
   while (sleeper.status(victim.id) === "live") {
-    now = rounds(nodes, now, 1, (node) => node !== victim);
+    now = gossipRounds(nodes, now, 1, { mtu: 65_507, active: (node) => node !== victim });
     after++;
     assert.ok(after <= 20, `the victim is still live ${after} rounds after the pause`);
   }
@@ -93,9 +72,9 @@ test("a node paused for a minute keeps the others live on waking, warns, counts 
 });
 
 test("a node cut off from the network still runs its rounds, so it sees the others die and counts no pause", () => {
-  const nodes = cluster(3);
+  const nodes = testCluster(3, { firstPort: 11_000, failureDetector: FD });
   const [cut] = nodes;
-  let now = rounds(nodes, 0, 8);
+  let now = gossipRounds(nodes, 0, 8);
   const events = recordMembership(cut);
   for (let i = 0; i < 30; i++) {
     now += ROUND_MS;
@@ -106,9 +85,9 @@ test("a node cut off from the network still runs its rounds, so it sees the othe
 });
 
 test("a late round counts as a pause only past two gossip intervals with no input", () => {
-  const nodes = cluster(2);
+  const nodes = testCluster(2, { firstPort: 11_000, failureDetector: FD });
   const [a] = nodes;
-  let now = rounds(nodes, 0, 5);
+  let now = gossipRounds(nodes, 0, 5);
   // Due at now + 1 000: 1 000 ms late, two intervals after the last input.
   now += 2 * ROUND_MS;
   soloRound(a, now);
@@ -120,9 +99,9 @@ test("a late round counts as a pause only past two gossip intervals with no inpu
 
 test("waiting out a leave with no round due is no pause", () => {
   const logger = recordingLogger();
-  const nodes = cluster(2, logger);
+  const nodes = testCluster(2, { firstPort: 11_000, failureDetector: FD, logger });
   const [a] = nodes;
-  const now = rounds(nodes, 0, 5);
+  const now = gossipRounds(nodes, 0, 5);
   a.leave(now, 10 * ROUND_MS);
   soloRound(a, a.pollTimeout()!);
   assert.equal(a.localPauses, 0);
@@ -130,13 +109,13 @@ test("waiting out a leave with no round due is no pause", () => {
 });
 
 test("a died event from failure detection says how long the node was silent", () => {
-  const nodes = cluster(3);
+  const nodes = testCluster(3, { firstPort: 11_000, failureDetector: FD });
   const [a, , victim] = nodes;
-  let now = rounds(nodes, 0, 8);
+  let now = gossipRounds(nodes, 0, 8);
   const events = recordMembership(a);
   const lastHeard = now;
   while (a.status(victim.id) === "live") {
-    now = rounds(nodes, now, 1, (node) => node !== victim);
+    now = gossipRounds(nodes, now, 1, { mtu: 65_507, active: (node) => node !== victim });
     assert.ok(now < 60_000);
   }
   // The victim was last heard of during the 8 shared rounds (through a peer at most one round later).
@@ -147,7 +126,7 @@ test("a died event from failure detection says how long the node was silent", ()
     `silentMs ${died.silentMs}, ${now - lastHeard} ms since the victim stopped`,
   );
   // A revival carries no silence.
-  rounds(nodes, now, 4);
+  gossipRounds(nodes, now, 4);
   assert.equal(events.find((e) => e.type === "revived")?.silentMs, undefined);
 });
 
