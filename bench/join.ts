@@ -199,12 +199,14 @@ export function modelJoin(n: number, mtu: number, options: ModelJoinOptions = {}
     route.clear();
     assigned = 0;
     // Heartbeats members relay among themselves: the machines' own, and the
-    // joiner's once a machine holds its state (the others learn it from the joiner).
+    // joiner's once one of them has heard from it (their views agree, as a
+    // single machine's would; a machine lacking the joiner's keys gets them
+    // when the joiner next writes to it).
+    const heard = machines.some((machine) => machine.nodeState(joinerId) !== undefined);
     const relayed = (machine: Chitchat): DigestEntry[] => {
       const entries: DigestEntry[] = [];
       for (const other of [...machines, joiner]) {
-        const state = machine.nodeState(other.id);
-        if (other === machine || (other === joiner && state === undefined)) continue;
+        if (other === machine || (other === joiner && !heard)) continue;
         const self = other.self;
         entries.push({ id: other.id, heartbeat: self.heartbeat, lastGcVersion: self.lastGcVersion, maxVersion: self.maxVersion });
       }

@@ -35,14 +35,9 @@ import {
   raisedHeartbeatChecks,
   synAckDigestLimits,
 } from "./syn_ack_budget.ts";
+import { SynPriorities } from "./syn_priorities.ts";
 import type { WireSizes } from "./wire_format.ts";
 
-
-/** Bytes of a compact digest entry, to size the share of a Syn that asks about chosen nodes. */
-const ASKED_ENTRY_BYTES = 12;
-
-/** A `Syn` gives at most this share of its page to the nodes it asks about. */
-const ASKED_SHARE = 0.25;
 
 /** A received digest resolved against our nodes: what the peer says, by node key. */
 type PeerDigest = Map<string, NodeDigest>;
@@ -82,15 +77,11 @@ export class Handshake {
   #digestCursor = 0;
   /** Where the heartbeats filling a SynAck's free room go on from. */
   #answerCursor = 0;
-  /** Where the next Syn's nodes asked about (never seen live) start, in membership order. */
-  #askCursor = 0;
   /** Nodes whose heartbeat rose since this round's Syns: our Acks pass them on. */
   #raised: NodeState[] = [];
   #raisedSet = new Set<NodeState>();
-  /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
-  #behind = new Map<string, number>();
-  /** Live nodes not heard of for a while, highest phi first (set after each liveness pass). */
-  atRisk: readonly string[] = [];
+  /** What our Syns list before their page: nodes we lag behind on, nodes we need a heartbeat of. */
+  #first: SynPriorities;
   #burst: BurstBudget;
 
   /** Creates the handshake logic of the node `ctx` describes. */
@@ -99,6 +90,12 @@ export class Handshake {
     this.#selfKey = chitchatIdKey(ctx.config.id);
     this.#selfOnly = new Set([this.#selfKey]);
     this.#burst = ctx.burst ?? new BurstBudget();
+    this.#first = new SynPriorities(ctx.state, ctx.membership);
+  }
+
+  /** Live nodes not heard of for a while, highest phi first: set after each liveness pass. */
+  set atRisk(keys: readonly string[]) {
+    this.#first.atRisk = keys;
   }
 
   /** Starts a round: heartbeats raised from now on are passed on by our Acks; burst allowances are whole again. */
@@ -125,7 +122,7 @@ export class Handshake {
     const page = state.pageDigest(excluded, {
       budget,
       cursor: this.#digestCursor,
-      first: [this.#selfKey, ...this.#mostBehind(), ...this.#askAbout(budget)],
+      first: [this.#selfKey, ...this.#first.take(budget)],
       full: this.#selfOnly,
     });
     this.#digestCursor = page.cursor;
@@ -146,41 +143,6 @@ export class Handshake {
     const page = this.#ctx.state.partialDigest(excluded, { budget, cursor: this.#digestCursor, first: [this.#selfKey] });
     this.#digestCursor = page.cursor;
     return page.digest;
-  }
-
-  /**
-   * Nodes whose heartbeat we most need, up to a share of a Syn: live nodes not
-   * heard of for a while (highest phi first), then nodes known but never seen
-   * live, taken in turn from where the last Syn stopped (so the Syns of a
-   * round ask about different ones, and every such node is asked about once
-   * in each pass). Listing a node asks the peer for a fresher heartbeat: a
-   * live node is not declared dead just because no page happened to carry
-   * it, and a new node turns live sooner. A node that really died has no
-   * fresher heartbeat anywhere, so detection is not delayed.
-   */
-  #askAbout(budget: number): string[] {
-    const cap = Math.floor(budget * ASKED_SHARE / ASKED_ENTRY_BYTES);
-    const picked = this.atRisk.slice(0, cap);
-    const room = cap - picked.length;
-    if (room <= 0) return picked;
-    const joining = [...this.#ctx.membership.keysWithStatus("joining")];
-    if (joining.length === 0) return picked;
-    const start = this.#askCursor % joining.length;
-    const count = Math.min(room, joining.length);
-    for (let i = 0; i < count; i++) picked.push(joining[(start + i) % joining.length]);
-    this.#askCursor = start + count;
-    return picked;
-  }
-
-  /** Keys of the nodes we lag behind on, the largest lag first; forgets caught-up ones. */
-  #mostBehind(): string[] {
-    const lags: Array<[string, number]> = [];
-    for (const [key, theirs] of this.#behind) {
-      const ours = this.#ctx.state.getByKey(key)?.maxVersion;
-      if (ours === undefined || ours >= theirs) this.#behind.delete(key);
-      else lags.push([key, theirs - ours]);
-    }
-    return lags.sort((a, b) => b[1] - a[1]).map(([key]) => key);
   }
 
   /**
@@ -478,9 +440,7 @@ export class Handshake {
   }
 
   #observeEntry(key: string, state: NodeState, entry: NodeDigest, now: number): void {
-    if (entry.maxVersion > state.maxVersion && entry.maxVersion > (this.#behind.get(key) ?? 0)) {
-      this.#behind.set(key, entry.maxVersion);
-    }
+    this.#first.noteAhead(key, entry.maxVersion, state.maxVersion);
     const before = state.heartbeat;
     if (state.observeHeartbeat(entry.heartbeat) && this.#ctx.membership.status(key) !== "left") {
       this.#ctx.fd.reportHeartbeat(key, now);
