@@ -11,6 +11,7 @@ import type { NodeConfig } from "../runtime/node_config.ts";
 import type { LinkSettings } from "./link_settings.ts";
 import { ManualClock } from "./manual_clock.ts";
 import { MemoryNetwork } from "./memory_network.ts";
+import { NodeFreeze } from "./node_freeze.ts";
 import { createRandom, type Random } from "./random.ts";
 
 /** Options of {@linkcode SimulatedCluster}. */
@@ -57,6 +58,7 @@ export class SimulatedCluster {
   #random: Random;
   #options: SimulatedClusterOptions;
   #nodes = new Map<string, ChitchatNode>();
+  #freezes = new Map<string, NodeFreeze>();
   #addresses = new Map<string, string>();
   #firstNodeId: string | undefined;
   #generation = 1;
@@ -109,6 +111,7 @@ export class SimulatedCluster {
     const seedIds = options.seedIds ?? [this.#firstNodeId];
     const { seedIds: _ignored, ...overrides } = options;
     const seed = Math.floor(this.#random() * 2 ** 32);
+    const freeze = new NodeFreeze(this.clock);
     // Every node opens its socket on the memory network unless `options.socket` says otherwise.
     const node = await spawnNode({
       gossipIntervalMs: this.#options.gossipIntervalMs ?? 1000,
@@ -118,18 +121,43 @@ export class SimulatedCluster {
       generationId: this.#generation++,
       listenAddr: addr,
       seeds: seedIds.map((id) => this.address(id)),
-      clock: this.clock,
+      clock: freeze.clock,
       random: createRandom(seed),
       ...overrides,
-    }, this.network.opener);
+    }, freeze.opener(this.network.opener));
     this.#nodes.set(nodeId, node);
+    this.#freezes.set(nodeId, freeze);
     return node;
+  }
+
+  /**
+   * Freezes the running node `nodeId` for `ms` virtual milliseconds, as a
+   * stopped process is frozen (SIGSTOP, a stalled VM): it sends nothing, its
+   * timers and the datagrams it receives wait, and when it thaws the timers
+   * due run first, then up to 1 000 held datagrams in order of arrival (a
+   * full receive buffer drops the rest). Returns at once; advance time to
+   * let the pause pass. Throws `RangeError` for a node not running, one
+   * already frozen, or an `ms` that is not a positive number.
+   */
+  pause(nodeId: string, ms: number): void {
+    this.node(nodeId);
+    const freeze = this.#freezes.get(nodeId)!;
+    if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`pause: ms must be a positive number, got ${ms}`);
+    if (freeze.frozen) throw new RangeError(`Node "${nodeId}" is already paused`);
+    freeze.freeze();
+    this.clock.setTimer(ms, () => freeze.thaw());
+  }
+
+  /** True while `nodeId` is paused (see {@linkcode SimulatedCluster.pause}). */
+  paused(nodeId: string): boolean {
+    return this.#freezes.get(nodeId)?.frozen ?? false;
   }
 
   /** Stops a node without telling anyone, as a crash would. */
   async kill(nodeId: string): Promise<void> {
     const node = this.node(nodeId);
     this.#nodes.delete(nodeId);
+    this.#freezes.get(nodeId)?.discard();
     await node.shutdown({ leave: false });
   }
 
@@ -137,6 +165,7 @@ export class SimulatedCluster {
   async stop(nodeId: string): Promise<void> {
     const node = this.node(nodeId);
     this.#nodes.delete(nodeId);
+    this.#freezes.get(nodeId)?.thaw();
     let done = false;
     const shutdown = node.shutdown({ leave: true }).finally(() => (done = true));
     for (let i = 0; i < 10_000 && !done; i++) {
