@@ -139,7 +139,8 @@ class Run {
 
   write(kind: WriteKind, nodeId: string, key: string, value: string, near: number | undefined): void {
     const inc = this.current.get(nodeId);
-    if (inc === undefined) return;
+    // A frozen process runs no application code either.
+    if (inc === undefined || this.cluster.paused(nodeId)) return;
     const node = inc.handle;
     if (near !== undefined) {
       const limit = node.limits.maxValueBytes;
@@ -248,6 +249,9 @@ class Run {
         return this.cluster.heal();
       case "loss":
         return this.cluster.network.setDefaults({ loss: op.p });
+      case "pause":
+        if (!this.current.has(op.node) || this.cluster.paused(op.node)) return;
+        return this.cluster.pause(op.node, op.ms);
       case "advance":
         await this.advance(op.ms);
         if (this.hooks.prune === true) this.prune();
@@ -288,6 +292,8 @@ class Run {
   /** Final heal, then the quiet period, timing when every running node is live everywhere. */
   // (The bound of a pair whose observer forgot the node is REJOIN_BOUND_FACTOR times the usual.)
   async quiet(): Promise<number | undefined> {
+    // The final heal comes once no node is frozen (a pause lasts 40 s at most).
+    for (let i = 0; i < 600 && this.cluster.nodeIds.some((id) => this.cluster.paused(id)); i++) await this.advance(100);
     this.groups = undefined;
     this.cluster.heal();
     this.cluster.network.setDefaults({ loss: 0 });

@@ -1,6 +1,6 @@
 /**
  * Schedules of the model checker: a cluster configuration and a list of
- * operations (writes, kills, stops, restarts, partitions, loss, time), as
+ * operations (writes, kills, stops, restarts, partitions, loss, pauses of a whole node, time), as
  * plain JSON so that a failing one can be printed, shrunk and replayed.
  * `generateSchedule(seed)` draws one at random, the same for the same seed.
  * @module
@@ -44,6 +44,8 @@ export type Op =
   | { readonly op: "partition"; readonly groups: readonly (readonly string[])[] }
   | { readonly op: "heal" }
   | { readonly op: "loss"; readonly p: number }
+  /** The node's process is frozen for `ms` (SIGSTOP, a stalled VM): it runs nothing, its app writes nothing. */
+  | { readonly op: "pause"; readonly node: string; readonly ms: number }
   | { readonly op: "advance"; readonly ms: number };
 
 /** A whole run: configuration, operations, then a final heal and a quiet period. */
@@ -71,6 +73,7 @@ export interface Schedule {
 const MTUS = [1200, 1200, 1400, 4096, 9000, 65_507, 65_507];
 const TOMBSTONE_GRACES = [3_000, 5_000, 15_000, 60_000, 7_200_000];
 const DEAD_GRACES = [20_000, 60_000, 60_000, 86_400_000];
+const PAUSES = [1_500, 3_000, 5_000, 15_000, 40_000];
 
 function pick<T>(random: Random, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)];
@@ -91,7 +94,8 @@ export interface GenerateOptions {
 /**
  * A random schedule for `seed`: 4 to 8 nodes, writes of every kind (values
  * near the size limit included), kills, graceful stops, restarts,
- * partitions into 2 or 3 groups, heals and loss bursts, with short or long
+ * partitions into 2 or 3 groups, heals, loss bursts and pauses of a node's
+ * whole process (1.5 to 40 s), with short or long
  * grace periods and an MTU from 1 200 to 65 507. At least half the nodes
  * stay running. The same seed gives the same schedule.
  */
@@ -160,6 +164,9 @@ export function generateSchedule(seed: number, options: GenerateOptions = {}): S
       const ms = int(random, 1, 8) * 1000;
       ops.push({ op: "advance", ms }, { op: "loss", p: 0 });
       time += ms;
+    } else if (r < 0.91 && live.length > 0) {
+      // Shorter than two rounds (a stall, no pause to the node itself) up to longer than detection.
+      ops.push({ op: "pause", node: pick(random, live), ms: pick(random, PAUSES) });
     } else {
       const long = random() < 0.15;
       const ms = long ? int(random, 20, 50) * 1000 : int(random, 1, 40) * 250;
