@@ -39,6 +39,11 @@ export interface DigestPage {
   readonly range: DigestRange | undefined;
   /** Where the next page starts on the ring. */
   readonly cursor: number;
+  /**
+   * How many of the `first` nodes the page went through: those listed, and
+   * those passed over as unknown, excluded or repeated; the rest did not fit.
+   */
+  readonly firstTaken: number;
 }
 
 /** What {@linkcode partialDigest} returns. */
@@ -205,7 +210,10 @@ export function pageDigest(
     }
     return true;
   };
-  for (const key of options.first ?? []) {
+  const first = options.first ?? [];
+  let firstTaken = 0;
+  for (; firstTaken < first.length; firstTaken++) {
+    const key = first[firstTaken];
     const state = nodes.get(key);
     if (state === undefined || excluded.has(key) || taken.has(key)) continue;
     if (!add(state)) break;
@@ -221,8 +229,8 @@ export function pageDigest(
     if (!add(state)) {
       const end = state.fingerprint;
       const range = end === cursor ? undefined : { start: cursor, end };
-      return { digest, compact, size, complete: false, range, cursor: end };
+      return { digest, compact, size, complete: false, range, cursor: end, firstTaken };
     }
   }
-  return { digest, compact, size, complete: true, range: undefined, cursor };
+  return { digest, compact, size, complete: true, range: undefined, cursor, firstTaken };
 }

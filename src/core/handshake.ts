@@ -81,7 +81,7 @@ export class Handshake {
   #raised: NodeState[] = [];
   #raisedSet = new Set<NodeState>();
   /** What our Syns list before their page: nodes we lag behind on, nodes we need a heartbeat of. */
-  #first: SynPriorities;
+  #priorities: SynPriorities;
   #burst: BurstBudget;
 
   /** Creates the handshake logic of the node `ctx` describes. */
@@ -90,12 +90,12 @@ export class Handshake {
     this.#selfKey = chitchatIdKey(ctx.config.id);
     this.#selfOnly = new Set([this.#selfKey]);
     this.#burst = ctx.burst ?? new BurstBudget();
-    this.#first = new SynPriorities(ctx.state, ctx.membership);
+    this.#priorities = new SynPriorities(ctx.state, ctx.membership);
   }
 
   /** Live nodes not heard of for a while, highest phi first: set after each liveness pass. */
   set atRisk(keys: readonly string[]) {
-    this.#first.atRisk = keys;
+    this.#priorities.atRisk = keys;
   }
 
   /** Starts a round: heartbeats raised from now on are passed on by our Acks; burst allowances are whole again. */
@@ -122,10 +122,11 @@ export class Handshake {
     const page = state.pageDigest(excluded, {
       budget,
       cursor: this.#digestCursor,
-      first: [this.#selfKey, ...this.#first.take(budget)],
+      first: [this.#selfKey, ...this.#priorities.take(budget)],
       full: this.#selfOnly,
     });
     this.#digestCursor = page.cursor;
+    this.#priorities.listed(page.firstTaken - 1); // our own entry came first
     const syn: SynMessage = { type: "syn", clusterId: config.clusterId, digest: page.digest, partialDigest: !page.complete };
     if (page.compact.length === 0 && page.range === undefined) return syn;
     return page.range === undefined
@@ -440,7 +441,7 @@ export class Handshake {
   }
 
   #observeEntry(key: string, state: NodeState, entry: NodeDigest, now: number): void {
-    this.#first.noteAhead(key, entry.maxVersion, state.maxVersion);
+    this.#priorities.noteAhead(key, entry.maxVersion, state.maxVersion);
     const before = state.heartbeat;
     if (state.observeHeartbeat(entry.heartbeat) && this.#ctx.membership.status(key) !== "left") {
       this.#ctx.fd.reportHeartbeat(key, now);

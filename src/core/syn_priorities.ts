@@ -11,14 +11,18 @@
 import type { ClusterState } from "./cluster_state.ts";
 import type { Membership } from "./membership.ts";
 
-/** Bytes of a compact digest entry, to size the share of a Syn that asks about chosen nodes. */
-const ASKED_ENTRY_BYTES = 12;
+/** Bytes of a compact digest entry, to size the shares of a Syn listed first. */
+const ENTRY_BYTES = 12;
 
 /** A `Syn` gives at most this share of its page to the nodes it asks about. */
 const ASKED_SHARE = 0.25;
 
+/** A Syn lists at most this share of its page of nodes we lag behind on (the largest lags first). */
+const BEHIND_SHARE = 0.5;
+
 /**
- * What one node's Syns list first.
+ * What one node's Syns list first. Call order, for each Syn: `take(budget)`,
+ * then `listed(n)` with how many of those keys the page went through.
  *
  * @example A node never seen live is asked about; one we lag behind on comes first
  * ```ts
@@ -35,6 +39,7 @@ const ASKED_SHARE = 0.25;
  * const first = new SynPriorities(state, membership);
  * first.noteAhead(a.key, 5, a.maxVersion);
  * assert.deepEqual(first.take(1_200), [a.key, b.key]);
+ * first.listed(2);
  * ```
  */
 export class SynPriorities {
@@ -42,8 +47,10 @@ export class SynPriorities {
   #membership: Membership;
   /** Nodes a peer's digest showed ahead of us: node key -> the max version seen. */
   #behind = new Map<string, number>();
-  /** Where the next Syn's nodes never seen live start, in membership order. */
-  #askCursor = 0;
+  /** Nodes never seen live asked about in this pass; a pass ends when every such node was. */
+  #askedThisPass = new Set<string>();
+  /** What the last `take` returned: where its nodes never seen live start, and the keys. */
+  #lastTake: { readonly joiningFrom: number; readonly keys: readonly string[] } = { joiningFrom: 0, keys: [] };
   /** Live nodes not heard of for a while, highest phi first (set after each liveness pass). */
   atRisk: readonly string[] = [];
 
@@ -58,44 +65,66 @@ export class SynPriorities {
     if (maxVersion > ours && maxVersion > (this.#behind.get(key) ?? 0)) this.#behind.set(key, maxVersion);
   }
 
-  /** The keys a Syn whose digest has `budget` bytes lists first: behind on, then asked about. */
+  /**
+   * The keys a Syn whose digest has `budget` bytes lists first: nodes we
+   * lag behind on (at most {@linkcode BEHIND_SHARE} of it), then the nodes
+   * asked about (at most {@linkcode ASKED_SHARE}), so the page still goes
+   * round the ring.
+   */
   take(budget: number): string[] {
-    return [...this.#mostBehind(), ...this.#askAbout(budget)];
+    const behind = this.#mostBehind(Math.floor(budget * BEHIND_SHARE / ENTRY_BYTES));
+    const cap = Math.floor(budget * ASKED_SHARE / ENTRY_BYTES);
+    const atRisk = this.atRisk.slice(0, cap);
+    const joining = this.#joining(cap - atRisk.length);
+    const keys = [...behind, ...atRisk, ...joining];
+    this.#lastTake = { joiningFrom: behind.length + atRisk.length, keys };
+    return keys;
   }
 
   /**
-   * Nodes whose heartbeat we most need, up to {@linkcode ASKED_SHARE} of a
-   * Syn: live nodes not heard of for a while (highest phi first), then nodes
-   * known but never seen live, taken in turn from where the last Syn stopped
-   * (so the Syns of a round ask about different ones, and every such node is
-   * asked about once in each pass). Listing a node asks the peer for a
-   * fresher heartbeat: a live node is not declared dead just because no page
-   * happened to carry it, and a new node turns live sooner. A node that
-   * really died has no fresher heartbeat anywhere, so detection is not
-   * delayed.
+   * The page went through the first `count` keys of the last `take`: the
+   * nodes never seen live among them count as asked about in this pass;
+   * the others are asked about by a later Syn.
    */
-  #askAbout(budget: number): string[] {
-    const cap = Math.floor(budget * ASKED_SHARE / ASKED_ENTRY_BYTES);
-    const picked = this.atRisk.slice(0, cap);
-    const room = cap - picked.length;
-    if (room <= 0) return picked;
-    const joining = [...this.#membership.keysWithStatus("joining")];
-    if (joining.length === 0) return picked;
-    const start = this.#askCursor % joining.length;
-    const count = Math.min(room, joining.length);
-    for (let i = 0; i < count; i++) picked.push(joining[(start + i) % joining.length]);
-    this.#askCursor = start + count;
-    return picked;
+  listed(count: number): void {
+    const { joiningFrom, keys } = this.#lastTake;
+    for (let i = joiningFrom; i < Math.min(count, keys.length); i++) this.#askedThisPass.add(keys[i]);
+    this.#lastTake = { joiningFrom: 0, keys: [] };
   }
 
-  /** Keys of the nodes we lag behind on, the largest lag first; forgets caught-up ones. */
-  #mostBehind(): string[] {
+  /**
+   * Up to `room` nodes known but never seen live, those not yet asked about
+   * in this pass first (in membership order), so the Syns of a round ask
+   * about different ones and every such node is asked about once a pass.
+   * Listing a node asks the peer for a fresher heartbeat: a new node turns
+   * live sooner (as a live node at risk is not declared dead just because
+   * no page happened to carry it). A node that really died has no fresher
+   * heartbeat anywhere, so detection is not delayed.
+   */
+  #joining(room: number): string[] {
+    if (room <= 0) return [];
+    const fresh: string[] = [];
+    const again: string[] = [];
+    for (const key of this.#membership.keysWithStatus("joining")) {
+      if (!this.#askedThisPass.has(key)) {
+        fresh.push(key);
+        if (fresh.length >= room) return fresh;
+      } else if (again.length < room) again.push(key);
+    }
+    // Every node never seen live has been asked about: a new pass begins
+    // (nodes that turned live or went away leave the set with it).
+    this.#askedThisPass.clear();
+    return fresh.concat(again.slice(0, room - fresh.length));
+  }
+
+  /** Up to `cap` keys of the nodes we lag behind on, the largest lag first; forgets caught-up ones. */
+  #mostBehind(cap: number): string[] {
     const lags: Array<[string, number]> = [];
     for (const [key, theirs] of this.#behind) {
       const ours = this.#state.getByKey(key)?.maxVersion;
       if (ours === undefined || ours >= theirs) this.#behind.delete(key);
       else lags.push([key, theirs - ours]);
     }
-    return lags.sort((a, b) => b[1] - a[1]).map(([key]) => key);
+    return lags.sort((a, b) => b[1] - a[1]).slice(0, cap).map(([key]) => key);
   }
 }
