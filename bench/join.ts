@@ -45,9 +45,11 @@ const INCOMING_SYNS = 3;
  * largest catch-up fanout, so that every member it writes to in a round is
  * answered by a machine of its own, with its own catch-up burst budget, as
  * real members would be. With one machine (`machines: 1`) all the answers
- * of a round share one budget of 12 000 bytes, which understated the join
- * at 10 000 members and MTU 1 400 by a third (65 rounds against 41, see
- * docs/BENCHMARKS.md).
+ * of a round share one budget of 12 000 bytes: at 10 000 members and MTU
+ * 1 400 that model took 65 rounds where 18 machines take about 41 with the
+ * same library (docs/BENCHMARKS.md). Targets beyond the 18th of a round
+ * (a dead node, a seed, the cluster's own Syns) wrap round to machines
+ * that already answered.
  */
 const MACHINES: number = CATCH_UP_FANOUT.maxFanout;
 /** Syns between machines before the join, per machine index: spreads their ring cursors. */

@@ -4,6 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SimulatedCluster } from "../src/testing/simulated_cluster.ts";
+import { ManualClock } from "../src/testing/manual_clock.ts";
+import { NodeFreeze } from "../src/testing/node_freeze.ts";
 
 const IDS = ["n0", "n1", "n2", "n3", "n4"];
 
@@ -73,6 +75,72 @@ test("SimulatedCluster.pause() refuses a node not running, one already paused, a
     assert.throws(() => cluster.pause("a", Number.NaN), /ms must be a positive number, got NaN/);
     cluster.pause("a", 1_000);
     assert.throws(() => cluster.pause("a", 1_000), /"a" is already paused/);
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("NodeFreeze holds sends, timers and datagrams while frozen, drops what overflows its buffer, and runs no cancelled timer", async () => {
+  const base = new ManualClock();
+  const freeze = new NodeFreeze(base, 2);
+  const sent: string[] = [];
+  let handler: ((data: Uint8Array, from: string) => void) | undefined;
+  const socket = await freeze.opener(() =>
+    Promise.resolve({
+      localAddr: "127.0.0.1:1",
+      send: (_data: Uint8Array, to: string) => {
+        sent.push(to);
+        return Promise.resolve();
+      },
+      listen: (h: (data: Uint8Array, from: string) => void) => void (handler = h),
+      close: () => Promise.resolve(),
+    })
+  )("127.0.0.1:1");
+  const order: string[] = [];
+  socket.listen((_data, from) => void order.push(`datagram from ${from}`));
+  freeze.clock.setTimer(10, () => void order.push("timer"));
+  const cancel = freeze.clock.setTimer(20, () => void order.push("cancelled timer"));
+  freeze.freeze();
+  await socket.send(new Uint8Array(1), "127.0.0.1:2");
+  assert.deepEqual(sent, []);
+  base.advance(50);
+  for (const from of ["a", "b", "c"]) handler!(new Uint8Array(1), from);
+  cancel();
+  assert.deepEqual(order, []);
+  freeze.thaw();
+  assert.deepEqual(sent, ["127.0.0.1:2"]);
+  assert.deepEqual(order, ["timer", "datagram from a", "datagram from b"]);
+  assert.equal(freeze.droppedDatagrams, 1);
+  assert.throws(() => new NodeFreeze(base, -1), /bufferDatagrams must be an integer of at least 0, got -1/);
+});
+
+test("a paused node can be killed and restarted (and paused again), or stopped (thawed first, it leaves)", async () => {
+  const cluster = await converged(6);
+  try {
+    cluster.pause("n3", 30_000);
+    await cluster.kill("n3");
+    assert.equal(cluster.paused("n3"), false);
+    await cluster.addNode("n3");
+    cluster.pause("n3", 5_000);
+    assert.equal(cluster.paused("n3"), true);
+    await cluster.advance(6_000);
+    assert.equal(cluster.paused("n3"), false);
+    cluster.pause("n4", 30_000);
+    await cluster.stop("n4");
+    await cluster.advance(5_000);
+    const left = cluster.node("n0").snapshot().nodes.find((node) => node.id.nodeId === "n4");
+    assert.equal(left?.status, "left");
+  } finally {
+    await cluster.close();
+  }
+});
+
+test("SimulatedCluster.pause() refuses a node started with a socket of its own", async () => {
+  const cluster = new SimulatedCluster({ seed: 7 });
+  try {
+    const socket = await cluster.network.open("127.0.0.1:10000");
+    await cluster.addNode("a", { socket });
+    assert.throws(() => cluster.pause("a", 1_000), /"a" was started with a clock or socket of its own/);
   } finally {
     await cluster.close();
   }

@@ -10,9 +10,9 @@ import type { Socket, SocketOpener } from "../runtime/socket.ts";
 
 /**
  * A freeze switch for one node, and the clock and socket opener that obey
- * it. While frozen, a timer that comes due and a datagram that arrives are
- * held; on thawing the held timers run, then the held datagrams in order of
- * arrival, at most `bufferDatagrams` of them (a full receive buffer drops
+ * it. While frozen, a timer that comes due, a datagram that arrives and a
+ * send are held; on thawing the held sends leave, the held timers run, then
+ * the held datagrams are delivered in order of arrival, at most `bufferDatagrams` of them (a full receive buffer drops
  * the rest, which are counted).
  *
  * @example
@@ -38,10 +38,15 @@ export class NodeFreeze {
   #bufferDatagrams: number;
   #timers: Array<{ fn: () => void; cancelled: boolean }> = [];
   #datagrams: Array<() => void> = [];
+  /** Sends started while frozen (by a promise settling): they leave on thawing, before anything else. */
+  #sends: Array<() => void> = [];
   #dropped = 0;
 
   /** Over `base`; at most `bufferDatagrams` (default 1 000) datagrams are held. */
   constructor(base: Clock, bufferDatagrams = 1_000) {
+    if (!Number.isInteger(bufferDatagrams) || bufferDatagrams < 0) {
+      throw new RangeError(`NodeFreeze: bufferDatagrams must be an integer of at least 0, got ${bufferDatagrams}`);
+    }
     this.#bufferDatagrams = bufferDatagrams;
     this.clock = {
       now: () => base.now(),
@@ -79,10 +84,11 @@ export class NodeFreeze {
   thaw(): void {
     if (!this.#frozen) return;
     this.#frozen = false;
-    const timers = this.#timers;
-    const datagrams = this.#datagrams;
+    const { sends, timers, datagrams } = { sends: this.#sends, timers: this.#timers, datagrams: this.#datagrams };
+    this.#sends = [];
     this.#timers = [];
     this.#datagrams = [];
+    for (const send of sends) send();
     for (const timer of timers) if (!timer.cancelled) timer.fn();
     for (const deliver of datagrams) deliver();
   }
@@ -90,6 +96,7 @@ export class NodeFreeze {
   /** Forgets what is held (the node was killed while frozen). */
   discard(): void {
     this.#frozen = false;
+    this.#sends = [];
     this.#timers = [];
     this.#datagrams = [];
   }
@@ -102,7 +109,11 @@ export class NodeFreeze {
         get localAddr(): string {
           return socket.localAddr;
         },
-        send: (data, to) => socket.send(data, to),
+        send: (data, to) => {
+          if (!this.#frozen) return socket.send(data, to);
+          this.#sends.push(() => void socket.send(data, to).catch(() => {}));
+          return Promise.resolve();
+        },
         listen: (handler) =>
           socket.listen((data, from) => {
             if (!this.#frozen) return handler(data, from);

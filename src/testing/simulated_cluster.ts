@@ -58,7 +58,8 @@ export class SimulatedCluster {
   #random: Random;
   #options: SimulatedClusterOptions;
   #nodes = new Map<string, ChitchatNode>();
-  #freezes = new Map<string, NodeFreeze>();
+  /** Per running node: its freeze switch (none when a `clock` or `socket` of its own bypasses it), and a pending thaw. */
+  #freezes = new Map<string, { freeze?: NodeFreeze; cancelThaw?: () => void }>();
   #addresses = new Map<string, string>();
   #firstNodeId: string | undefined;
   #generation = 1;
@@ -126,7 +127,8 @@ export class SimulatedCluster {
       ...overrides,
     }, freeze.opener(this.network.opener));
     this.#nodes.set(nodeId, node);
-    this.#freezes.set(nodeId, freeze);
+    const own = options.clock !== undefined || options.socket !== undefined;
+    this.#freezes.set(nodeId, own ? {} : { freeze });
     return node;
   }
 
@@ -136,28 +138,47 @@ export class SimulatedCluster {
    * timers and the datagrams it receives wait, and when it thaws the timers
    * due run first, then up to 1 000 held datagrams in order of arrival (a
    * full receive buffer drops the rest). Returns at once; advance time to
-   * let the pause pass. Throws `RangeError` for a node not running, one
-   * already frozen, or an `ms` that is not a positive number.
+   * let the pause pass. Killing the node ends the pause with it; stopping it
+   * thaws it first (a frozen process cannot leave). Throws `RangeError` for
+   * a node not running, one already paused, one started with a `clock` or
+   * `socket` of its own (they bypass the freeze), or an `ms` that is not a
+   * positive number.
    */
   pause(nodeId: string, ms: number): void {
     this.node(nodeId);
-    const freeze = this.#freezes.get(nodeId)!;
+    const entry = this.#freezes.get(nodeId)!;
+    const freeze = entry.freeze;
+    if (freeze === undefined) {
+      throw new RangeError(`Node "${nodeId}" was started with a clock or socket of its own, which cannot be paused`);
+    }
     if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`pause: ms must be a positive number, got ${ms}`);
     if (freeze.frozen) throw new RangeError(`Node "${nodeId}" is already paused`);
     freeze.freeze();
-    this.clock.setTimer(ms, () => freeze.thaw());
+    entry.cancelThaw = this.clock.setTimer(ms, () => {
+      entry.cancelThaw = undefined;
+      freeze.thaw();
+    });
   }
 
   /** True while `nodeId` is paused (see {@linkcode SimulatedCluster.pause}). */
   paused(nodeId: string): boolean {
-    return this.#freezes.get(nodeId)?.frozen ?? false;
+    return this.#freezes.get(nodeId)?.freeze?.frozen ?? false;
+  }
+
+  /** Ends the freeze of `nodeId` for good: thawed now (`thaw`), or its held work dropped. */
+  #endFreeze(nodeId: string, thaw: boolean): void {
+    const entry = this.#freezes.get(nodeId);
+    this.#freezes.delete(nodeId);
+    entry?.cancelThaw?.();
+    if (thaw) entry?.freeze?.thaw();
+    else entry?.freeze?.discard();
   }
 
   /** Stops a node without telling anyone, as a crash would. */
   async kill(nodeId: string): Promise<void> {
     const node = this.node(nodeId);
     this.#nodes.delete(nodeId);
-    this.#freezes.get(nodeId)?.discard();
+    this.#endFreeze(nodeId, false);
     await node.shutdown({ leave: false });
   }
 
@@ -165,7 +186,7 @@ export class SimulatedCluster {
   async stop(nodeId: string): Promise<void> {
     const node = this.node(nodeId);
     this.#nodes.delete(nodeId);
-    this.#freezes.get(nodeId)?.thaw();
+    this.#endFreeze(nodeId, true);
     let done = false;
     const shutdown = node.shutdown({ leave: true }).finally(() => (done = true));
     for (let i = 0; i < 10_000 && !done; i++) {

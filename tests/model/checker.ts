@@ -294,6 +294,8 @@ class Run {
   async quiet(): Promise<number | undefined> {
     // The final heal comes once no node is frozen (a pause lasts 40 s at most).
     for (let i = 0; i < 600 && this.cluster.nodeIds.some((id) => this.cluster.paused(id)); i++) await this.advance(100);
+    const frozen = this.cluster.nodeIds.filter((id) => this.cluster.paused(id));
+    if (frozen.length > 0) this.log.add("noException", this.now, `still paused 60 s after the last operation: ${frozen.join(", ")}`);
     this.groups = undefined;
     this.cluster.heal();
     this.cluster.network.setDefaults({ loss: 0 });
