@@ -2,9 +2,11 @@
  * The nodes a paged `Syn` lists before its page of the ring: those a peer
  * showed us behind on (the largest lag first), then those whose heartbeat we
  * most need (live nodes at risk, then nodes never seen live, in turn).
- * Listing a node asks the peer about it. Rule kept here: the nodes asked
- * about take at most {@linkcode ASKED_SHARE} of a Syn, so the page still goes
- * round the ring.
+ * Listing a node asks the peer about it. Rules kept here: the nodes lagged
+ * behind on take at most {@linkcode BEHIND_SHARE} of a Syn and the nodes
+ * asked about at most {@linkcode ASKED_SHARE}, so the page still goes round
+ * the ring; a node never seen live counts as asked about in a pass only
+ * once a page has listed it.
  * @module
  */
 
