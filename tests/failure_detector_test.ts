@@ -113,3 +113,20 @@ test("FailureDetector() fills missing settings with the defaults", () => {
   assert.deepEqual(fd.config, { ...DEFAULT_FAILURE_DETECTOR_CONFIG, phiThreshold: 3 });
   assert.equal(DEFAULT_FAILURE_DETECTOR_CONFIG.deadNodeGracePeriodMs, 86_400_000);
 });
+
+test("FailureDetector with minMeanMs never divides by a mean below it: heartbeats seen several times a round do not make a few lost rounds a death", () => {
+  const floored = new FailureDetector({ initialIntervalMs: 500 }, { minMeanMs: 500 });
+  const bare = new FailureDetector({ initialIntervalMs: 500 });
+  // Seen every 100 ms (raised per message, passed on by every peer), 20 s long.
+  for (let t = 0; t <= 20_000; t += 100) {
+    floored.reportHeartbeat("a", t);
+    bare.reportHeartbeat("a", t);
+  }
+  // Two seconds of silence: four rounds of 500 ms.
+  assert.equal(bare.isAlive("a", 22_000), false, "without the floor the mean is ~100 ms");
+  assert.equal(floored.isAlive("a", 22_000), true);
+  assert.equal(floored.phi("a", 22_000), 4);
+  // A node that really stopped is still declared dead: after 8 rounds.
+  assert.equal(floored.isAlive("a", 24_100), false);
+  assert.throws(() => new FailureDetector({}, { minMeanMs: -1 }), /minMeanMs must be a number of at least 0, got -1/);
+});

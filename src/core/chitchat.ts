@@ -163,7 +163,7 @@ export class Chitchat {
     this.#nextRound = init.now;
     this.#targets = new RoundTargets(profile, this.config.mtu, this.config.clusterId);
     this.#logger = this.config.logger;
-    this.#fd = new FailureDetector(this.config.failureDetector);
+    this.#fd = new FailureDetector(this.config.failureDetector, { minMeanMs: this.config.gossipIntervalMs });
     // A node learned from gossip is handed on while its heartbeat may still
     // rise: a running one's does within a round or two.
     this.#membership = new Membership(this.#fd, { withholdAfterMs: WITHHOLD_AFTER_ROUNDS * this.config.gossipIntervalMs });

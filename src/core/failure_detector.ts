@@ -107,9 +107,23 @@ export class FailureDetector {
   readonly config: FailureDetectorConfig;
   #windows = new Map<string, SamplingWindow>();
 
-  /** Creates a detector; missing settings take their defaults. */
-  constructor(config: Partial<FailureDetectorConfig> = {}) {
+  #minMeanMs: number;
+
+  /**
+   * Creates a detector; missing settings take their defaults. With
+   * `options.minMeanMs` (the gossip interval, for a node's own detector)
+   * phi never divides by a mean below it: in a small cluster a node's
+   * heartbeat, raised once per message it handles and passed on by every
+   * peer, is seen several times a round, and a mean of a fraction of a round
+   * would declare it dead after a few rounds lost in a row.
+   */
+  constructor(config: Partial<FailureDetectorConfig> = {}, options: { readonly minMeanMs?: number } = {}) {
     this.config = { ...DEFAULT_FAILURE_DETECTOR_CONFIG, ...config };
+    const minMean = options.minMeanMs ?? 0;
+    if (!Number.isFinite(minMean) || minMean < 0) {
+      throw new RangeError(`FailureDetector: minMeanMs must be a number of at least 0, got ${minMean}`);
+    }
+    this.#minMeanMs = minMean;
   }
 
   /** Records a heartbeat increase of `key` seen at `now`. */
@@ -132,8 +146,10 @@ export class FailureDetector {
     if (window === undefined || window.length === 0 || window.lastHeartbeat === undefined) {
       return undefined;
     }
-    const mean = (window.sum + PRIOR_WEIGHT * this.config.initialIntervalMs) /
-      (window.length + PRIOR_WEIGHT);
+    const mean = Math.max(
+      this.#minMeanMs,
+      (window.sum + PRIOR_WEIGHT * this.config.initialIntervalMs) / (window.length + PRIOR_WEIGHT),
+    );
     return Math.max(0, now - window.lastHeartbeat) / mean;
   }
 

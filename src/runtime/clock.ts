@@ -19,6 +19,13 @@ export interface Clock {
   now(): number;
   /** Calls `fn` once after `delayMs` milliseconds; returns a function that cancels it. */
   setTimer(delayMs: number, fn: () => void): () => void;
+  /**
+   * The clock this one reads its time from, when it wraps another (say, to
+   * hold timers while a simulated node is paused). Clocks with the same
+   * source share one wall-clock origin, so nodes on wrappers of one
+   * simulation clock agree on sealed gossip's timestamps. Default: itself.
+   */
+  readonly source?: Clock;
 }
 
 /**

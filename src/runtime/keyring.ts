@@ -344,14 +344,16 @@ const clockOrigins = new WeakMap<Clock, number>();
 /**
  * Wall-clock milliseconds as `clock` sees them: `Date.now` itself for the
  * system clock; for another (a simulation's), a fixed origin plus its time, so
- * every node sharing that clock agrees however far it has been advanced.
+ * every node sharing that clock (or wrappers of it: `Clock.source`) agrees
+ * however far it has been advanced.
  */
 function wallClock(clock: Clock | undefined): () => number {
   if (clock === undefined || clock === systemClock) return Date.now;
-  let origin = clockOrigins.get(clock);
+  const source = clock.source ?? clock;
+  let origin = clockOrigins.get(source);
   if (origin === undefined) {
-    origin = Date.now() - clock.now();
-    clockOrigins.set(clock, origin);
+    origin = Date.now() - source.now();
+    clockOrigins.set(source, origin);
   }
   const fixed = origin;
   return () => fixed + clock.now();

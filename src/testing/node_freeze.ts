@@ -49,6 +49,8 @@ export class NodeFreeze {
     }
     this.#bufferDatagrams = bufferDatagrams;
     this.clock = {
+      // The same wall-clock origin as every other node on `base` (sealed gossip's timestamps).
+      source: base.source ?? base,
       now: () => base.now(),
       setTimer: (delayMs, fn) => {
         const timer = { fn, cancelled: false };
